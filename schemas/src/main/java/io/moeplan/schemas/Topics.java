@@ -1,0 +1,81 @@
+package io.moeplan.schemas;
+
+import io.moeplan.schemas.wire.SingleObjectCodec;
+import io.moeplan.schemas.wire.StringCodec;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The registry of moeplan's topics: each name paired with its key and value codec. Values are Avro
+ * single-object encoded; keys are UTF-8 strings built by the methods below.
+ */
+public final class Topics {
+
+  /** Per-iteration expert token counts from every rank. Key: {@code jobId/rank}. */
+  public static final Topic<String, ExpertLoad> EXPERT_LOAD =
+      new Topic<>(
+          "moe.expert-load",
+          StringCodec.UTF8,
+          SingleObjectCodec.forRecord(ExpertLoad.class),
+          false);
+
+  /** The latest plan pool of every job. Key: {@code jobId}. */
+  public static final Topic<String, PlanPool> PLAN_POOL =
+      new Topic<>(
+          "moe.plan-pool", StringCodec.UTF8, SingleObjectCodec.forRecord(PlanPool.class), true);
+
+  /** Keep/switch decisions per window. Key: {@code jobId/layer}. */
+  public static final Topic<String, PlanDecision> PLAN_DECISIONS =
+      new Topic<>(
+          "moe.plan-decisions",
+          StringCodec.UTF8,
+          SingleObjectCodec.forRecord(PlanDecision.class),
+          true);
+
+  /**
+   * Expert-load records that could not be used, with the reason. Key: {@code
+   * topic/partition/offset}.
+   */
+  public static final Topic<String, DeadLetter> EXPERT_LOAD_DLQ =
+      new Topic<>(
+          "moe.expert-load.dlq",
+          StringCodec.UTF8,
+          SingleObjectCodec.forRecord(DeadLetter.class),
+          false);
+
+  /** Every topic, in a fixed order. */
+  public static final List<Topic<?, ?>> ALL =
+      List.of(EXPERT_LOAD, PLAN_POOL, PLAN_DECISIONS, EXPERT_LOAD_DLQ);
+
+  private Topics() {}
+
+  /** The registered topic with this name, if any. */
+  public static Optional<Topic<?, ?>> byName(String name) {
+    return ALL.stream().filter(topic -> topic.name().equals(name)).findFirst();
+  }
+
+  /** Key of an {@link ExpertLoad} record. */
+  public static String expertLoadKey(String jobId, int rank) {
+    return jobId + "/" + rank;
+  }
+
+  /** Key of a {@link PlanPool} record. */
+  public static String planPoolKey(String jobId) {
+    return jobId;
+  }
+
+  /** Key of a {@link PlanDecision} record. */
+  public static String planDecisionKey(String jobId, int layer) {
+    return jobId + "/" + layer;
+  }
+
+  /** Deterministic id of the decision for one window of one (job, layer). */
+  public static String decisionId(String jobId, int layer, long window) {
+    return jobId + "/" + layer + "/" + window;
+  }
+
+  /** Key of a {@link DeadLetter} record: where the bad record was read. */
+  public static String deadLetterKey(String sourceTopic, int partition, long offset) {
+    return sourceTopic + "/" + partition + "/" + offset;
+  }
+}
