@@ -1,0 +1,173 @@
+package io.moeplan.tests;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.moeplan.launcher.kafka.EmbeddedKafkaBroker;
+import io.moeplan.schemas.DeadLetter;
+import io.moeplan.schemas.ExpertLoad;
+import io.moeplan.schemas.PlanDecision;
+import io.moeplan.schemas.PlanPool;
+import io.moeplan.schemas.SampleRecords;
+import io.moeplan.schemas.Topic;
+import io.moeplan.schemas.Topics;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.Config;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.config.ConfigResource;
+import org.apache.kafka.common.config.TopicConfig;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** Every record type travels through a real embedded broker with the registry's codecs. */
+class EmbeddedKafkaBrokerITCase {
+
+  private static final Duration POLL_BOUND = Duration.ofSeconds(30);
+
+  private static EmbeddedKafkaBroker broker;
+
+  @BeforeAll
+  static void startBroker() {
+    broker = EmbeddedKafkaBroker.builder().build().start();
+  }
+
+  @AfterAll
+  static void closeBroker() {
+    if (broker != null) {
+      broker.close();
+    }
+  }
+
+  @Test
+  void createsEveryRegisteredTopicWithItsCleanupPolicy() throws Exception {
+    try (Admin admin = Admin.create(broker.clientProperties())) {
+      assertThat(admin.listTopics().names().get(30, TimeUnit.SECONDS))
+          .containsAll(Topics.ALL.stream().map(Topic::name).toList());
+      for (Topic<?, ?> topic : Topics.ALL) {
+        ConfigResource resource = new ConfigResource(ConfigResource.Type.TOPIC, topic.name());
+        Map<ConfigResource, Config> configs =
+            admin.describeConfigs(List.of(resource)).all().get(30, TimeUnit.SECONDS);
+        assertThat(configs.get(resource).get(TopicConfig.CLEANUP_POLICY_CONFIG).value())
+            .as(topic.name())
+            .isEqualTo(topic.cleanupPolicy());
+      }
+    }
+  }
+
+  @Test
+  void carriesEveryRecordTypeWithTheRegistryCodecs() {
+    ExpertLoad load = SampleRecords.expertLoad("codec-job", 1, 40);
+    PlanPool pool = SampleRecords.planPool("codec-job");
+    PlanDecision decision = SampleRecords.planDecision("codec-job", 4);
+    DeadLetter deadLetter = SampleRecords.deadLetter();
+
+    send(Topics.EXPERT_LOAD, Topics.expertLoadKey("codec-job", 1), load);
+    send(Topics.PLAN_POOL, Topics.planPoolKey("codec-job"), pool);
+    send(Topics.PLAN_DECISIONS, Topics.planDecisionKey("codec-job", 1), decision);
+    send(Topics.EXPERT_LOAD_DLQ, Topics.deadLetterKey("moe.expert-load", 1, 42), deadLetter);
+
+    assertThat(readAll(Topics.EXPERT_LOAD, 1))
+        .containsEntry(Topics.expertLoadKey("codec-job", 1), load);
+    assertThat(readAll(Topics.PLAN_POOL, 1)).containsEntry("codec-job", pool);
+    assertThat(readAll(Topics.PLAN_DECISIONS, 1)).containsEntry("codec-job/1", decision);
+    assertThat(readAll(Topics.EXPERT_LOAD_DLQ, 1))
+        .containsEntry("moe.expert-load/1/42", deadLetter);
+  }
+
+  @Test
+  void restartsOnTheSameDataAndPort() {
+    String bootstrap = broker.bootstrapServers();
+    PlanPool pool = SampleRecords.planPool("restart-job");
+    send(Topics.PLAN_POOL, "restart-job", pool);
+
+    broker.stop();
+    assertThat(broker.isRunning()).isFalse();
+    broker.start();
+
+    assertThat(broker.bootstrapServers()).isEqualTo(bootstrap);
+    assertThat(readAll(Topics.PLAN_POOL, 1)).containsEntry("restart-job", pool);
+    PlanDecision after = SampleRecords.planDecision("restart-job", 9);
+    send(Topics.PLAN_DECISIONS, "restart-job/1", after);
+    assertThat(readAll(Topics.PLAN_DECISIONS, 1)).containsEntry("restart-job/1", after);
+  }
+
+  @Test
+  void closeDeletesItsTemporaryDirectory() {
+    EmbeddedKafkaBroker other =
+        EmbeddedKafkaBroker.builder().topics(List.of(Topics.PLAN_POOL)).partitions(1).build();
+    Path directory = other.dataDirectory();
+    try {
+      other.start();
+      send(other, Topics.PLAN_POOL, "other-job", SampleRecords.planPool("other-job"));
+      assertThat(directory.resolve("logs")).isDirectory();
+    } finally {
+      other.close();
+    }
+    assertThat(Files.exists(directory)).isFalse();
+  }
+
+  private static <K, V> void send(Topic<K, V> topic, K key, V value) {
+    send(broker, topic, key, value);
+  }
+
+  private static <K, V> void send(EmbeddedKafkaBroker target, Topic<K, V> topic, K key, V value) {
+    Properties properties = target.clientProperties();
+    properties.put(ProducerConfig.ACKS_CONFIG, "all");
+    try (KafkaProducer<byte[], byte[]> producer =
+        new KafkaProducer<>(properties, new ByteArraySerializer(), new ByteArraySerializer())) {
+      producer.send(
+          new ProducerRecord<>(
+              topic.name(), topic.keyCodec().encode(key), topic.valueCodec().encode(value)));
+      producer.flush();
+    }
+  }
+
+  /** Reads the topic from the beginning until it has {@code atLeast} records or the bound ends. */
+  private static <K, V> Map<K, V> readAll(Topic<K, V> topic, int atLeast) {
+    Properties properties = broker.clientProperties();
+    properties.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+    Map<K, V> records = new java.util.LinkedHashMap<>();
+    try (KafkaConsumer<byte[], byte[]> consumer =
+        new KafkaConsumer<>(properties, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+      Collection<TopicPartition> partitions = new ArrayList<>();
+      consumer
+          .partitionsFor(topic.name())
+          .forEach(info -> partitions.add(new TopicPartition(topic.name(), info.partition())));
+      consumer.assign(partitions);
+      consumer.seekToBeginning(partitions);
+      Map<TopicPartition, Long> end = consumer.endOffsets(partitions);
+      long deadline = System.nanoTime() + POLL_BOUND.toNanos();
+      while (System.nanoTime() < deadline
+          && (records.size() < atLeast || !caughtUp(consumer, end))) {
+        for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(200))) {
+          records.put(
+              topic.keyCodec().decode(record.key()), topic.valueCodec().decode(record.value()));
+        }
+      }
+    }
+    return records;
+  }
+
+  private static boolean caughtUp(
+      KafkaConsumer<byte[], byte[]> consumer, Map<TopicPartition, Long> end) {
+    return end.entrySet().stream()
+        .allMatch(entry -> consumer.position(entry.getKey()) >= entry.getValue());
+  }
+}
