@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = Moeplan.Version.class,
     description = "Plans expert placement for Mixture-of-Experts training from streamed loads.",
-    subcommands = {CommandLine.HelpCommand.class})
+    subcommands = {CommandLine.HelpCommand.class, BrokerCommand.class, RebalanceCommand.class})
 public final class Moeplan implements Runnable {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;

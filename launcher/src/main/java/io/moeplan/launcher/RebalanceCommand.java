@@ -176,12 +176,20 @@ public final class RebalanceCommand implements Callable<Integer> {
     if (replicas < experts) {
       throw invalid(
           "--replicas",
-          replicas + " is less than the " + experts + " logical experts per layer in " + weightsFile);
+          replicas
+              + " is less than the "
+              + experts
+              + " logical experts per layer in "
+              + weightsFile);
     }
     if (experts % groups != 0) {
       throw invalid(
           "--groups",
-          groups + " does not divide the " + experts + " logical experts per layer in " + weightsFile);
+          groups
+              + " does not divide the "
+              + experts
+              + " logical experts per layer in "
+              + weightsFile);
     }
     if (gpus % nodes != 0) {
       throw invalid("--gpus", gpus + " is not a multiple of --nodes (" + nodes + ")");
@@ -330,9 +338,9 @@ public final class RebalanceCommand implements Callable<Integer> {
     }
   }
 
+  /** Formats a load with at most three decimals and no trailing zeros: 125, 121.5, 13.333. */
   private static String formatLoad(double load) {
-    return load == Math.rint(load) && Math.abs(load) < 1e15
-        ? Long.toString((long) load)
-        : String.format(Locale.ROOT, "%.3f", load);
+    String text = String.format(Locale.ROOT, "%.3f", load);
+    return text.replaceAll("\\.?0+$", "");
   }
 }

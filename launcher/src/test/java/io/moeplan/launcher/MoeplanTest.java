@@ -1,0 +1,44 @@
+package io.moeplan.launcher;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+
+class MoeplanTest {
+
+  private final StringWriter out = new StringWriter();
+  private final StringWriter err = new StringWriter();
+
+  private int run(String... args) {
+    CommandLine commandLine = Moeplan.commandLine();
+    commandLine.setOut(new PrintWriter(out, true));
+    commandLine.setErr(new PrintWriter(err, true));
+    return commandLine.execute(args);
+  }
+
+  @Test
+  void helpListsTheSubcommands() {
+    assertThat(run("--help")).isZero();
+
+    assertThat(out.toString()).contains("Usage: moeplan").contains("broker").contains("rebalance");
+  }
+
+  @Test
+  void everySubcommandHasItsOwnHelp() {
+    for (String name : Moeplan.commandLine().getSubcommands().keySet()) {
+      out.getBuffer().setLength(0);
+      assertThat(run(name, "--help")).as(name).isZero();
+      assertThat(out.toString()).as(name).contains("Usage: moeplan " + name);
+    }
+  }
+
+  @Test
+  void unknownSubcommandIsAUsageErrorNamingIt() {
+    assertThat(run("teleport")).isEqualTo(2);
+
+    assertThat(err.toString()).contains("teleport");
+  }
+}
