@@ -1,0 +1,48 @@
+package io.moeplan.flink.input;
+
+/**
+ * One rank's decoded and structurally valid expert load for one iteration, with where it was read
+ * (for dead letters further down the job).
+ */
+public class RankLoad {
+
+  /** Training job. */
+  public String jobId;
+
+  /** Reporting rank, {@code 0 <= rank < worldSize}. */
+  public int rank;
+
+  /** Ranks of the job. */
+  public int worldSize;
+
+  /** Training iteration. */
+  public long iteration;
+
+  /** Plan version the rank ran. */
+  public long planVersion;
+
+  /** Producer wall-clock time in milliseconds (metrics only). */
+  public long producedAtMillis;
+
+  /** MoE layer indexes, distinct, parallel to {@link #counts}. */
+  public int[] layers;
+
+  /** Tokens routed to each expert, per entry of {@link #layers}. */
+  public long[][] counts;
+
+  /** The record as received, for dead-lettering. */
+  public RawRecord source;
+
+  /** For Flink's POJO serializer. */
+  public RankLoad() {}
+
+  /** Expert count of every layer (all layers have the same count once validated). */
+  public int expertCount() {
+    return counts.length == 0 ? 0 : counts[0].length;
+  }
+
+  @Override
+  public String toString() {
+    return jobId + "/" + rank + "@" + iteration;
+  }
+}

@@ -1,0 +1,171 @@
+package io.moeplan.flink.input;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.moeplan.planner.spec.Limits;
+import io.moeplan.schemas.DeadLetter;
+import io.moeplan.schemas.DeadLetterReason;
+import io.moeplan.schemas.ExpertLoad;
+import io.moeplan.schemas.LayerLoad;
+import io.moeplan.schemas.SampleRecords;
+import io.moeplan.schemas.Topics;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import org.apache.flink.streaming.util.OneInputStreamOperatorTestHarness;
+import org.apache.flink.streaming.util.ProcessFunctionTestHarnesses;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+class ExpertLoadDecoderTest {
+
+  private OneInputStreamOperatorTestHarness<RawRecord, RankLoad> harness;
+
+  @BeforeEach
+  void openHarness() throws Exception {
+    harness = ProcessFunctionTestHarnesses.forProcessFunction(new ExpertLoadDecoder());
+  }
+
+  @AfterEach
+  void closeHarness() throws Exception {
+    harness.close();
+  }
+
+  @Test
+  void decodesAValidLoadIntoPerLayerCounts() throws Exception {
+    harness.processElement(Loads.raw("job", 2, 11), 0);
+
+    List<RankLoad> out = harness.extractOutputValues();
+    assertThat(out).hasSize(1);
+    RankLoad load = out.get(0);
+    assertThat(load.jobId).isEqualTo("job");
+    assertThat(load.rank).isEqualTo(2);
+    assertThat(load.iteration).isEqualTo(11);
+    assertThat(load.layers).containsExactly(0, 1);
+    assertThat(load.counts[0]).containsExactly(200, 201, 202, 203);
+    assertThat(load.source.offset).isGreaterThanOrEqualTo(0);
+    assertThat(deadLetters()).isEmpty();
+  }
+
+  @Test
+  void deadLettersGarbageBytesKeepingThemByteForByte() throws Exception {
+    RawRecord garbage = Loads.raw("job/1", new byte[] {0x7B, 0x7D});
+
+    harness.processElement(garbage, 0);
+
+    assertThat(harness.extractOutputValues()).isEmpty();
+    DeadLetter letter = single(deadLetters());
+    assertThat(letter.getReason()).isEqualTo(DeadLetterReason.UNDECODABLE);
+    assertThat(letter.getDetail()).contains("7B 7D");
+    assertThat(letter.getOffset()).isEqualTo(garbage.offset);
+    assertThat(letter.getValue()).isEqualTo(ByteBuffer.wrap(new byte[] {0x7B, 0x7D}));
+    assertThat(letter.getKey()).isEqualTo(ByteBuffer.wrap("job/1".getBytes()));
+  }
+
+  @Test
+  void deadLettersUnknownSchemaFingerprints() throws Exception {
+    byte[] bytes = Topics.EXPERT_LOAD.valueCodec().encode(SampleRecords.expertLoad("job", 0, 1));
+    bytes[5] ^= 0x55;
+
+    harness.processElement(Loads.raw("job/0", bytes), 0);
+
+    assertThat(single(deadLetters()).getReason()).isEqualTo(DeadLetterReason.UNKNOWN_SCHEMA);
+  }
+
+  @Test
+  void deadLettersTruncatedBodiesAndTombstones() throws Exception {
+    byte[] bytes = Topics.EXPERT_LOAD.valueCodec().encode(SampleRecords.expertLoad("job", 0, 1));
+
+    harness.processElement(Loads.raw("job/0", java.util.Arrays.copyOf(bytes, bytes.length - 4)), 0);
+    harness.processElement(Loads.raw("job/0", null), 0);
+
+    assertThat(deadLetters())
+        .extracting(DeadLetter::getReason)
+        .containsExactly(DeadLetterReason.UNDECODABLE, DeadLetterReason.UNDECODABLE);
+  }
+
+  @Test
+  void namesTheOffendingFieldOfInvalidLoads() {
+    ExpertLoad good = SampleRecords.expertLoad("job", 1, 5);
+
+    assertThat(detail(withRank(good, 4))).contains("rank 4 is outside the world size 4");
+    assertThat(detail(withRank(good, -1))).contains("rank -1");
+    assertThat(detail(Loads.withLayer(good, 1, layer(1, 3, 1))))
+        .contains("layers[1].expertCounts has 3 entries but layers[0] has 4");
+    assertThat(detail(Loads.withLayer(good, 0, new LayerLoad(0, List.of(1L, -2L, 3L, 4L)))))
+        .contains("layers[0].expertCounts[1] is negative: -2");
+    assertThat(detail(Loads.withLayer(good, 1, layer(0, 4, 1))))
+        .contains("layers[1].layer 0 repeats");
+    ExpertLoad noLayers = ExpertLoad.newBuilder(good).setLayers(List.of()).build();
+    assertThat(detail(noLayers)).contains("layers is empty");
+    ExpertLoad zeroWorld = ExpertLoad.newBuilder(good).setWorldSize(0).setRank(0).build();
+    assertThat(detail(zeroWorld)).contains("worldSize must be in 1..");
+    ExpertLoad negativeIteration = ExpertLoad.newBuilder(good).setIteration(-3).build();
+    assertThat(detail(negativeIteration)).contains("iteration must be >= 0, got -3");
+    ExpertLoad slashJob = ExpertLoad.newBuilder(good).setJobId("a/b").build();
+    assertThat(detail(slashJob)).contains("jobId");
+  }
+
+  @Test
+  void refusesOversizedExpertArrays() {
+    LayerLoad huge = new LayerLoad(0, Collections.nCopies(Limits.MAX_EXPERTS + 1, 1L));
+    ExpertLoad load =
+        ExpertLoad.newBuilder(SampleRecords.expertLoad("job", 0, 1))
+            .setLayers(List.of(huge))
+            .build();
+
+    assertThat(detail(load)).contains("expertCounts has " + (Limits.MAX_EXPERTS + 1) + " entries");
+  }
+
+  @Test
+  void refusesAKeyThatDisagreesWithTheRecord() throws Exception {
+    ExpertLoad load = SampleRecords.expertLoad("job", 1, 5);
+
+    harness.processElement(Loads.raw("job/2", Topics.EXPERT_LOAD.valueCodec().encode(load)), 0);
+
+    assertThat(single(deadLetters()).getDetail())
+        .contains("key 'job/2' does not match jobId/rank 'job/1'");
+  }
+
+  @Test
+  void everyRecordIsEitherEmittedOrDeadLettered() throws Exception {
+    harness.processElement(Loads.raw("job", 0, 1), 0);
+    harness.processElement(Loads.raw("job/0", new byte[] {1}), 0);
+    harness.processElement(Loads.raw(withRank(SampleRecords.expertLoad("job", 0, 2), 9)), 0);
+    harness.processElement(Loads.raw("job", 1, 1), 0);
+
+    assertThat(harness.extractOutputValues().size() + deadLetters().size()).isEqualTo(4);
+    assertThat(deadLetters()).hasSize(2);
+  }
+
+  private static String detail(ExpertLoad load) {
+    Rejection rejection = ExpertLoadDecoder.check(load, null);
+    assertThat(rejection).as("rejection of %s", load).isNotNull();
+    assertThat(rejection.reason()).isEqualTo(DeadLetterReason.INVALID_FIELD);
+    return rejection.detail();
+  }
+
+  private static ExpertLoad withRank(ExpertLoad load, int rank) {
+    return ExpertLoad.newBuilder(load).setRank(rank).build();
+  }
+
+  private static LayerLoad layer(int layer, int experts, long base) {
+    return SampleRecords.layerLoad(layer, experts, base);
+  }
+
+  private List<DeadLetter> deadLetters() {
+    List<DeadLetter> letters = new ArrayList<>();
+    var side = harness.getSideOutput(DeadLetters.TAG);
+    if (side != null) {
+      side.forEach(record -> letters.add(record.getValue()));
+    }
+    return letters;
+  }
+
+  private static DeadLetter single(List<DeadLetter> letters) {
+    assertThat(letters).hasSize(1);
+    return letters.get(0);
+  }
+}

@@ -1,0 +1,195 @@
+package io.moeplan.flink.input;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.moeplan.flink.job.PoolState;
+import io.moeplan.schemas.DeadLetter;
+import io.moeplan.schemas.DeadLetterReason;
+import io.moeplan.schemas.ExpertLoad;
+import io.moeplan.schemas.PlanPool;
+import io.moeplan.schemas.SampleRecords;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.runtime.state.heap.HeapKeyedStateBackend;
+import org.apache.flink.streaming.util.KeyedBroadcastOperatorTestHarness;
+import org.apache.flink.streaming.util.ProcessFunctionTestHarnesses;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+class RankGateTest {
+
+  private static final long HOLD_TIMEOUT = 5_000;
+  private static final long RECHECK = 500;
+
+  private KeyedBroadcastOperatorTestHarness<String, RankLoad, PlanPool, RankLoad> harness;
+
+  @BeforeEach
+  void openHarness() throws Exception {
+    harness = harness(3);
+  }
+
+  @AfterEach
+  void closeHarness() throws Exception {
+    harness.close();
+  }
+
+  @Test
+  void admitsLoadsOfAJobWithAPool() throws Exception {
+    harness.processBroadcastElement(pool("job"), 0);
+
+    harness.processElement(Loads.decoded("job", 0, 1), 0);
+    harness.processElement(Loads.decoded("job", 0, 2), 0);
+
+    assertThat(iterations()).containsExactly(1L, 2L);
+    assertThat(deadLetters()).isEmpty();
+  }
+
+  @Test
+  void holdsLoadsUntilThePoolArrivesThenAdmitsThemInOrder() throws Exception {
+    harness.processElement(Loads.decoded("job", 1, 1), 0);
+    harness.processElement(Loads.decoded("job", 1, 2), 0);
+    assertThat(harness.extractOutputValues()).isEmpty();
+    assertThat(harness.numProcessingTimeTimers()).isEqualTo(1);
+
+    harness.processBroadcastElement(pool("job"), 0);
+    harness.processElement(Loads.decoded("job", 1, 3), 0);
+
+    assertThat(iterations()).containsExactly(1L, 2L, 3L);
+    assertThat(deadLetters()).isEmpty();
+  }
+
+  @Test
+  void releasesHeldLoadsOnItsTimerWhenNoFurtherLoadArrives() throws Exception {
+    harness.setProcessingTime(0);
+    harness.processElement(Loads.decoded("job", 1, 1), 0);
+    int entriesWhileHolding = stateEntries();
+    harness.processBroadcastElement(pool("job"), 0);
+
+    harness.setProcessingTime(RECHECK);
+
+    assertThat(iterations()).containsExactly(1L);
+    assertThat(harness.numProcessingTimeTimers()).isZero();
+    assertThat(stateEntries())
+        .as("held loads, their count and the holding time are cleared")
+        .isLessThan(entriesWhileHolding);
+  }
+
+  @Test
+  void deadLettersHeldLoadsWhenNoPoolArrivesInTime() throws Exception {
+    harness.setProcessingTime(0);
+    harness.processElement(Loads.decoded("orphan", 0, 1), 0);
+    harness.processElement(Loads.decoded("orphan", 0, 2), 0);
+
+    for (long t = RECHECK; t <= HOLD_TIMEOUT; t += RECHECK) {
+      harness.setProcessingTime(t);
+    }
+
+    assertThat(harness.extractOutputValues()).isEmpty();
+    assertThat(deadLetters())
+        .extracting(DeadLetter::getReason)
+        .containsExactly(DeadLetterReason.NO_POOL, DeadLetterReason.NO_POOL);
+    assertThat(deadLetters().get(0).getDetail()).contains("no plan pool for job 'orphan'");
+    assertThat(harness.numProcessingTimeTimers()).isZero();
+  }
+
+  @Test
+  void holdsAtMostTheBoundDeadLetteringTheOldest() throws Exception {
+    for (long iteration = 1; iteration <= 5; iteration++) {
+      harness.processElement(Loads.decoded("job", 2, iteration), 0);
+    }
+
+    assertThat(deadLetters())
+        .extracting(DeadLetter::getOffset)
+        .hasSize(2)
+        .allSatisfy(offset -> assertThat(offset).isNotNegative());
+    harness.processBroadcastElement(pool("job"), 0);
+    harness.processElement(Loads.decoded("job", 2, 6), 0);
+    assertThat(iterations()).containsExactly(3L, 4L, 5L, 6L);
+  }
+
+  @Test
+  void countsAnExactRedeliveryAsADuplicateWithoutDeadLettering() throws Exception {
+    harness.processBroadcastElement(pool("job"), 0);
+    RawRecord raw = Loads.raw("job", 0, 7);
+
+    harness.processElement(Loads.decode(raw), 0);
+    harness.processElement(Loads.decode(raw), 0);
+
+    assertThat(iterations()).containsExactly(7L);
+    assertThat(deadLetters()).isEmpty();
+  }
+
+  @Test
+  void deadLettersAConflictingDuplicate() throws Exception {
+    harness.processBroadcastElement(pool("job"), 0);
+    ExpertLoad first = SampleRecords.expertLoad("job", 0, 7);
+
+    harness.processElement(Loads.decode(Loads.raw(first)), 0);
+    harness.processElement(Loads.decode(Loads.raw(Loads.withOtherCounts(first))), 0);
+
+    assertThat(iterations()).containsExactly(7L);
+    DeadLetter letter = deadLetters().get(0);
+    assertThat(letter.getReason()).isEqualTo(DeadLetterReason.DUPLICATE);
+    assertThat(letter.getDetail()).contains("iteration 7 of rank 0");
+  }
+
+  @Test
+  void deadLettersAnOutOfOrderIteration() throws Exception {
+    harness.processBroadcastElement(pool("job"), 0);
+
+    harness.processElement(Loads.decoded("job", 3, 9), 0);
+    harness.processElement(Loads.decoded("job", 3, 8), 0);
+
+    assertThat(iterations()).containsExactly(9L);
+    assertThat(deadLetters().get(0).getReason()).isEqualTo(DeadLetterReason.OUT_OF_ORDER);
+    assertThat(deadLetters().get(0).getDetail())
+        .contains("iteration 8 of rank 3 arrived after iteration 9");
+  }
+
+  @Test
+  void deadLettersLoadsThatContradictThePool() throws Exception {
+    PlanPool pool = pool("job");
+    pool.getModel().setExpertCount(8);
+    harness.processBroadcastElement(pool, 0);
+
+    harness.processElement(Loads.decoded("job", 0, 1), 0);
+
+    assertThat(harness.extractOutputValues()).isEmpty();
+    assertThat(deadLetters().get(0).getReason()).isEqualTo(DeadLetterReason.INVALID_FIELD);
+    assertThat(deadLetters().get(0).getDetail())
+        .contains("layers[0].expertCounts has 4 entries but the pool of job 'job' has 8 experts");
+  }
+
+  private static KeyedBroadcastOperatorTestHarness<String, RankLoad, PlanPool, RankLoad> harness(
+      int maxHeld) throws Exception {
+    return ProcessFunctionTestHarnesses.forKeyedBroadcastProcessFunction(
+        new RankGate(maxHeld, HOLD_TIMEOUT, RECHECK),
+        load -> load.jobId + "/" + load.rank,
+        Types.STRING,
+        PoolState.DESCRIPTOR);
+  }
+
+  private static PlanPool pool(String jobId) {
+    return SampleRecords.planPool(jobId);
+  }
+
+  private List<Long> iterations() {
+    return harness.extractOutputValues().stream().map(load -> load.iteration).toList();
+  }
+
+  private List<DeadLetter> deadLetters() {
+    List<DeadLetter> letters = new ArrayList<>();
+    var side = harness.getSideOutput(DeadLetters.TAG);
+    if (side != null) {
+      side.forEach(record -> letters.add(record.getValue()));
+    }
+    return letters;
+  }
+
+  private int stateEntries() {
+    return ((HeapKeyedStateBackend<?>) harness.getOperator().getKeyedStateBackend())
+        .numKeyValueStateEntries();
+  }
+}
