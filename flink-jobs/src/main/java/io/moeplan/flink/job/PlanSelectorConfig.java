@@ -1,0 +1,176 @@
+package io.moeplan.flink.job;
+
+import static io.moeplan.flink.job.PlanSelectorOptions.*;
+
+import java.time.Duration;
+import java.util.Optional;
+import org.apache.flink.configuration.ConfigOption;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.description.HtmlFormatter;
+
+/**
+ * The settings of one {@link PlanSelectorJob}, parsed and checked once.
+ *
+ * @param bootstrapServers Kafka bootstrap servers
+ * @param groupId consumer group
+ * @param expertLoadTopic input topic of loads
+ * @param planPoolTopic input topic of pools
+ * @param planDecisionsTopic output topic of decisions
+ * @param deadLetterTopic output topic of dead letters
+ * @param windowIterations replan interval F
+ * @param leadIterations effective iteration = last iteration of the window + lead
+ * @param windowTimeout how long a window waits for missing ranks
+ * @param holdMax loads held per rank before the pool arrives
+ * @param holdTimeout how long loads wait for their pool
+ * @param margin switch margin
+ * @param horizonIterations horizon of the switch rule (0 = the window length)
+ * @param checkpointInterval checkpoint interval
+ * @param checkpointDir checkpoint directory URI, if set
+ * @param parallelism operator parallelism
+ */
+public record PlanSelectorConfig(
+    String bootstrapServers,
+    String groupId,
+    String expertLoadTopic,
+    String planPoolTopic,
+    String planDecisionsTopic,
+    String deadLetterTopic,
+    int windowIterations,
+    int leadIterations,
+    Duration windowTimeout,
+    int holdMax,
+    Duration holdTimeout,
+    double margin,
+    int horizonIterations,
+    Duration checkpointInterval,
+    Optional<String> checkpointDir,
+    int parallelism) {
+
+  /** Checks the values, naming the option of a bad one. */
+  public PlanSelectorConfig {
+    require(windowIterations >= 1, WINDOW_ITERATIONS, windowIterations, ">= 1");
+    require(leadIterations >= 0, LEAD_ITERATIONS, leadIterations, ">= 0");
+    require(
+        !windowTimeout.isNegative() && !windowTimeout.isZero(),
+        WINDOW_TIMEOUT,
+        windowTimeout,
+        "> 0");
+    require(holdMax >= 0, HOLD_MAX, holdMax, ">= 0");
+    require(!holdTimeout.isNegative(), HOLD_TIMEOUT, holdTimeout, ">= 0");
+    require(margin >= 0 && Double.isFinite(margin), MARGIN, margin, "a finite number >= 0");
+    require(horizonIterations >= 0, HORIZON_ITERATIONS, horizonIterations, ">= 0");
+    require(
+        !checkpointInterval.isNegative() && !checkpointInterval.isZero(),
+        CHECKPOINT_INTERVAL,
+        checkpointInterval,
+        "> 0");
+    require(parallelism >= 1, PARALLELISM, parallelism, ">= 1");
+    require(!bootstrapServers.isBlank(), BOOTSTRAP_SERVERS, bootstrapServers, "non-blank");
+  }
+
+  /** The defaults of every option. */
+  public static PlanSelectorConfig defaults() {
+    return from(new Configuration());
+  }
+
+  /** Reads the settings from a Flink configuration (keys as in {@link PlanSelectorOptions}). */
+  public static PlanSelectorConfig from(Configuration configuration) {
+    try {
+      return new PlanSelectorConfig(
+          configuration.get(BOOTSTRAP_SERVERS),
+          configuration.get(GROUP_ID),
+          configuration.get(EXPERT_LOAD_TOPIC),
+          configuration.get(PLAN_POOL_TOPIC),
+          configuration.get(PLAN_DECISIONS_TOPIC),
+          configuration.get(DEAD_LETTER_TOPIC),
+          configuration.get(WINDOW_ITERATIONS),
+          configuration.get(LEAD_ITERATIONS),
+          configuration.get(WINDOW_TIMEOUT),
+          configuration.get(HOLD_MAX),
+          configuration.get(HOLD_TIMEOUT),
+          configuration.get(MARGIN),
+          configuration.get(HORIZON_ITERATIONS),
+          configuration.get(CHECKPOINT_INTERVAL),
+          configuration.getOptional(CHECKPOINT_DIR),
+          configuration.get(PARALLELISM));
+    } catch (IllegalArgumentException e) {
+      // Flink names neither key nor value when a string does not convert; find the culprit
+      for (ConfigOption<?> option : ALL) {
+        try {
+          configuration.getOptional(option);
+        } catch (IllegalArgumentException conversion) {
+          throw new IllegalArgumentException(
+              "option --"
+                  + option.key()
+                  + ": cannot read '"
+                  + configuration.toMap().get(option.key())
+                  + "': "
+                  + conversion.getMessage(),
+              conversion);
+        }
+      }
+      throw e;
+    }
+  }
+
+  /**
+   * Parses {@code --key value} or {@code --key=value} arguments.
+   *
+   * @throws IllegalArgumentException naming an unknown option or a bad value
+   */
+  public static PlanSelectorConfig fromArgs(String... args) {
+    Configuration configuration = new Configuration();
+    for (int i = 0; i < args.length; i++) {
+      String arg = args[i];
+      if (!arg.startsWith("--") || arg.length() == 2) {
+        throw new IllegalArgumentException("expected --option value, got '" + arg + "'");
+      }
+      String key = arg.substring(2);
+      String value;
+      int equals = key.indexOf('=');
+      if (equals >= 0) {
+        value = key.substring(equals + 1);
+        key = key.substring(0, equals);
+      } else if (i + 1 < args.length) {
+        value = args[++i];
+      } else {
+        throw new IllegalArgumentException("option --" + key + " needs a value");
+      }
+      String known = key;
+      if (ALL.stream().noneMatch(option -> option.key().equals(known))) {
+        throw new IllegalArgumentException(
+            "unknown option --" + key + "; run with --help for the options");
+      }
+      configuration.setString(key, value);
+    }
+    return from(configuration);
+  }
+
+  /** The usage text: every option with its default and description. */
+  public static String usage() {
+    StringBuilder text =
+        new StringBuilder("Usage: PlanSelectorJob [--option value]...\n\nOptions:\n");
+    for (ConfigOption<?> option : ALL) {
+      text.append("  --").append(option.key());
+      if (option.hasDefaultValue()) {
+        text.append(" (default: ").append(option.defaultValue()).append(')');
+      }
+      text.append("\n      ")
+          .append(new HtmlFormatter().format(option.description()).trim())
+          .append('\n');
+    }
+    return text.toString();
+  }
+
+  /** The horizon of the switch rule in iterations. */
+  public int effectiveHorizon() {
+    return horizonIterations == 0 ? windowIterations : horizonIterations;
+  }
+
+  private static void require(boolean ok, ConfigOption<?> option, Object value, String rule) {
+    if (!ok) {
+      throw new IllegalArgumentException(
+          "option --" + option.key() + " must be " + rule + ", got " + value);
+    }
+  }
+}

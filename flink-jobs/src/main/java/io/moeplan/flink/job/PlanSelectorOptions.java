@@ -1,0 +1,158 @@
+package io.moeplan.flink.job;
+
+import io.moeplan.schemas.Topics;
+import java.time.Duration;
+import java.util.List;
+import org.apache.flink.configuration.ConfigOption;
+import org.apache.flink.configuration.ConfigOptions;
+
+/**
+ * Every setting of {@link PlanSelectorJob}: a key, a default and a description. Read once into a
+ * {@link PlanSelectorConfig}.
+ */
+public final class PlanSelectorOptions {
+
+  /** Kafka bootstrap servers. */
+  public static final ConfigOption<String> BOOTSTRAP_SERVERS =
+      ConfigOptions.key("bootstrap-servers")
+          .stringType()
+          .defaultValue("localhost:9092")
+          .withDescription("Kafka bootstrap servers, host:port[,host:port...].");
+
+  /** Consumer group of the job's Kafka sources. */
+  public static final ConfigOption<String> GROUP_ID =
+      ConfigOptions.key("group-id")
+          .stringType()
+          .defaultValue("moeplan-plan-selector")
+          .withDescription("Kafka consumer group of the job's sources.");
+
+  /** Topic of the expert loads. */
+  public static final ConfigOption<String> EXPERT_LOAD_TOPIC =
+      ConfigOptions.key("expert-load-topic")
+          .stringType()
+          .defaultValue(Topics.EXPERT_LOAD.name())
+          .withDescription("Topic the ranks publish ExpertLoad records to.");
+
+  /** Topic of the plan pools. */
+  public static final ConfigOption<String> PLAN_POOL_TOPIC =
+      ConfigOptions.key("plan-pool-topic")
+          .stringType()
+          .defaultValue(Topics.PLAN_POOL.name())
+          .withDescription("Compacted topic of PlanPool records, one per job.");
+
+  /** Topic the decisions go to. */
+  public static final ConfigOption<String> PLAN_DECISIONS_TOPIC =
+      ConfigOptions.key("plan-decisions-topic")
+          .stringType()
+          .defaultValue(Topics.PLAN_DECISIONS.name())
+          .withDescription("Compacted topic the PlanDecision records go to.");
+
+  /** Topic the dead letters go to. */
+  public static final ConfigOption<String> DEAD_LETTER_TOPIC =
+      ConfigOptions.key("dead-letter-topic")
+          .stringType()
+          .defaultValue(Topics.EXPERT_LOAD_DLQ.name())
+          .withDescription("Topic unusable ExpertLoad records go to, with the reason.");
+
+  /** Replan interval F. */
+  public static final ConfigOption<Integer> WINDOW_ITERATIONS =
+      ConfigOptions.key("window-iterations")
+          .intType()
+          .defaultValue(10)
+          .withDescription("Iterations per window (the replan interval F): one decision each.");
+
+  /** Lead between the end of a window and the iteration a decision takes effect. */
+  public static final ConfigOption<Integer> LEAD_ITERATIONS =
+      ConfigOptions.key("lead-iterations")
+          .intType()
+          .defaultValue(2)
+          .withDescription(
+              "A decision takes effect at the window's last iteration plus this lead, giving"
+                  + " the ranks time to receive it.");
+
+  /** How long a window waits for missing ranks. */
+  public static final ConfigOption<Duration> WINDOW_TIMEOUT =
+      ConfigOptions.key("window-timeout")
+          .durationType()
+          .defaultValue(Duration.ofSeconds(30))
+          .withDescription(
+              "A window that has not heard from every rank this long after its first load"
+                  + " closes as partial: its decision keeps the placement.");
+
+  /** Loads held per rank while a job has no pool. */
+  public static final ConfigOption<Integer> HOLD_MAX =
+      ConfigOptions.key("hold-max")
+          .intType()
+          .defaultValue(1000)
+          .withDescription(
+              "Loads held per rank while its job has no plan pool; older ones are dead-lettered.");
+
+  /** How long loads wait for their job's pool. */
+  public static final ConfigOption<Duration> HOLD_TIMEOUT =
+      ConfigOptions.key("hold-timeout")
+          .durationType()
+          .defaultValue(Duration.ofMinutes(2))
+          .withDescription("Held loads whose job gets no plan pool this long are dead-lettered.");
+
+  /** Switch margin of the selector. */
+  public static final ConfigOption<Double> MARGIN =
+      ConfigOptions.key("margin")
+          .doubleType()
+          .defaultValue(0.1)
+          .withDescription(
+              "A switch must save (1 + margin) times its migration cost over the horizon.");
+
+  /** Horizon of the selector's switch rule. */
+  public static final ConfigOption<Integer> HORIZON_ITERATIONS =
+      ConfigOptions.key("horizon-iterations")
+          .intType()
+          .defaultValue(0)
+          .withDescription(
+              "Iterations a new placement is expected to hold, for the switch rule; 0 means the"
+                  + " window length.");
+
+  /** Checkpoint interval. */
+  public static final ConfigOption<Duration> CHECKPOINT_INTERVAL =
+      ConfigOptions.key("checkpoint-interval")
+          .durationType()
+          .defaultValue(Duration.ofSeconds(10))
+          .withDescription("Interval of the job's (RocksDB, incremental) checkpoints.");
+
+  /** Checkpoint directory. */
+  public static final ConfigOption<String> CHECKPOINT_DIR =
+      ConfigOptions.key("checkpoint-dir")
+          .stringType()
+          .noDefaultValue()
+          .withDescription(
+              "URI of the checkpoint directory, e.g. file:///var/lib/moeplan/checkpoints;"
+                  + " the cluster's setting when not given.");
+
+  /** Parallelism of the job. */
+  public static final ConfigOption<Integer> PARALLELISM =
+      ConfigOptions.key("parallelism")
+          .intType()
+          .defaultValue(2)
+          .withDescription("Parallelism of every operator.");
+
+  /** Every option, in the order --help lists them. */
+  public static final List<ConfigOption<?>> ALL =
+      List.of(
+          BOOTSTRAP_SERVERS,
+          GROUP_ID,
+          EXPERT_LOAD_TOPIC,
+          PLAN_POOL_TOPIC,
+          PLAN_DECISIONS_TOPIC,
+          DEAD_LETTER_TOPIC,
+          WINDOW_ITERATIONS,
+          LEAD_ITERATIONS,
+          WINDOW_TIMEOUT,
+          HOLD_MAX,
+          HOLD_TIMEOUT,
+          MARGIN,
+          HORIZON_ITERATIONS,
+          CHECKPOINT_INTERVAL,
+          CHECKPOINT_DIR,
+          PARALLELISM);
+
+  private PlanSelectorOptions() {}
+}

@@ -1,0 +1,62 @@
+package io.moeplan.flink.job;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.time.Duration;
+import org.apache.flink.configuration.ConfigOption;
+import org.junit.jupiter.api.Test;
+
+class PlanSelectorConfigTest {
+
+  @Test
+  void defaultsAreUsable() {
+    PlanSelectorConfig config = PlanSelectorConfig.defaults();
+
+    assertThat(config.windowIterations()).isEqualTo(10);
+    assertThat(config.leadIterations()).isEqualTo(2);
+    assertThat(config.effectiveHorizon()).isEqualTo(10);
+    assertThat(config.expertLoadTopic()).isEqualTo("moe.expert-load");
+    assertThat(config.checkpointDir()).isEmpty();
+  }
+
+  @Test
+  void parsesBothArgumentForms() {
+    PlanSelectorConfig config =
+        PlanSelectorConfig.fromArgs(
+            "--window-iterations", "4", "--window-timeout=5 s", "--margin", "0.25");
+
+    assertThat(config.windowIterations()).isEqualTo(4);
+    assertThat(config.windowTimeout()).isEqualTo(Duration.ofSeconds(5));
+    assertThat(config.margin()).isEqualTo(0.25);
+    assertThat(config.effectiveHorizon()).isEqualTo(4);
+  }
+
+  @Test
+  void namesAnUnknownOption() {
+    assertThatThrownBy(() -> PlanSelectorConfig.fromArgs("--windows", "3"))
+        .hasMessageContaining("unknown option --windows");
+  }
+
+  @Test
+  void namesTheOptionOfABadValue() {
+    assertThatThrownBy(() -> PlanSelectorConfig.fromArgs("--window-iterations", "0"))
+        .hasMessageContaining("--window-iterations must be >= 1, got 0");
+    assertThatThrownBy(() -> PlanSelectorConfig.fromArgs("--lead-iterations", "soon"))
+        .hasMessageContaining("--lead-iterations")
+        .hasMessageContaining("soon");
+    assertThatThrownBy(() -> PlanSelectorConfig.fromArgs("--margin"))
+        .hasMessageContaining("--margin needs a value");
+  }
+
+  @Test
+  void usageListsEveryOptionWithItsDescription() {
+    String usage = PlanSelectorConfig.usage();
+
+    for (ConfigOption<?> option : PlanSelectorOptions.ALL) {
+      assertThat(usage).contains("--" + option.key());
+    }
+    assertThat(usage).contains("Iterations per window (the replan interval F)");
+    assertThat(usage).contains("(default: 10)");
+  }
+}
