@@ -1,0 +1,317 @@
+package io.moeplan.flink.layer;
+
+import io.moeplan.flink.job.PoolState;
+import io.moeplan.planner.placement.LoadMatrix;
+import io.moeplan.planner.placement.Placement;
+import io.moeplan.planner.policy.Decision;
+import io.moeplan.planner.selector.SelectorOptions;
+import io.moeplan.schemas.DecisionAction;
+import io.moeplan.schemas.PlanDecision;
+import io.moeplan.schemas.PlanPool;
+import io.moeplan.schemas.Topics;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.api.common.state.MapState;
+import org.apache.flink.api.common.state.MapStateDescriptor;
+import org.apache.flink.api.common.state.ValueState;
+import org.apache.flink.api.common.state.ValueStateDescriptor;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.metrics.Histogram;
+import org.apache.flink.metrics.MetricGroup;
+import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
+import org.apache.flink.streaming.api.TimerService;
+import org.apache.flink.streaming.api.functions.co.KeyedBroadcastProcessFunction;
+import org.apache.flink.util.Collector;
+
+/**
+ * Per (job, layer): collects the samples of each window of {@code F} iterations and, when the
+ * window closes, runs the selector against the job's pool and emits the window's decision.
+ *
+ * <p>A window {@code w} holds iterations {@code [w F, w F + F - 1]} and closes when every rank
+ * reported all of them, in window order. A window still missing ranks {@code timeout} after its
+ * first sample closes as partial: its decision keeps the placement and does not update the load
+ * estimate, so complete windows are decided by their inputs alone. Samples for a window that
+ * already got its decision are counted as late and otherwise ignored.
+ */
+public class LayerWindowSelector
+    extends KeyedBroadcastProcessFunction<String, LayerSample, PlanPool, PlanDecision> {
+
+  private static final long serialVersionUID = 1L;
+
+  private final int windowIterations;
+  private final int leadIterations;
+  private final long windowTimeoutMillis;
+  private final SelectorOptions selectorOptions;
+
+  private transient MapState<Long, WindowAccumulator> windows;
+  private transient ValueState<LayerPlanState> planState;
+  private transient Map<String, JobPlanning> planningCache;
+  private transient Counter decisions;
+  private transient Counter switches;
+  private transient Counter lateSamples;
+  private transient Counter partialWindows;
+  private transient Histogram selectorMicros;
+  private transient Histogram loopLatencyMillis;
+  private transient volatile double lastPredictedGainPercent;
+  private transient volatile double lastImbalance;
+
+  /** A selector with replan interval {@code windowIterations} and the given switch settings. */
+  public LayerWindowSelector(
+      int windowIterations,
+      int leadIterations,
+      long windowTimeoutMillis,
+      SelectorOptions selectorOptions) {
+    this.windowIterations = windowIterations;
+    this.leadIterations = leadIterations;
+    this.windowTimeoutMillis = windowTimeoutMillis;
+    this.selectorOptions = selectorOptions;
+  }
+
+  /** Descriptor of the open windows, for tests and state inspection. */
+  static MapStateDescriptor<Long, WindowAccumulator> windowsDescriptor() {
+    return new MapStateDescriptor<>(
+        "open-windows", Types.LONG, TypeInformation.of(WindowAccumulator.class));
+  }
+
+  @Override
+  public void open(OpenContext openContext) {
+    windows = getRuntimeContext().getMapState(windowsDescriptor());
+    planState =
+        getRuntimeContext()
+            .getState(
+                new ValueStateDescriptor<>("layer-plan", TypeInformation.of(LayerPlanState.class)));
+    planningCache = new HashMap<>();
+    MetricGroup metrics = getRuntimeContext().getMetricGroup();
+    decisions = metrics.counter("moeplanDecisions");
+    switches = metrics.counter("moeplanSwitches");
+    lateSamples = metrics.counter("moeplanLateSamples");
+    partialWindows = metrics.counter("moeplanPartialWindows");
+    selectorMicros =
+        metrics.histogram("moeplanSelectorMicros", new DescriptiveStatisticsHistogram(1000));
+    loopLatencyMillis =
+        metrics.histogram("moeplanLoopLatencyMillis", new DescriptiveStatisticsHistogram(1000));
+    metrics.gauge("moeplanPredictedGainPercent", () -> lastPredictedGainPercent);
+    metrics.gauge("moeplanImbalance", () -> lastImbalance);
+  }
+
+  @Override
+  public void processElement(
+      LayerSample sample, ReadOnlyContext context, Collector<PlanDecision> out) throws Exception {
+    LayerPlanState state = planState.value();
+    long window = Math.floorDiv(sample.iteration, windowIterations);
+    if (state != null && window <= state.lastDecidedWindow) {
+      lateSamples.inc();
+      return;
+    }
+    WindowAccumulator accumulator = windows.get(window);
+    if (accumulator == null) {
+      long now = context.timerService().currentProcessingTime();
+      accumulator = WindowAccumulator.open(sample.worldSize, sample.counts.length, now);
+      context.timerService().registerProcessingTimeTimer(now + windowTimeoutMillis);
+    }
+    if (!accumulator.add(sample, windowIterations)) {
+      lateSamples.inc();
+      return;
+    }
+    windows.put(window, accumulator);
+    if (accumulator.isComplete()) {
+      PlanPool pool = context.getBroadcastState(PoolState.DESCRIPTOR).get(sample.jobId);
+      closeReadyWindows(
+          sample.jobId, sample.layer, pool, Long.MIN_VALUE, context.timerService(), out);
+    }
+  }
+
+  @Override
+  public void onTimer(long timestamp, OnTimerContext context, Collector<PlanDecision> out)
+      throws Exception {
+    String key = context.getCurrentKey();
+    int slash = key.lastIndexOf('/');
+    String jobId = key.substring(0, slash);
+    int layer = Integer.parseInt(key.substring(slash + 1));
+    PlanPool pool = context.getBroadcastState(PoolState.DESCRIPTOR).get(jobId);
+    closeReadyWindows(
+        jobId, layer, pool, timestamp - windowTimeoutMillis, context.timerService(), out);
+  }
+
+  @Override
+  public void processBroadcastElement(PlanPool pool, Context context, Collector<PlanDecision> out)
+      throws Exception {
+    context.getBroadcastState(PoolState.DESCRIPTOR).put(pool.getJobId(), pool);
+  }
+
+  /**
+   * Closes open windows in order while the oldest is complete, or opened at or before {@code
+   * expiredBefore} (then as partial).
+   */
+  private void closeReadyWindows(
+      String jobId,
+      int layer,
+      PlanPool pool,
+      long expiredBefore,
+      TimerService timers,
+      Collector<PlanDecision> out)
+      throws Exception {
+    TreeMap<Long, WindowAccumulator> open = new TreeMap<>();
+    for (Map.Entry<Long, WindowAccumulator> entry : windows.entries()) {
+      open.put(entry.getKey(), entry.getValue());
+    }
+    Set<Long> closedTimers = new TreeSet<>();
+    while (!open.isEmpty()) {
+      Map.Entry<Long, WindowAccumulator> oldest = open.firstEntry();
+      WindowAccumulator accumulator = oldest.getValue();
+      if (!accumulator.isComplete() && accumulator.openedAtMillis > expiredBefore) {
+        break;
+      }
+      open.pollFirstEntry();
+      windows.remove(oldest.getKey());
+      closedTimers.add(accumulator.openedAtMillis + windowTimeoutMillis);
+      // the gate admits loads only once their job has a pool; null means none is known any more
+      if (pool != null) {
+        out.collect(decide(jobId, layer, oldest.getKey(), accumulator, pool));
+      }
+    }
+    // windows opened in the same millisecond share a timer: keep it while one of them is open
+    for (WindowAccumulator stillOpen : open.values()) {
+      closedTimers.remove(stillOpen.openedAtMillis + windowTimeoutMillis);
+    }
+    for (long timer : closedTimers) {
+      timers.deleteProcessingTimeTimer(timer);
+    }
+  }
+
+  private PlanDecision decide(
+      String jobId, int layer, long window, WindowAccumulator accumulator, PlanPool pool)
+      throws Exception {
+    JobPlanning planning = planning(pool);
+    LayerPlanState state = planState.value();
+    if (state == null) {
+      state = new LayerPlanState();
+    }
+    Placement current =
+        state.slotToExpert == null
+            ? planning.initialPlacement(layer, accumulator.experts)
+            : planning.placement(state.slotToExpert, accumulator.experts);
+
+    Decision decision;
+    long started = System.nanoTime();
+    if (accumulator.isComplete()) {
+      LoadMatrix observed =
+          LoadMatrix.of(accumulator.meanPerWorker(current.workerCount(), windowIterations));
+      LoadMatrix previous =
+          state.estimate == null
+              ? null
+              : LoadMatrix.ofFlat(state.estimateWorkers, accumulator.experts, state.estimate);
+      LoadMatrix estimate = planning.estimator().next(previous, observed);
+      decision = planning.selector().decide(current, estimate, planning.poolPlacements(layer));
+      state.estimate = estimate.toFlatArray();
+      state.estimateWorkers = estimate.sources();
+      lastImbalance = imbalance(decision.placement(), estimate);
+    } else {
+      partialWindows.inc();
+      double currentSeconds =
+          state.estimate == null
+              ? 0
+              : planning
+                  .model()
+                  .layerSeconds(
+                      current,
+                      LoadMatrix.ofFlat(
+                          state.estimateWorkers, accumulator.experts, state.estimate));
+      decision =
+          Decision.keep(
+              current,
+              currentSeconds,
+              "partial window: "
+                  + accumulator.ranksReported()
+                  + " of "
+                  + accumulator.worldSize
+                  + " ranks reported before the timeout; placement kept");
+    }
+    selectorMicros.update((System.nanoTime() - started) / 1_000);
+
+    if (decision.switches()) {
+      state.planVersion++;
+      switches.inc();
+    }
+    state.slotToExpert = decision.placement().slotToExpert();
+    state.lastDecidedWindow = window;
+    planState.update(state);
+    decisions.inc();
+    if (accumulator.isComplete() && decision.predictedCurrentSeconds() > 0) {
+      lastPredictedGainPercent =
+          100
+              * (decision.predictedCurrentSeconds() - decision.predictedNewSeconds())
+              / decision.predictedCurrentSeconds();
+    }
+    if (accumulator.latestProducedAtMillis > 0) {
+      loopLatencyMillis.update(
+          Math.max(0, System.currentTimeMillis() - accumulator.latestProducedAtMillis));
+    }
+    return toRecord(jobId, layer, window, accumulator, decision, state, planning.poolVersion());
+  }
+
+  private PlanDecision toRecord(
+      String jobId,
+      int layer,
+      long window,
+      WindowAccumulator accumulator,
+      Decision decision,
+      LayerPlanState state,
+      long poolVersion) {
+    long first = window * windowIterations;
+    long last = first + windowIterations - 1;
+    List<Integer> slots = new ArrayList<>(decision.placement().slotCount());
+    for (int expert : decision.placement().slotToExpert()) {
+      slots.add(expert);
+    }
+    return PlanDecision.newBuilder()
+        .setDecisionId(Topics.decisionId(jobId, layer, window))
+        .setJobId(jobId)
+        .setLayer(layer)
+        .setWindow(window)
+        .setWindowFirstIteration(first)
+        .setWindowLastIteration(last)
+        .setEffectiveIteration(last + leadIterations)
+        .setAction(decision.switches() ? DecisionAction.SWITCH : DecisionAction.KEEP)
+        .setSlotToExpert(slots)
+        .setPlanVersion(state.planVersion)
+        .setPoolVersion(poolVersion)
+        .setPredictedCurrentSeconds(decision.predictedCurrentSeconds())
+        .setPredictedNewSeconds(decision.predictedNewSeconds())
+        .setMigrationBytes(decision.migrationBytes())
+        .setMigrationSeconds(decision.migrationSeconds())
+        .setRanksReported(accumulator.ranksReported())
+        .setReason(decision.reason())
+        .build();
+  }
+
+  private JobPlanning planning(PlanPool pool) {
+    String cacheKey = pool.getJobId() + "@" + pool.getPoolVersion();
+    return planningCache.computeIfAbsent(cacheKey, k -> JobPlanning.of(pool, selectorOptions));
+  }
+
+  /** Max over mean tokens per worker of a placement on a load (replicas split evenly). */
+  static double imbalance(Placement placement, LoadMatrix load) {
+    double[] perWorker = new double[placement.workerCount()];
+    int[] replicas = placement.replicaCounts();
+    for (int slot = 0; slot < placement.slotCount(); slot++) {
+      int expert = placement.expertAt(slot);
+      perWorker[placement.workerOf(slot)] += load.expertTotal(expert) / replicas[expert];
+    }
+    double max = 0;
+    double sum = 0;
+    for (double tokens : perWorker) {
+      max = Math.max(max, tokens);
+      sum += tokens;
+    }
+    return sum == 0 ? 1 : max / (sum / perWorker.length);
+  }
+}

@@ -1,0 +1,208 @@
+package io.moeplan.flink.layer;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.moeplan.flink.job.PoolState;
+import io.moeplan.planner.selector.SelectorOptions;
+import io.moeplan.schemas.DecisionAction;
+import io.moeplan.schemas.PlanDecision;
+import io.moeplan.schemas.PlanPool;
+import io.moeplan.schemas.SampleRecords;
+import java.util.List;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.runtime.state.heap.HeapKeyedStateBackend;
+import org.apache.flink.streaming.util.KeyedBroadcastOperatorTestHarness;
+import org.apache.flink.streaming.util.ProcessFunctionTestHarnesses;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The sample pool: 4 experts on 2 workers (ep 2) with 2 slots each, one node; the job has 4 ranks
+ * (rank r feeds worker r mod 2) and windows of 2 iterations.
+ */
+class LayerWindowSelectorTest {
+
+  private static final int F = 2;
+  private static final int LEAD = 3;
+  private static final long TIMEOUT = 1_000;
+  private static final int RANKS = 4;
+
+  private KeyedBroadcastOperatorTestHarness<String, LayerSample, PlanPool, PlanDecision> harness;
+
+  @BeforeEach
+  void openHarness() throws Exception {
+    harness =
+        ProcessFunctionTestHarnesses.forKeyedBroadcastProcessFunction(
+            new LayerWindowSelector(F, LEAD, TIMEOUT, SelectorOptions.defaults(F)),
+            LayerSample::key,
+            Types.STRING,
+            PoolState.DESCRIPTOR);
+    harness.setProcessingTime(0);
+    harness.processBroadcastElement(SampleRecords.planPool("job"), 0);
+  }
+
+  @AfterEach
+  void closeHarness() throws Exception {
+    harness.close();
+  }
+
+  @Test
+  void decidesEachCompleteWindowWithADeterministicIdAndEffectiveIteration() throws Exception {
+    window(0, balanced());
+
+    PlanDecision decision = single();
+    assertThat(decision.getDecisionId()).isEqualTo("job/1/0");
+    assertThat(decision.getWindowFirstIteration()).isZero();
+    assertThat(decision.getWindowLastIteration()).isEqualTo(F - 1);
+    assertThat(decision.getEffectiveIteration()).isEqualTo(F - 1 + LEAD);
+    assertThat(decision.getRanksReported()).isEqualTo(RANKS);
+    assertThat(decision.getPoolVersion()).isEqualTo(3);
+  }
+
+  @Test
+  void waitsUntilEveryRankReportedEveryIteration() throws Exception {
+    for (int rank = 0; rank < RANKS; rank++) {
+      harness.processElement(sample(rank, 0, balanced()), 0);
+    }
+    for (int rank = 0; rank < RANKS - 1; rank++) {
+      harness.processElement(sample(rank, 1, balanced()), 0);
+    }
+    assertThat(harness.extractOutputValues()).isEmpty();
+
+    harness.processElement(sample(RANKS - 1, 1, balanced()), 0);
+
+    assertThat(harness.extractOutputValues()).hasSize(1);
+  }
+
+  @Test
+  void switchesAwayFromAPlacementThatPilesHotExpertsOnOneWorker() throws Exception {
+    // the pool's first plan puts experts 3 and 0 on worker 0 of layer 1; make both hot
+    window(0, hotExperts(3, 0));
+    window(1, hotExperts(3, 0));
+
+    List<PlanDecision> decisions = harness.extractOutputValues();
+    assertThat(decisions).hasSize(2);
+    PlanDecision first = decisions.get(0);
+    assertThat(first.getAction()).isEqualTo(DecisionAction.SWITCH);
+    assertThat(first.getPlanVersion()).isEqualTo(1);
+    assertThat(first.getMigrationBytes()).isPositive();
+    assertThat(workerOf(first, 3)).isNotEqualTo(workerOf(first, 0));
+    PlanDecision second = decisions.get(1);
+    assertThat(second.getAction()).isEqualTo(DecisionAction.KEEP);
+    assertThat(second.getSlotToExpert()).isEqualTo(first.getSlotToExpert());
+    assertThat(second.getPlanVersion()).isEqualTo(1);
+  }
+
+  @Test
+  void closesAWindowMissingRanksAsPartialAfterTheTimeoutAndKeeps() throws Exception {
+    for (int iteration = 0; iteration < F; iteration++) {
+      for (int rank = 0; rank < RANKS - 1; rank++) {
+        harness.processElement(sample(rank, iteration, hotExperts(3, 0)), 0);
+      }
+    }
+    harness.setProcessingTime(TIMEOUT - 1);
+    assertThat(harness.extractOutputValues()).isEmpty();
+
+    harness.setProcessingTime(TIMEOUT);
+
+    PlanDecision decision = single();
+    assertThat(decision.getAction()).isEqualTo(DecisionAction.KEEP);
+    assertThat(decision.getRanksReported()).isEqualTo(RANKS - 1);
+    assertThat(decision.getReason()).contains("partial window: 3 of 4 ranks");
+    assertThat(harness.numProcessingTimeTimers()).isZero();
+  }
+
+  @Test
+  void closesWindowsInOrderEvenWhenALaterOneCompletesFirst() throws Exception {
+    for (int rank = 0; rank < RANKS - 1; rank++) {
+      harness.processElement(sample(rank, 0, balanced()), 0);
+      harness.processElement(sample(rank, 1, balanced()), 0);
+    }
+    window(1, balanced());
+    assertThat(harness.extractOutputValues()).isEmpty();
+
+    harness.processElement(sample(RANKS - 1, 0, balanced()), 0);
+    harness.processElement(sample(RANKS - 1, 1, balanced()), 0);
+
+    assertThat(harness.extractOutputValues())
+        .extracting(PlanDecision::getWindow)
+        .containsExactly(0L, 1L);
+  }
+
+  @Test
+  void ignoresSamplesForAWindowAlreadyDecidedAndCleansUp() throws Exception {
+    harness.processElement(sample(0, 0, balanced()), 0);
+    assertThat(stateEntries()).as("an open window").isEqualTo(1);
+    assertThat(harness.numProcessingTimeTimers()).isEqualTo(1);
+    window(0, balanced());
+
+    harness.processElement(sample(0, 1, balanced()), 0);
+
+    assertThat(harness.extractOutputValues()).hasSize(1);
+    assertThat(harness.numProcessingTimeTimers()).isZero();
+    assertThat(stateEntries()).as("only the layer's plan state is left").isEqualTo(1);
+    harness.processElement(sample(0, 2, balanced()), 0);
+    assertThat(stateEntries()).as("plan state and the next open window").isEqualTo(2);
+  }
+
+  @Test
+  void sameInputGivesTheSameDecisions() throws Exception {
+    window(0, hotExperts(3, 0));
+    window(1, hotExperts(1, 2));
+    List<PlanDecision> first = harness.extractOutputValues();
+    closeHarness();
+    openHarness();
+
+    window(0, hotExperts(3, 0));
+    window(1, hotExperts(1, 2));
+
+    assertThat(harness.extractOutputValues()).isEqualTo(first);
+  }
+
+  private void window(long window, long[] counts) throws Exception {
+    for (long iteration = window * F; iteration < (window + 1) * F; iteration++) {
+      for (int rank = 0; rank < RANKS; rank++) {
+        harness.processElement(sample(rank, iteration, counts), 0);
+      }
+    }
+  }
+
+  private static LayerSample sample(int rank, long iteration, long[] counts) {
+    LayerSample sample = new LayerSample();
+    sample.jobId = "job";
+    sample.layer = 1;
+    sample.rank = rank;
+    sample.worldSize = RANKS;
+    sample.iteration = iteration;
+    sample.counts = counts.clone();
+    sample.producedAtMillis = 0;
+    return sample;
+  }
+
+  private static long[] balanced() {
+    return new long[] {4096, 4096, 4096, 4096};
+  }
+
+  private static long[] hotExperts(int a, int b) {
+    long[] counts = {512, 512, 512, 512};
+    counts[a] = 60_000;
+    counts[b] = 60_000;
+    return counts;
+  }
+
+  private static int workerOf(PlanDecision decision, int expert) {
+    return decision.getSlotToExpert().indexOf(expert) / 2;
+  }
+
+  private PlanDecision single() {
+    List<PlanDecision> decisions = harness.extractOutputValues();
+    assertThat(decisions).hasSize(1);
+    return decisions.get(0);
+  }
+
+  private int stateEntries() {
+    return ((HeapKeyedStateBackend<?>) harness.getOperator().getKeyedStateBackend())
+        .numKeyValueStateEntries();
+  }
+}
