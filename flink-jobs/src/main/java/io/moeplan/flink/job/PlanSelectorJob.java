@@ -1,0 +1,201 @@
+package io.moeplan.flink.job;
+
+import io.moeplan.flink.input.DeadLetters;
+import io.moeplan.flink.input.ExpertLoadDecoder;
+import io.moeplan.flink.input.PoolDecoder;
+import io.moeplan.flink.input.RankGate;
+import io.moeplan.flink.input.RankLoad;
+import io.moeplan.flink.input.RawRecord;
+import io.moeplan.flink.input.RawRecordDeserializer;
+import io.moeplan.flink.layer.LayerSample;
+import io.moeplan.flink.layer.LayerWindowSelector;
+import io.moeplan.flink.layer.SplitByLayer;
+import io.moeplan.planner.selector.SelectorOptions;
+import io.moeplan.schemas.DeadLetter;
+import io.moeplan.schemas.PlanDecision;
+import io.moeplan.schemas.PlanPool;
+import io.moeplan.schemas.Topic;
+import io.moeplan.schemas.Topics;
+import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.connector.base.DeliveryGuarantee;
+import org.apache.flink.connector.kafka.sink.KafkaSink;
+import org.apache.flink.connector.kafka.source.KafkaSource;
+import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
+import org.apache.flink.streaming.api.datastream.BroadcastStream;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.kafka.clients.consumer.OffsetResetStrategy;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The plan-selector job: expert loads and plan pools in, a decision per window and (job, layer)
+ * out, unusable loads to the dead-letter topic.
+ *
+ * <pre>
+ * loads -> decode/validate -> keyBy(job/rank) + pools: gate -> split by layer
+ *       -> keyBy(job/layer) + pools: window statistics + selector -> decisions
+ * </pre>
+ */
+public final class PlanSelectorJob {
+
+  private static final Logger LOG = LoggerFactory.getLogger(PlanSelectorJob.class);
+
+  /** Name of the job in the Flink dashboard. */
+  public static final String JOB_NAME = "moeplan plan selector";
+
+  private PlanSelectorJob() {}
+
+  /** The two outputs of the topology. */
+  public record Outputs(DataStream<PlanDecision> decisions, DataStream<DeadLetter> deadLetters) {}
+
+  /**
+   * Builds the topology on given input streams (raw Kafka records of both topics), so tests can run
+   * exactly what production runs with their own sources and sinks.
+   */
+  public static Outputs build(
+      DataStream<RawRecord> loads, DataStream<RawRecord> pools, PlanSelectorConfig config) {
+    SingleOutputStreamOperator<RankLoad> decoded =
+        loads
+            .process(new ExpertLoadDecoder())
+            .uid("decode-expert-load")
+            .name("Decode and validate loads");
+    BroadcastStream<PlanPool> poolBroadcast =
+        pools
+            .process(new PoolDecoder())
+            .uid("decode-plan-pool")
+            .name("Decode plan pools")
+            .broadcast(PoolState.DESCRIPTOR);
+    SingleOutputStreamOperator<RankLoad> admitted =
+        decoded
+            .keyBy(load -> load.jobId + "/" + load.rank)
+            .connect(poolBroadcast)
+            .process(
+                new RankGate(
+                    config.holdMax(),
+                    config.holdTimeout().toMillis(),
+                    Math.max(1, Math.min(1_000, config.holdTimeout().toMillis()))))
+            .uid("rank-gate")
+            .name("Check against pool, drop redeliveries");
+    SingleOutputStreamOperator<PlanDecision> decisions =
+        admitted
+            .flatMap(new SplitByLayer())
+            .uid("split-by-layer")
+            .name("Split by layer")
+            .keyBy(LayerSample::key)
+            .connect(poolBroadcast)
+            .process(
+                new LayerWindowSelector(
+                    config.windowIterations(),
+                    config.leadIterations(),
+                    config.windowTimeout().toMillis(),
+                    SelectorOptions.defaults(config.windowIterations())
+                        .withHorizon(config.effectiveHorizon())
+                        .withMargin(config.margin())))
+            .uid("layer-window-selector")
+            .name("Window statistics and selector");
+    DataStream<DeadLetter> deadLetters =
+        decoded.getSideOutput(DeadLetters.TAG).union(admitted.getSideOutput(DeadLetters.TAG));
+    return new Outputs(decisions, deadLetters);
+  }
+
+  /** Wires the Kafka sources and sinks of {@code config} around {@link #build}. */
+  public static void attachKafka(StreamExecutionEnvironment env, PlanSelectorConfig config) {
+    DataStream<RawRecord> loads =
+        env.fromSource(
+                source(config, config.expertLoadTopic(), config.groupId()),
+                WatermarkStrategy.noWatermarks(),
+                "Kafka: " + config.expertLoadTopic())
+            .uid("source-expert-load");
+    DataStream<RawRecord> pools =
+        env.fromSource(
+                source(config, config.planPoolTopic(), config.groupId() + "-pools"),
+                WatermarkStrategy.noWatermarks(),
+                "Kafka: " + config.planPoolTopic())
+            .uid("source-plan-pool");
+    Outputs outputs = build(loads, pools, config);
+    outputs
+        .decisions()
+        .sinkTo(
+            sink(
+                config,
+                config.planDecisionsTopic(),
+                Topics.PLAN_DECISIONS,
+                decision -> Topics.planDecisionKey(decision.getJobId(), decision.getLayer())))
+        .uid("sink-plan-decisions")
+        .name("Kafka: " + config.planDecisionsTopic());
+    outputs
+        .deadLetters()
+        .sinkTo(
+            sink(
+                config,
+                config.deadLetterTopic(),
+                Topics.EXPERT_LOAD_DLQ,
+                letter ->
+                    Topics.deadLetterKey(
+                        letter.getSourceTopic(), letter.getPartition(), letter.getOffset())))
+        .uid("sink-dead-letters")
+        .name("Kafka: " + config.deadLetterTopic());
+  }
+
+  /**
+   * The Flink settings the job needs: RocksDB state with incremental checkpoints at the configured
+   * interval (and directory, when given), and the job's parallelism.
+   */
+  public static Configuration flinkConfiguration(PlanSelectorConfig config) {
+    Configuration flink = new Configuration();
+    flink.setString("state.backend.type", "rocksdb");
+    flink.setString("execution.checkpointing.incremental", "true");
+    flink.setString(
+        "execution.checkpointing.interval", config.checkpointInterval().toMillis() + " ms");
+    config
+        .checkpointDir()
+        .ifPresent(
+            dir -> {
+              flink.setString("execution.checkpointing.storage", "filesystem");
+              flink.setString("execution.checkpointing.dir", dir);
+            });
+    flink.setString("parallelism.default", Integer.toString(config.parallelism()));
+    flink.setString("pipeline.name", JOB_NAME);
+    return flink;
+  }
+
+  /** Runs the job against Kafka; {@code --help} lists the options. */
+  public static void main(String[] args) throws Exception {
+    if (args.length == 1 && (args[0].equals("--help") || args[0].equals("-h"))) {
+      System.out.print(PlanSelectorConfig.usage());
+      return;
+    }
+    PlanSelectorConfig config = PlanSelectorConfig.fromArgs(args);
+    LOG.info("Starting {} with {}", JOB_NAME, config);
+    StreamExecutionEnvironment env =
+        StreamExecutionEnvironment.getExecutionEnvironment(flinkConfiguration(config));
+    attachKafka(env, config);
+    env.execute(JOB_NAME);
+  }
+
+  private static KafkaSource<RawRecord> source(
+      PlanSelectorConfig config, String topic, String groupId) {
+    return KafkaSource.<RawRecord>builder()
+        .setBootstrapServers(config.bootstrapServers())
+        .setTopics(topic)
+        .setGroupId(groupId)
+        .setStartingOffsets(OffsetsInitializer.committedOffsets(OffsetResetStrategy.EARLIEST))
+        .setDeserializer(new RawRecordDeserializer())
+        .build();
+  }
+
+  private static <V> KafkaSink<V> sink(
+      PlanSelectorConfig config,
+      String topicName,
+      Topic<String, V> topic,
+      RegistrySerializer.KeyOf<V> key) {
+    return KafkaSink.<V>builder()
+        .setBootstrapServers(config.bootstrapServers())
+        .setDeliveryGuarantee(DeliveryGuarantee.AT_LEAST_ONCE)
+        .setRecordSerializer(new RegistrySerializer<>(topic, topicName, key))
+        .build();
+  }
+}

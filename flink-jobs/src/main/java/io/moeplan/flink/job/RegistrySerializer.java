@@ -1,0 +1,51 @@
+package io.moeplan.flink.job;
+
+import io.moeplan.schemas.Topic;
+import io.moeplan.schemas.Topics;
+import java.io.Serializable;
+import org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema;
+import org.apache.kafka.clients.producer.ProducerRecord;
+
+/**
+ * Writes values with the codecs of a registered topic (see {@link Topics}) to a target topic name,
+ * keyed by a function of the value. Holds only names, so it serializes with the job graph.
+ */
+final class RegistrySerializer<V> implements KafkaRecordSerializationSchema<V> {
+
+  private static final long serialVersionUID = 1L;
+
+  /** The key of a value. */
+  @FunctionalInterface
+  interface KeyOf<V> extends Serializable {
+    String apply(V value);
+  }
+
+  private final String registryTopic;
+  private final String targetTopic;
+  private final KeyOf<V> key;
+  private transient Topic<String, V> topic;
+
+  RegistrySerializer(Topic<String, V> registered, String targetTopic, KeyOf<V> key) {
+    this.registryTopic = registered.name();
+    this.targetTopic = targetTopic;
+    this.key = key;
+  }
+
+  @Override
+  @SuppressWarnings("unchecked")
+  public ProducerRecord<byte[], byte[]> serialize(
+      V value, KafkaSinkContext context, Long timestamp) {
+    if (topic == null) {
+      topic =
+          (Topic<String, V>)
+              Topics.byName(registryTopic)
+                  .orElseThrow(() -> new IllegalStateException("unknown topic " + registryTopic));
+    }
+    return new ProducerRecord<>(
+        targetTopic,
+        null,
+        timestamp,
+        topic.keyCodec().encode(key.apply(value)),
+        topic.valueCodec().encode(value));
+  }
+}
