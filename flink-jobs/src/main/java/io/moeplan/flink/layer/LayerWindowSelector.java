@@ -49,7 +49,14 @@ public class LayerWindowSelector
   private final int windowIterations;
   private final int leadIterations;
   private final long windowTimeoutMillis;
-  private final SelectorOptions selectorOptions;
+  // the options' parts, as SelectorOptions itself is not serializable
+  private final double horizonIterations;
+  private final double margin;
+  private final double emaAlpha;
+  private final int maxSearchSteps;
+  private final int partnerWorkers;
+
+  private transient SelectorOptions selectorOptions;
 
   private transient MapState<Long, WindowAccumulator> windows;
   private transient ValueState<LayerPlanState> planState;
@@ -72,7 +79,11 @@ public class LayerWindowSelector
     this.windowIterations = windowIterations;
     this.leadIterations = leadIterations;
     this.windowTimeoutMillis = windowTimeoutMillis;
-    this.selectorOptions = selectorOptions;
+    this.horizonIterations = selectorOptions.horizonIterations();
+    this.margin = selectorOptions.margin();
+    this.emaAlpha = selectorOptions.emaAlpha();
+    this.maxSearchSteps = selectorOptions.maxSearchSteps();
+    this.partnerWorkers = selectorOptions.partnerWorkers();
   }
 
   /** Descriptor of the open windows, for tests and state inspection. */
@@ -89,6 +100,8 @@ public class LayerWindowSelector
             .getState(
                 new ValueStateDescriptor<>("layer-plan", TypeInformation.of(LayerPlanState.class)));
     planningCache = new HashMap<>();
+    selectorOptions =
+        new SelectorOptions(horizonIterations, margin, emaAlpha, maxSearchSteps, partnerWorkers);
     MetricGroup metrics = getRuntimeContext().getMetricGroup();
     decisions = metrics.counter("moeplanDecisions");
     switches = metrics.counter("moeplanSwitches");

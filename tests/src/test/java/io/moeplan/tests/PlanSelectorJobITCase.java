@@ -1,0 +1,209 @@
+package io.moeplan.tests;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.moeplan.flink.job.PlanSelectorConfig;
+import io.moeplan.flink.job.PlanSelectorJob;
+import io.moeplan.launcher.kafka.EmbeddedKafkaBroker;
+import io.moeplan.schemas.DeadLetter;
+import io.moeplan.schemas.DeadLetterReason;
+import io.moeplan.schemas.DecisionAction;
+import io.moeplan.schemas.ExpertLoad;
+import io.moeplan.schemas.LayerLoad;
+import io.moeplan.schemas.PlanDecision;
+import io.moeplan.schemas.SampleRecords;
+import io.moeplan.schemas.Topic;
+import io.moeplan.schemas.Topics;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.test.junit5.MiniClusterExtension;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The plan-selector job on a real broker and a MiniCluster at parallelism 2: loads and a pool in,
+ * one decision per window and layer out, bad records dead-lettered, RocksDB checkpoints taken.
+ */
+class PlanSelectorJobITCase {
+
+  private static final int PARALLELISM = 2;
+  private static final int WINDOW = 2;
+  private static final int RANKS = 4;
+
+  @RegisterExtension
+  static final MiniClusterExtension FLINK =
+      new MiniClusterExtension(
+          new MiniClusterResourceConfiguration.Builder()
+              .setNumberTaskManagers(1)
+              .setNumberSlotsPerTaskManager(PARALLELISM)
+              .build());
+
+  private static EmbeddedKafkaBroker broker;
+
+  @BeforeAll
+  static void startBroker() {
+    broker = EmbeddedKafkaBroker.builder().topics(List.of()).build().start();
+  }
+
+  @AfterAll
+  static void closeBroker() {
+    if (broker != null) {
+      broker.close();
+    }
+  }
+
+  @Test
+  void decidesEveryWindowOfEveryLayerAndDeadLettersBadRecords(@TempDir Path checkpoints)
+      throws Exception {
+    TestTopics topics = TestTopics.create(broker, "basic");
+    PlanSelectorConfig config = topics.jobConfig(broker, WINDOW, checkpoints);
+    JobClient job = submit(config);
+    try {
+      KafkaIo io = new KafkaIo(broker);
+      io.send(topics.pools(), Topics.PLAN_POOL, "job", SampleRecords.planPool("job"));
+      int windows = 3;
+      for (long iteration = 0; iteration < windows * WINDOW; iteration++) {
+        for (int rank = 0; rank < RANKS; rank++) {
+          io.send(
+              topics.loads(),
+              Topics.EXPERT_LOAD,
+              Topics.expertLoadKey("job", rank),
+              load(rank, iteration));
+        }
+      }
+      io.sendRaw(topics.loads(), "job/0", new byte[] {1, 2, 3});
+      ExpertLoad negative = load(1, 0);
+      negative.getLayers().get(0).getExpertCounts().set(2, -5L);
+      io.send(topics.loads(), Topics.EXPERT_LOAD, "job/1", negative);
+
+      Map<String, PlanDecision> decisions =
+          byId(io.readAtLeast(topics.decisions(), Topics.PLAN_DECISIONS, 2 * windows));
+      List<DeadLetter> deadLetters =
+          io.readAtLeast(topics.deadLetters(), Topics.EXPERT_LOAD_DLQ, 2);
+
+      assertThat(decisions.keySet())
+          .containsExactlyInAnyOrder(
+              "job/0/0", "job/0/1", "job/0/2", "job/1/0", "job/1/1", "job/1/2");
+      for (PlanDecision decision : decisions.values()) {
+        assertThat(decision.getEffectiveIteration())
+            .isEqualTo(decision.getWindowLastIteration() + config.leadIterations());
+        assertThat(decision.getRanksReported()).isEqualTo(RANKS);
+        assertThat(decision.getSlotToExpert()).hasSize(4);
+      }
+      assertThat(decisions.get("job/1/0").getAction()).isEqualTo(DecisionAction.SWITCH);
+      assertThat(deadLetters)
+          .extracting(DeadLetter::getReason)
+          .containsExactlyInAnyOrder(DeadLetterReason.UNDECODABLE, DeadLetterReason.INVALID_FIELD);
+      assertThat(deadLetters)
+          .extracting(DeadLetter::getDetail)
+          .anySatisfy(detail -> assertThat(detail).contains("expertCounts[2] is negative: -5"));
+      assertThat(awaitCompletedCheckpoint(checkpoints)).isTrue();
+    } finally {
+      job.cancel().get();
+    }
+  }
+
+  /** Layer 1 of the sample pool places experts 3 and 0 on worker 0: make them hot there. */
+  private static ExpertLoad load(int rank, long iteration) {
+    List<LayerLoad> layers = new ArrayList<>();
+    layers.add(new LayerLoad(0, new ArrayList<>(List.of(4096L, 4096L, 4096L, 4096L))));
+    layers.add(new LayerLoad(1, new ArrayList<>(List.of(60_000L, 512L, 512L, 60_000L))));
+    return ExpertLoad.newBuilder(SampleRecords.expertLoad("job", rank, iteration))
+        .setLayers(layers)
+        .build();
+  }
+
+  /** Decisions by id; a redelivered decision must equal the first one with its id. */
+  static Map<String, PlanDecision> byId(List<PlanDecision> decisions) {
+    Map<String, PlanDecision> byId = new java.util.TreeMap<>();
+    for (PlanDecision decision : decisions) {
+      PlanDecision earlier = byId.putIfAbsent(decision.getDecisionId(), decision);
+      assertThat(earlier == null || earlier.equals(decision))
+          .as("redelivered decision %s is identical", decision.getDecisionId())
+          .isTrue();
+    }
+    return byId;
+  }
+
+  static JobClient submit(PlanSelectorConfig config) throws Exception {
+    StreamExecutionEnvironment env =
+        StreamExecutionEnvironment.getExecutionEnvironment(
+            PlanSelectorJob.flinkConfiguration(config));
+    PlanSelectorJob.attachKafka(env, config);
+    return env.executeAsync(PlanSelectorJob.JOB_NAME);
+  }
+
+  /** Polls (bounded) for a completed checkpoint: a chk-N folder with its metadata file. */
+  static boolean awaitCompletedCheckpoint(Path checkpoints) throws Exception {
+    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+    while (System.nanoTime() < deadline) {
+      try (Stream<Path> files = Files.walk(checkpoints)) {
+        if (files.anyMatch(
+            path ->
+                path.getFileName().toString().equals("_metadata")
+                    && path.getParent().getFileName().toString().startsWith("chk-"))) {
+          return true;
+        }
+      }
+      Thread.sleep(100);
+    }
+    return false;
+  }
+
+  /** Topic names of one test, so tests sharing the broker never see each other's records. */
+  record TestTopics(String loads, String pools, String decisions, String deadLetters) {
+    static TestTopics create(EmbeddedKafkaBroker broker, String prefix) {
+      TestTopics topics =
+          new TestTopics(
+              prefix + "." + Topics.EXPERT_LOAD.name(),
+              prefix + "." + Topics.PLAN_POOL.name(),
+              prefix + "." + Topics.PLAN_DECISIONS.name(),
+              prefix + "." + Topics.EXPERT_LOAD_DLQ.name());
+      List<Topic<?, ?>> renamed = new ArrayList<>();
+      for (Topic<?, ?> topic : Topics.ALL) {
+        renamed.add(rename(topic, prefix + "." + topic.name()));
+      }
+      broker.createTopics(renamed);
+      return topics;
+    }
+
+    PlanSelectorConfig jobConfig(EmbeddedKafkaBroker broker, int window, Path checkpoints) {
+      return PlanSelectorConfig.fromArgs(
+          "--bootstrap-servers",
+          broker.bootstrapServers(),
+          "--group-id",
+          "it-" + loads,
+          "--expert-load-topic",
+          loads,
+          "--plan-pool-topic",
+          pools,
+          "--plan-decisions-topic",
+          decisions,
+          "--dead-letter-topic",
+          deadLetters,
+          "--window-iterations",
+          Integer.toString(window),
+          "--parallelism",
+          Integer.toString(PARALLELISM),
+          "--checkpoint-interval",
+          "1 s",
+          "--checkpoint-dir",
+          checkpoints.toUri().toString());
+    }
+
+    private static <K, V> Topic<K, V> rename(Topic<K, V> topic, String name) {
+      return new Topic<>(name, topic.keyCodec(), topic.valueCodec(), topic.compacted());
+    }
+  }
+}
