@@ -10,6 +10,8 @@ import java.nio.charset.StandardCharsets;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.metrics.Counter;
 import org.apache.flink.streaming.api.functions.ProcessFunction;
 import org.apache.flink.util.Collector;
 
@@ -22,8 +24,18 @@ public class ExpertLoadDecoder extends ProcessFunction<RawRecord, RankLoad> {
 
   private static final long serialVersionUID = 1L;
 
+  private transient Counter recordsIn;
+  private transient Counter deadLettered;
+
+  @Override
+  public void open(OpenContext openContext) {
+    recordsIn = getRuntimeContext().getMetricGroup().counter("moeplanRecordsIn");
+    deadLettered = getRuntimeContext().getMetricGroup().counter("moeplanDeadLettered");
+  }
+
   @Override
   public void processElement(RawRecord record, Context context, Collector<RankLoad> out) {
+    recordsIn.inc();
     ExpertLoad load;
     try {
       load = Topics.EXPERT_LOAD.valueCodec().decode(record.value);
@@ -39,6 +51,7 @@ public class ExpertLoadDecoder extends ProcessFunction<RawRecord, RankLoad> {
     Rejection rejection = check(load, record.key);
     if (rejection != null) {
       context.output(DeadLetters.TAG, DeadLetters.of(record, rejection));
+      deadLettered.inc();
       return;
     }
     out.collect(toRankLoad(load, record));
@@ -120,7 +133,8 @@ public class ExpertLoadDecoder extends ProcessFunction<RawRecord, RankLoad> {
     return null;
   }
 
-  private static RankLoad toRankLoad(ExpertLoad load, RawRecord record) {
+  /** The job's internal form of a structurally valid load. */
+  static RankLoad toRankLoad(ExpertLoad load, RawRecord record) {
     RankLoad rankLoad = new RankLoad();
     rankLoad.jobId = load.getJobId();
     rankLoad.rank = load.getRank();

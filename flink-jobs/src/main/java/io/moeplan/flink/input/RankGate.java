@@ -1,6 +1,7 @@
 package io.moeplan.flink.input;
 
 import io.moeplan.flink.job.PoolState;
+import io.moeplan.schemas.DeadLetter;
 import io.moeplan.schemas.DeadLetterReason;
 import io.moeplan.schemas.PlanPool;
 import java.util.ArrayList;
@@ -42,6 +43,8 @@ public class RankGate extends KeyedBroadcastProcessFunction<String, RankLoad, Pl
   private transient ValueState<Integer> heldCount;
   private transient ValueState<Long> holdingSince;
   private transient Counter duplicates;
+  private transient Counter used;
+  private transient Counter deadLettered;
 
   /**
    * A gate holding at most {@code maxHeld} loads per rank for at most {@code holdTimeoutMillis}
@@ -80,6 +83,8 @@ public class RankGate extends KeyedBroadcastProcessFunction<String, RankLoad, Pl
     holdingSince =
         getRuntimeContext().getState(new ValueStateDescriptor<>("holding-since", Types.LONG));
     duplicates = getRuntimeContext().getMetricGroup().counter("moeplanDuplicates");
+    used = getRuntimeContext().getMetricGroup().counter("moeplanRecordsUsed");
+    deadLettered = getRuntimeContext().getMetricGroup().counter("moeplanDeadLettered");
   }
 
   @Override
@@ -107,8 +112,8 @@ public class RankGate extends KeyedBroadcastProcessFunction<String, RankLoad, Pl
       releaseHeld(pool, context, out);
     } else if (timestamp - since >= holdTimeoutMillis) {
       for (RankLoad load : held.get()) {
-        context.output(
-            DeadLetters.TAG,
+        deadLetter(
+            context,
             DeadLetters.of(
                 load.source,
                 new Rejection(
@@ -165,7 +170,7 @@ public class RankGate extends KeyedBroadcastProcessFunction<String, RankLoad, Pl
       return;
     }
     if (maxHeld == 0) {
-      context.output(DeadLetters.TAG, DeadLetters.of(load.source, noPool(load, 0)));
+      deadLetter(context, DeadLetters.of(load.source, noPool(load, 0)));
       return;
     }
     List<RankLoad> kept = new ArrayList<>();
@@ -173,7 +178,7 @@ public class RankGate extends KeyedBroadcastProcessFunction<String, RankLoad, Pl
     RankLoad oldest = kept.remove(0);
     kept.add(load);
     held.update(kept);
-    context.output(DeadLetters.TAG, DeadLetters.of(oldest.source, noPool(oldest, maxHeld)));
+    deadLetter(context, DeadLetters.of(oldest.source, noPool(oldest, maxHeld)));
   }
 
   private static Rejection noPool(RankLoad load, int heldLimit) {
@@ -192,7 +197,7 @@ public class RankGate extends KeyedBroadcastProcessFunction<String, RankLoad, Pl
       throws Exception {
     Rejection mismatch = checkAgainstPool(load, pool);
     if (mismatch != null) {
-      context.output(DeadLetters.TAG, DeadLetters.of(load.source, mismatch));
+      deadLetter(context, DeadLetters.of(load.source, mismatch));
       return;
     }
     long[] seen = recent.value();
@@ -203,8 +208,8 @@ public class RankGate extends KeyedBroadcastProcessFunction<String, RankLoad, Pl
           if (seen[i + 1] == signature) {
             duplicates.inc();
           } else {
-            context.output(
-                DeadLetters.TAG,
+            deadLetter(
+                context,
                 DeadLetters.of(
                     load.source,
                     new Rejection(
@@ -221,8 +226,8 @@ public class RankGate extends KeyedBroadcastProcessFunction<String, RankLoad, Pl
     }
     Long last = lastIteration.value();
     if (last != null && load.iteration < last) {
-      context.output(
-          DeadLetters.TAG,
+      deadLetter(
+          context,
           DeadLetters.of(
               load.source,
               new Rejection(
@@ -237,7 +242,13 @@ public class RankGate extends KeyedBroadcastProcessFunction<String, RankLoad, Pl
     }
     lastIteration.update(load.iteration);
     recent.update(remember(seen, load.iteration, signature));
+    used.inc();
     out.collect(load);
+  }
+
+  private void deadLetter(ReadOnlyContext context, DeadLetter letter) {
+    context.output(DeadLetters.TAG, letter);
+    deadLettered.inc();
   }
 
   /** The first way a load contradicts its job's pool, or null. */

@@ -58,25 +58,13 @@ final class Loads {
     return decode(raw(jobId, rank, iteration));
   }
 
-  /** Decodes a raw record that must be valid. */
+  /** Decodes a raw record that must be valid, as the decoder does. */
   static RankLoad decode(RawRecord raw) {
-    List<RankLoad> out = new java.util.ArrayList<>();
-    new ExpertLoadDecoder()
-        .processElement(
-            raw,
-            null,
-            new org.apache.flink.util.Collector<>() {
-              @Override
-              public void collect(RankLoad record) {
-                out.add(record);
-              }
-
-              @Override
-              public void close() {}
-            });
-    if (out.size() != 1) {
-      throw new IllegalArgumentException("not a valid load: " + raw);
+    ExpertLoad load = Topics.EXPERT_LOAD.valueCodec().decode(raw.value);
+    Rejection rejection = ExpertLoadDecoder.check(load, raw.key);
+    if (rejection != null) {
+      throw new IllegalArgumentException("not a valid load: " + rejection.detail());
     }
-    return out.get(0);
+    return ExpertLoadDecoder.toRankLoad(load, raw);
   }
 }
