@@ -9,7 +9,12 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = Moeplan.Version.class,
     description = "Plans expert placement for Mixture-of-Experts training from streamed loads.",
-    subcommands = {CommandLine.HelpCommand.class, BrokerCommand.class, RebalanceCommand.class})
+    subcommands = {
+      CommandLine.HelpCommand.class,
+      BrokerCommand.class,
+      PoolCommand.class,
+      RebalanceCommand.class
+    })
 public final class Moeplan implements Runnable {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
@@ -26,7 +31,24 @@ public final class Moeplan implements Runnable {
 
   /** The command line with every subcommand registered, for the launcher and for tests. */
   public static CommandLine commandLine() {
-    return new CommandLine(new Moeplan()).setCaseInsensitiveEnumValuesAllowed(true);
+    return new CommandLine(new Moeplan())
+        .setCaseInsensitiveEnumValuesAllowed(true)
+        .setExecutionExceptionHandler(Moeplan::reportBadInput);
+  }
+
+  /**
+   * Bad input found while a command runs (a spec file, a pool, sizes that do not fit) is the user's
+   * to fix: one line naming it and exit code 2, no stack trace. Anything else is a bug and keeps
+   * its stack trace.
+   */
+  private static int reportBadInput(
+      Exception e, CommandLine commandLine, CommandLine.ParseResult parseResult) throws Exception {
+    if (e instanceof IllegalArgumentException) {
+      commandLine.getErr().println();
+      commandLine.getErr().println(commandLine.getCommandName() + ": " + e.getMessage());
+      return 2;
+    }
+    throw e;
   }
 
   /** Reports the version recorded in the launcher jar's manifest. */

@@ -12,7 +12,6 @@ import io.moeplan.schemas.ExpertLoad;
 import io.moeplan.schemas.LayerLoad;
 import io.moeplan.schemas.PlanDecision;
 import io.moeplan.schemas.SampleRecords;
-import io.moeplan.schemas.Topic;
 import io.moeplan.schemas.Topics;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -25,7 +24,6 @@ import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.test.junit5.MiniClusterExtension;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -53,21 +51,14 @@ class PlanSelectorJobITCase {
 
   @BeforeAll
   static void startBroker() {
-    broker = EmbeddedKafkaBroker.builder().topics(List.of()).build().start();
-  }
-
-  @AfterAll
-  static void closeBroker() {
-    if (broker != null) {
-      broker.close();
-    }
+    broker = SharedBroker.get();
   }
 
   @Test
   void decidesEveryWindowOfEveryLayerAndDeadLettersBadRecords(@TempDir Path checkpoints)
       throws Exception {
     TestTopics topics = TestTopics.create(broker, "basic");
-    PlanSelectorConfig config = topics.jobConfig(broker, WINDOW, checkpoints);
+    PlanSelectorConfig config = topics.jobConfig(broker, WINDOW, PARALLELISM, checkpoints);
     JobClient job = submit(config);
     try {
       KafkaIo io = new KafkaIo(broker);
@@ -159,51 +150,5 @@ class PlanSelectorJobITCase {
       Thread.sleep(100);
     }
     return false;
-  }
-
-  /** Topic names of one test, so tests sharing the broker never see each other's records. */
-  record TestTopics(String loads, String pools, String decisions, String deadLetters) {
-    static TestTopics create(EmbeddedKafkaBroker broker, String prefix) {
-      TestTopics topics =
-          new TestTopics(
-              prefix + "." + Topics.EXPERT_LOAD.name(),
-              prefix + "." + Topics.PLAN_POOL.name(),
-              prefix + "." + Topics.PLAN_DECISIONS.name(),
-              prefix + "." + Topics.EXPERT_LOAD_DLQ.name());
-      List<Topic<?, ?>> renamed = new ArrayList<>();
-      for (Topic<?, ?> topic : Topics.ALL) {
-        renamed.add(rename(topic, prefix + "." + topic.name()));
-      }
-      broker.createTopics(renamed);
-      return topics;
-    }
-
-    PlanSelectorConfig jobConfig(EmbeddedKafkaBroker broker, int window, Path checkpoints) {
-      return PlanSelectorConfig.fromArgs(
-          "--bootstrap-servers",
-          broker.bootstrapServers(),
-          "--group-id",
-          "it-" + loads,
-          "--expert-load-topic",
-          loads,
-          "--plan-pool-topic",
-          pools,
-          "--plan-decisions-topic",
-          decisions,
-          "--dead-letter-topic",
-          deadLetters,
-          "--window-iterations",
-          Integer.toString(window),
-          "--parallelism",
-          Integer.toString(PARALLELISM),
-          "--checkpoint-interval",
-          "1 s",
-          "--checkpoint-dir",
-          checkpoints.toUri().toString());
-    }
-
-    private static <K, V> Topic<K, V> rename(Topic<K, V> topic, String name) {
-      return new Topic<>(name, topic.keyCodec(), topic.valueCodec(), topic.compacted());
-    }
   }
 }

@@ -1,0 +1,58 @@
+package io.moeplan.planner.policy;
+
+import io.moeplan.planner.model.PerformanceModel;
+import io.moeplan.planner.model.SwitchCost;
+import io.moeplan.planner.placement.LoadMatrix;
+import io.moeplan.planner.placement.Placement;
+import java.util.Locale;
+
+/**
+ * SmartMoE's published online rule (ALGORITHM.md section 3): loads summed over all ranks, greedy
+ * LPT over slots with sticky ties ({@link GreedyPlacement}), switch iff the new maximum per-worker
+ * token count is strictly lower than the current one. No communication term, no migration cost, no
+ * margin; the model is used only to report predicted times and the migration the switch costs.
+ */
+public final class SmartMoePolicy implements PlacementPolicy {
+  /** The policy's name. */
+  public static final String NAME = "smartmoe";
+
+  private final PerformanceModel model;
+
+  /** A SmartMoE policy that reports modelled times with {@code model}. */
+  public SmartMoePolicy(PerformanceModel model) {
+    this.model = model;
+  }
+
+  @Override
+  public String name() {
+    return NAME;
+  }
+
+  @Override
+  public Decision decide(Placement current, LoadMatrix observed) {
+    double[] loads = observed.expertTotals();
+    Placement next = GreedyPlacement.place(loads, current);
+    double currentMax = GreedyPlacement.maxWorkerTokens(current, loads);
+    double nextMax = GreedyPlacement.maxWorkerTokens(next, loads);
+    double currentSeconds = model.layerSeconds(current, observed);
+    if (nextMax < currentMax && !next.sameWorkerSets(current)) {
+      double nextSeconds = model.layerSeconds(next, observed);
+      SwitchCost cost = model.switchCost(current, next);
+      return Decision.switchTo(
+          next,
+          currentSeconds,
+          nextSeconds,
+          cost,
+          String.format(
+              Locale.ROOT, "max tokens per worker drops from %.0f to %.0f", currentMax, nextMax));
+    }
+    return Decision.keep(
+        current,
+        currentSeconds,
+        String.format(
+            Locale.ROOT,
+            "greedy max tokens per worker %.0f is not below the current %.0f",
+            nextMax,
+            currentMax));
+  }
+}

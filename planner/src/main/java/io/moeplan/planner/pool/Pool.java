@@ -1,0 +1,71 @@
+package io.moeplan.planner.pool;
+
+import io.moeplan.planner.placement.Placement;
+import io.moeplan.planner.spec.ClusterSpec;
+import io.moeplan.planner.spec.ModelSpec;
+import io.moeplan.planner.spec.ParallelConfig;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * A versioned pool of plans built offline, shaped like the Avro record {@code
+ * io.moeplan.schemas.PlanPool} (the job id, build time and builder name are the writer's to add).
+ * Plans are ordered by config rank, then by load regime. Immutable.
+ *
+ * @param poolVersion version of the pool
+ * @param cluster the cluster it was built for
+ * @param model the model it was built for
+ * @param plans the plans, best config first
+ * @param searchMillis wall-clock time of the search
+ * @param loadSource where the representative loads came from
+ * @param ranking every valid config scored, best first (the kept configs lead)
+ */
+public record Pool(
+    long poolVersion,
+    ClusterSpec cluster,
+    ModelSpec model,
+    List<Plan> plans,
+    long searchMillis,
+    String loadSource,
+    List<ConfigScore> ranking) {
+
+  /** Copies the lists. */
+  public Pool {
+    Objects.requireNonNull(cluster, "cluster");
+    Objects.requireNonNull(model, "model");
+    Objects.requireNonNull(loadSource, "loadSource");
+    plans = List.copyOf(plans);
+    ranking = List.copyOf(ranking);
+  }
+
+  /** The config of the best-ranked plan. */
+  public ParallelConfig bestConfig() {
+    return plans.get(0).parallel();
+  }
+
+  /** Distinct configs of the plans, in plan order. */
+  public List<ParallelConfig> configs() {
+    List<ParallelConfig> out = new ArrayList<>();
+    for (Plan p : plans) {
+      if (!out.contains(p.parallel())) {
+        out.add(p.parallel());
+      }
+    }
+    return List.copyOf(out);
+  }
+
+  /** The plans of one config, in plan order. */
+  public List<Plan> plansOf(ParallelConfig config) {
+    return plans.stream().filter(p -> p.parallel().equals(config)).toList();
+  }
+
+  /** The placements of {@code layer} in the plans of {@code config}: the selector's candidates. */
+  public List<Placement> placements(ParallelConfig config, int layer) {
+    List<Placement> out = new ArrayList<>();
+    for (Plan p : plansOf(config)) {
+      out.add(p.layers().get(layer).placement());
+    }
+    return List.copyOf(out);
+  }
+}

@@ -1,0 +1,215 @@
+package io.moeplan.planner.replay;
+
+import io.moeplan.planner.model.PerformanceModel;
+import io.moeplan.planner.model.SwitchCost;
+import io.moeplan.planner.placement.LoadMatrix;
+import io.moeplan.planner.placement.Placement;
+import io.moeplan.planner.policy.Decision;
+import io.moeplan.planner.policy.EplbPolicy;
+import io.moeplan.planner.policy.PlacementPolicy;
+import io.moeplan.planner.policy.SmartMoePolicy;
+import io.moeplan.planner.policy.StaticPolicy;
+import io.moeplan.planner.selector.OnlineSelector;
+import io.moeplan.planner.selector.SelectorPolicy;
+import io.moeplan.planner.trace.TraceReader;
+import io.moeplan.planner.trace.TraceSample;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.function.Consumer;
+import java.util.function.IntFunction;
+
+/**
+ * Replays a load trace through placement policies under the performance model (ALGORITHM.md section
+ * 7).
+ *
+ * <p>Each trace sample stands for the {@code windowIterations} iterations that follow it (window
+ * w). Every layer starts from the static placement. In window w a policy's placement costs {@code
+ * windowIterations * layerSeconds(placement, load_w)}; at the end of window w the policy decides
+ * from the loads seen so far, and a switch takes effect in window w + 1, paying its modelled switch
+ * cost once. The hindsight {@code oracle} instead chooses window w's placement from window w's own
+ * load with the selector's search, ignoring switch cost both in the search and in its time (it
+ * switches whenever the search finds a faster placement).
+ */
+public final class ReplayEvaluator {
+  /** The policies a replay knows, in report order. */
+  public static final List<String> POLICIES =
+      List.of(
+          StaticPolicy.NAME, SmartMoePolicy.NAME, EplbPolicy.NAME, SelectorPolicy.NAME, "oracle");
+
+  /** Name of the hindsight oracle. */
+  public static final String ORACLE = "oracle";
+
+  private final PerformanceModel model;
+  private final ReplayOptions options;
+  private final IntFunction<List<Placement>> pools;
+
+  /** A replay without pool placements. */
+  public ReplayEvaluator(PerformanceModel model, ReplayOptions options) {
+    this(model, options, layer -> List.of());
+  }
+
+  /** A replay whose selector and oracle get {@code pools.apply(layer)} as pool placements. */
+  public ReplayEvaluator(
+      PerformanceModel model, ReplayOptions options, IntFunction<List<Placement>> pools) {
+    this.model = model;
+    this.options = options;
+    this.pools = pools;
+  }
+
+  private final class Track {
+    final String policy;
+    final int layer;
+    final PlacementPolicy decider;
+    Placement placement;
+    double seconds;
+    double switchSeconds;
+    long switches;
+    long bytes;
+
+    Track(String policy, int layer, Placement start) {
+      this.policy = policy;
+      this.layer = layer;
+      this.placement = start;
+      this.decider = policy.equals(ORACLE) ? null : create(policy, layer);
+    }
+  }
+
+  private PlacementPolicy create(String policy, int layer) {
+    return switch (policy) {
+      case StaticPolicy.NAME -> new StaticPolicy(model);
+      case SmartMoePolicy.NAME -> new SmartMoePolicy(model);
+      case EplbPolicy.NAME -> new EplbPolicy(model);
+      case SelectorPolicy.NAME ->
+          new SelectorPolicy(new OnlineSelector(model, options.selector()), pools.apply(layer));
+      default -> throw new IllegalArgumentException("unknown policy " + policy);
+    };
+  }
+
+  /** Replays every sample of {@code reader}; {@code progress} receives a line now and then. */
+  public ReplayResult run(TraceReader reader, Consumer<String> progress) throws IOException {
+    int policies = options.policies().size();
+    List<Track[]> tracks = new ArrayList<>();
+    long[][] nanos = new long[policies][];
+    int[] nanoCount = new int[policies];
+    for (int p = 0; p < policies; p++) {
+      nanos[p] = new long[1024];
+    }
+    OnlineSelector oracleSearch = new OnlineSelector(model, options.selector());
+    int windows = 0;
+    TraceSample sample = reader.next();
+    int firstLayer = sample == null ? 0 : sample.firstLayer();
+    while (sample != null) {
+      TraceSample next = reader.next();
+      boolean last = next == null;
+      for (int l = 0; l < sample.layerCount(); l++) {
+        LoadMatrix load = sample.loads().get(l);
+        if (tracks.size() <= l) {
+          Placement start =
+              Placement.staticLayout(options.workers(), options.slotsPerWorker(), load.experts());
+          Track[] row = new Track[policies];
+          for (int p = 0; p < policies; p++) {
+            row[p] = new Track(options.policies().get(p), firstLayer + l, start);
+          }
+          tracks.add(row);
+        }
+        Track[] row = tracks.get(l);
+        for (int p = 0; p < policies; p++) {
+          Track t = row[p];
+          if (t.decider == null) {
+            long start = System.nanoTime();
+            Placement best = oracleSearch.search(t.placement, load, pools.apply(t.layer), 0.0);
+            long took = System.nanoTime() - start;
+            if (!best.sameWorkerSets(t.placement)
+                && model.layerSeconds(best, load) < model.layerSeconds(t.placement, load)) {
+              SwitchCost cost = model.switchCost(t.placement, best);
+              t.switches++;
+              t.bytes += cost.bytes();
+              t.placement = best;
+            }
+            t.seconds += options.windowIterations() * model.layerSeconds(t.placement, load);
+            nanos[p] = record(nanos[p], nanoCount[p]++, took);
+            continue;
+          }
+          t.seconds += options.windowIterations() * model.layerSeconds(t.placement, load);
+          if (last) {
+            continue;
+          }
+          long start = System.nanoTime();
+          Decision d = t.decider.decide(t.placement, load);
+          long took = System.nanoTime() - start;
+          nanos[p] = record(nanos[p], nanoCount[p]++, took);
+          if (d.switches() && !d.placement().sameWorkerSets(t.placement)) {
+            SwitchCost cost = model.switchCost(t.placement, d.placement());
+            t.switches++;
+            t.bytes += cost.bytes();
+            t.seconds += cost.seconds();
+            t.switchSeconds += cost.seconds();
+          }
+          t.placement = d.placement();
+        }
+      }
+      windows++;
+      if (windows % 50 == 0 || last) {
+        progress.accept("replayed " + windows + " windows (iteration " + sample.iteration() + ")");
+      }
+      sample = next;
+    }
+    return summarize(tracks, windows, nanos, nanoCount);
+  }
+
+  private static long[] record(long[] values, int index, long value) {
+    long[] out = index < values.length ? values : Arrays.copyOf(values, values.length * 2);
+    out[index] = value;
+    return out;
+  }
+
+  private ReplayResult summarize(
+      List<Track[]> tracks, int windows, long[][] nanos, int[] nanoCount) {
+    int policies = options.policies().size();
+    double iterations = Math.max(1, (double) windows * options.windowIterations());
+    List<ReplayResult.LayerResult> layers = new ArrayList<>();
+    double[] totalSeconds = new double[policies];
+    double[] totalSwitchSeconds = new double[policies];
+    long[] totalSwitches = new long[policies];
+    long[] totalBytes = new long[policies];
+    double[] p50 = new double[policies];
+    for (int p = 0; p < policies; p++) {
+      long[] v = Arrays.copyOf(nanos[p], nanoCount[p]);
+      Arrays.sort(v);
+      p50[p] = v.length == 0 ? 0 : v[v.length / 2] / 1e3;
+    }
+    for (Track[] row : tracks) {
+      List<PolicySummary> perPolicy = new ArrayList<>();
+      for (int p = 0; p < policies; p++) {
+        Track t = row[p];
+        perPolicy.add(
+            new PolicySummary(
+                t.policy,
+                t.seconds / iterations * 1e3,
+                t.switches,
+                t.bytes,
+                t.switchSeconds / iterations * 1e3,
+                p50[p]));
+        totalSeconds[p] += t.seconds;
+        totalSwitchSeconds[p] += t.switchSeconds;
+        totalSwitches[p] += t.switches;
+        totalBytes[p] += t.bytes;
+      }
+      layers.add(new ReplayResult.LayerResult(row[0].layer, perPolicy));
+    }
+    List<PolicySummary> overall = new ArrayList<>();
+    for (int p = 0; p < policies; p++) {
+      overall.add(
+          new PolicySummary(
+              options.policies().get(p),
+              totalSeconds[p] / iterations * 1e3,
+              totalSwitches[p],
+              totalBytes[p],
+              totalSwitchSeconds[p] / iterations * 1e3,
+              p50[p]));
+    }
+    return new ReplayResult(windows, options.windowIterations(), overall, layers);
+  }
+}

@@ -1,0 +1,685 @@
+package io.moeplan.planner.selector;
+
+import io.moeplan.planner.model.PerformanceModel;
+import io.moeplan.planner.placement.LoadMatrix;
+import io.moeplan.planner.placement.Placement;
+import java.util.Arrays;
+
+/**
+ * Evaluates the {@link PerformanceModel} objective of placements under one load, fast enough for
+ * the online selector.
+ *
+ * <p>The objective is {@code layerSeconds + migrationWeight * switchSeconds(reference -> state)}.
+ * Loading a placement costs O(workers * slots per node): a worker's sends only depend on the
+ * experts placed on its own node (everything else leaves the node). {@link #evaluateSwap} prices a
+ * swap of two slots without changing the state, in O(gpusPerNode): a swap changes the compute and
+ * receive terms of two workers and the send terms of the sources on their two nodes only, and the
+ * maxima over the untouched workers come from the caches of {@link #beginStep}. Values agree with
+ * {@link PerformanceModel#evaluate} up to floating-point rounding. Mutable and not thread-safe.
+ */
+final class IncrementalEvaluator {
+  private static final long MAX_CELLS = 1L << 26;
+
+  private final PerformanceModel model;
+  private final LoadMatrix load;
+  private final int workers;
+  private final int slotsPerWorker;
+  private final int experts;
+  private final int nodes;
+  private final int gpusPerNode;
+  private final int sources;
+  private final double[] col;
+  private final double[] nodeCol;
+  private final double kIntra;
+  private final double kInter;
+  private final double scale4;
+  private final double latency;
+  private final double perToken;
+  private final double fixedPerWorker;
+  private final double migrationWeight;
+  private final int[] reference;
+  private final boolean[] refOnNode;
+  private final double migIntraSeconds;
+  private final double migInterSeconds;
+
+  private final int[] s2e;
+  private final int[] rep;
+  private final double[] invRep;
+  private final int[] cntN;
+  private final int[] nodesUsed;
+  private final double[] tok;
+  private final double[] sendIntra;
+  private final double[] sendInter;
+  private final double[] recvIntra;
+  private final double[] recvInter;
+  private final double[] mig;
+  private final double[] syncE;
+  private double syncSum;
+
+  // caches of beginStep()
+  private final double[] cw;
+  private final double[] aw;
+  private final int[] topC = new int[3];
+  private final int[] topA = new int[3];
+  private final int[] topM = new int[3];
+  private final double[] nodeMaxA;
+  private final int[] topNode = new int[3];
+  private double sumSq;
+
+  private double lastSecondary;
+  private double lastLayerSeconds;
+  private double lastSwitchSeconds;
+
+  IncrementalEvaluator(
+      PerformanceModel model,
+      LoadMatrix estimate,
+      int workers,
+      int slotsPerWorker,
+      Placement reference,
+      double migrationWeight) {
+    this.model = model;
+    this.load = estimate;
+    this.workers = workers;
+    this.slotsPerWorker = slotsPerWorker;
+    this.experts = estimate.experts();
+    this.gpusPerNode = model.gpusPerNode();
+    this.nodes = (workers + gpusPerNode - 1) / gpusPerNode;
+    this.sources = estimate.sources();
+    if (sources > workers) {
+      throw new IllegalArgumentException(
+          "load has " + sources + " sources, more than the " + workers + " workers");
+    }
+    if (reference.expertCount() != experts) {
+      throw new IllegalArgumentException(
+          "load has " + experts + " experts, placement has " + reference.expertCount());
+    }
+    if ((long) nodes * experts > MAX_CELLS) {
+      throw new IllegalArgumentException(
+          "nodes * experts = " + (long) nodes * experts + " is too large for the selector");
+    }
+    this.col = estimate.expertTotals();
+    this.nodeCol = estimate.groupedExpertTotals(gpusPerNode, nodes);
+    this.kIntra = model.bytesPerToken() / model.intraNodeBandwidth();
+    this.kInter = model.bytesPerToken() / model.interNodeBandwidth();
+    this.scale4 = 4 * model.commScale();
+    this.latency = model.latencySeconds();
+    this.perToken = model.perTokenSeconds();
+    this.fixedPerWorker = slotsPerWorker * model.fixedSeconds();
+    this.migrationWeight = migrationWeight;
+    this.reference = reference.slotToExpert();
+    this.refOnNode = new boolean[nodes * experts];
+    for (int slot = 0; slot < this.reference.length; slot++) {
+      refOnNode[(slot / slotsPerWorker / gpusPerNode) * experts + this.reference[slot]] = true;
+    }
+    this.migIntraSeconds = model.migrationBytesPerExpert() / model.intraNodeBandwidth();
+    this.migInterSeconds = model.migrationBytesPerExpert() / model.interNodeBandwidth();
+
+    this.s2e = new int[workers * slotsPerWorker];
+    this.rep = new int[experts];
+    this.invRep = new double[experts];
+    this.cntN = new int[nodes * experts];
+    this.nodesUsed = new int[experts];
+    this.tok = new double[workers];
+    this.sendIntra = new double[workers];
+    this.sendInter = new double[workers];
+    this.recvIntra = new double[workers];
+    this.recvInter = new double[workers];
+    this.mig = new double[workers];
+    this.syncE = new double[experts];
+    this.cw = new double[workers];
+    this.aw = new double[workers];
+    this.nodeMaxA = new double[nodes];
+  }
+
+  int workers() {
+    return workers;
+  }
+
+  int slotsPerWorker() {
+    return slotsPerWorker;
+  }
+
+  int experts() {
+    return experts;
+  }
+
+  int expertAt(int slot) {
+    return s2e[slot];
+  }
+
+  int replicas(int expert) {
+    return rep[expert];
+  }
+
+  boolean workerHolds(int worker, int expert) {
+    return count(worker, expert) > 0;
+  }
+
+  double expertLoad(int expert) {
+    return col[expert];
+  }
+
+  double computeSeconds(int worker) {
+    return fixedPerWorker + perToken * tok[worker];
+  }
+
+  double allToAllSeconds(int worker) {
+    return a2a(sendIntra[worker], sendInter[worker], recvIntra[worker], recvInter[worker]);
+  }
+
+  private double a2a(double sI, double sX, double rI, double rX) {
+    return scale4 * (latency + Math.max(sI, rI) * kIntra + Math.max(sX, rX) * kInter);
+  }
+
+  double migrationSeconds(int worker) {
+    return mig[worker];
+  }
+
+  double migrationWeight() {
+    return migrationWeight;
+  }
+
+  int[] slotToExpert() {
+    return s2e.clone();
+  }
+
+  /** Resets the state to the given slot -> expert array. */
+  void load(int[] slotToExpert) {
+    System.arraycopy(slotToExpert, 0, s2e, 0, s2e.length);
+    Arrays.fill(rep, 0);
+    Arrays.fill(cntN, 0);
+    Arrays.fill(nodesUsed, 0);
+    Arrays.fill(tok, 0);
+    Arrays.fill(sendIntra, 0);
+    Arrays.fill(sendInter, 0);
+    Arrays.fill(recvIntra, 0);
+    Arrays.fill(recvInter, 0);
+    Arrays.fill(mig, 0);
+    syncSum = 0;
+    for (int slot = 0; slot < s2e.length; slot++) {
+      int w = slot / slotsPerWorker;
+      int e = s2e[slot];
+      rep[e]++;
+      if (!heldEarlier(s2e, w * slotsPerWorker, slot - w * slotsPerWorker, e)) {
+        mig[w] += migrationSecondsOf(e, w);
+      }
+      if (cntN[(w / gpusPerNode) * experts + e]++ == 0) {
+        nodesUsed[e]++;
+      }
+    }
+    for (int slot = 0; slot < s2e.length; slot++) {
+      int w = slot / slotsPerWorker;
+      int e = s2e[slot];
+      double share = 1.0 / rep[e];
+      tok[w] += col[e] * share;
+      recvReplica(w, e, share);
+    }
+    // sends: only the experts on a source's own node keep tokens inside the node
+    int slotsPerNode = gpusPerNode * slotsPerWorker;
+    for (int e = 0; e < experts; e++) {
+      invRep[e] = rep[e] == 0 ? 0 : 1.0 / rep[e];
+    }
+    for (int s = 0; s < sources; s++) {
+      int first = (s / gpusPerNode) * slotsPerNode;
+      int last = Math.min(s2e.length, first + slotsPerNode);
+      double inNode = 0;
+      for (int slot = first; slot < last; slot++) {
+        int e = s2e[slot];
+        inNode += load.tokens(s, e) * invRep[e];
+      }
+      double local = 0;
+      for (int slot = s * slotsPerWorker, end = slot + slotsPerWorker; slot < end; slot++) {
+        int e = s2e[slot];
+        local += load.tokens(s, e) * invRep[e];
+      }
+      sendIntra[s] = inNode - local;
+      sendInter[s] = Math.max(0, load.sourceTotal(s) - inNode);
+    }
+    for (int e = 0; e < experts; e++) {
+      syncE[e] = rep[e] > 1 ? model.syncSeconds(rep[e], nodesUsed[e] > 1) : 0;
+      syncSum += syncE[e];
+    }
+  }
+
+  /** Replicas of {@code expert} on {@code worker}. */
+  private int count(int worker, int expert) {
+    int n = 0;
+    for (int slot = worker * slotsPerWorker, end = slot + slotsPerWorker; slot < end; slot++) {
+      if (s2e[slot] == expert) {
+        n++;
+      }
+    }
+    return n;
+  }
+
+  private double migrationSecondsOf(int expert, int worker) {
+    int base = worker * slotsPerWorker;
+    for (int i = 0; i < slotsPerWorker; i++) {
+      if (reference[base + i] == expert) {
+        return 0;
+      }
+    }
+    return refOnNode[(worker / gpusPerNode) * experts + expert] ? migIntraSeconds : migInterSeconds;
+  }
+
+  private void recvReplica(int w, int e, double share) {
+    double fromNode = nodeCol[(w / gpusPerNode) * experts + e];
+    double own = w < sources ? load.tokens(w, e) : 0;
+    recvIntra[w] += share * (fromNode - own);
+    recvInter[w] += share * (col[e] - fromNode);
+  }
+
+  private void sendOf(int s, int e, double sign) {
+    double v = load.tokens(s, e);
+    if (v == 0) {
+      return;
+    }
+    int on = cntN[(s / gpusPerNode) * experts + e];
+    int local = count(s, e);
+    double r = rep[e];
+    sendIntra[s] += sign * v * (on - local) / r;
+    sendInter[s] += sign * v * (rep[e] - on) / r;
+  }
+
+  private void sendsAround(int e, double sign, int nodeA, int nodeB, int a, int b) {
+    if (nodeA == nodeB) {
+      if (a < sources) {
+        sendOf(a, e, sign);
+      }
+      if (b < sources) {
+        sendOf(b, e, sign);
+      }
+      return;
+    }
+    sendsOfNode(e, sign, nodeA);
+    sendsOfNode(e, sign, nodeB);
+  }
+
+  private void sendsOfNode(int e, double sign, int node) {
+    int end = Math.min(sources, (node + 1) * gpusPerNode);
+    for (int s = node * gpusPerNode; s < end; s++) {
+      sendOf(s, e, sign);
+    }
+  }
+
+  /** Swaps the experts of two slots on different workers holding different experts. */
+  void swap(int x, int y) {
+    int e = s2e[x];
+    int f = s2e[y];
+    int a = x / slotsPerWorker;
+    int b = y / slotsPerWorker;
+    int nodeA = a / gpusPerNode;
+    int nodeB = b / gpusPerNode;
+    sendsAround(e, -1, nodeA, nodeB, a, b);
+    sendsAround(f, -1, nodeA, nodeB, a, b);
+    double shareE = 1.0 / rep[e];
+    double shareF = 1.0 / rep[f];
+    double delta = col[f] * shareF - col[e] * shareE;
+    tok[a] += delta;
+    tok[b] -= delta;
+    recvReplica(a, e, -shareE);
+    recvReplica(a, f, shareF);
+    recvReplica(b, f, -shareF);
+    recvReplica(b, e, shareE);
+    if (count(a, e) == 1) {
+      mig[a] -= migrationSecondsOf(e, a);
+    }
+    if (count(a, f) == 0) {
+      mig[a] += migrationSecondsOf(f, a);
+    }
+    if (count(b, f) == 1) {
+      mig[b] -= migrationSecondsOf(f, b);
+    }
+    if (count(b, e) == 0) {
+      mig[b] += migrationSecondsOf(e, b);
+    }
+    if (nodeA != nodeB) {
+      moveNodeCount(e, nodeA, nodeB);
+      moveNodeCount(f, nodeB, nodeA);
+    }
+    s2e[x] = f;
+    s2e[y] = e;
+    sendsAround(e, 1, nodeA, nodeB, a, b);
+    sendsAround(f, 1, nodeA, nodeB, a, b);
+    if (nodeA != nodeB) {
+      resync(e);
+      resync(f);
+    }
+  }
+
+  private void moveNodeCount(int e, int from, int to) {
+    if (--cntN[from * experts + e] == 0) {
+      nodesUsed[e]--;
+    }
+    if (cntN[to * experts + e]++ == 0) {
+      nodesUsed[e]++;
+    }
+  }
+
+  private void resync(int e) {
+    if (rep[e] > 1 || syncE[e] != 0) {
+      syncSum -= syncE[e];
+      syncE[e] = rep[e] > 1 ? model.syncSeconds(rep[e], nodesUsed[e] > 1) : 0;
+      syncSum += syncE[e];
+    }
+  }
+
+  /** Puts expert {@code f} in slot {@code x}, whose expert must keep at least one other replica. */
+  void replace(int x, int f) {
+    int e = s2e[x];
+    int a = x / slotsPerWorker;
+    int nodeA = a / gpusPerNode;
+    expertFull(e, -1);
+    expertFull(f, -1);
+    if (count(a, e) == 1) {
+      mig[a] -= migrationSecondsOf(e, a);
+    }
+    if (count(a, f) == 0) {
+      mig[a] += migrationSecondsOf(f, a);
+    }
+    if (--cntN[nodeA * experts + e] == 0) {
+      nodesUsed[e]--;
+    }
+    if (cntN[nodeA * experts + f]++ == 0) {
+      nodesUsed[f]++;
+    }
+    rep[e]--;
+    rep[f]++;
+    s2e[x] = f;
+    expertFull(e, 1);
+    expertFull(f, 1);
+  }
+
+  private void expertFull(int e, double sign) {
+    double share = sign / rep[e];
+    for (int slot = 0; slot < s2e.length; slot++) {
+      if (s2e[slot] == e) {
+        int w = slot / slotsPerWorker;
+        tok[w] += col[e] * share;
+        recvReplica(w, e, share);
+      }
+    }
+    for (int s = 0; s < sources; s++) {
+      sendOf(s, e, sign);
+    }
+    syncSum -= syncE[e];
+    syncE[e] = sign > 0 && rep[e] > 1 ? model.syncSeconds(rep[e], nodesUsed[e] > 1) : 0;
+    syncSum += syncE[e];
+  }
+
+  /**
+   * The objective of the current state by a scan of all workers; also records the layer seconds,
+   * the switch seconds and a secondary score (sum of squared per-worker compute and all-to-all)
+   * used to break ties.
+   */
+  double objective() {
+    double maxC = 0;
+    double maxA = 0;
+    double maxMig = 0;
+    double secondary = 0;
+    for (int w = 0; w < workers; w++) {
+      double c = fixedPerWorker + perToken * tok[w];
+      double a = a2a(sendIntra[w], sendInter[w], recvIntra[w], recvInter[w]);
+      maxC = Math.max(maxC, c);
+      maxA = Math.max(maxA, a);
+      maxMig = Math.max(maxMig, mig[w]);
+      secondary += c * c + a * a;
+    }
+    lastSecondary = secondary;
+    lastLayerSeconds = maxA + maxC + syncSum;
+    lastSwitchSeconds = maxMig;
+    return lastLayerSeconds + migrationWeight * maxMig;
+  }
+
+  /**
+   * A lower bound of the objective of a placement without loading it, in O(slots): the largest
+   * compute, the largest all-to-all counting receives only, the sync and the weighted switch time.
+   * Stops early, returning a partial bound, once the bound reaches {@code cutoff}.
+   */
+  double lowerBound(int[] slotToExpert, double cutoff) {
+    boolean replicated = slotToExpert.length > experts;
+    int[] counts = null;
+    if (replicated) {
+      counts = new int[experts];
+      for (int e : slotToExpert) {
+        counts[e]++;
+      }
+    }
+    double maxC = 0;
+    double maxA = 0;
+    double maxMig = 0;
+    for (int w = 0; w < workers; w++) {
+      double t = 0;
+      double rI = 0;
+      double rX = 0;
+      double m = 0;
+      int base = w * slotsPerWorker;
+      int nodeBase = (w / gpusPerNode) * experts;
+      for (int i = 0; i < slotsPerWorker; i++) {
+        int e = slotToExpert[base + i];
+        double share = replicated ? 1.0 / counts[e] : 1.0;
+        t += col[e] * share;
+        double fromNode = nodeCol[nodeBase + e];
+        rI += share * (fromNode - (w < sources ? load.tokens(w, e) : 0));
+        rX += share * (col[e] - fromNode);
+      }
+      maxC = Math.max(maxC, fixedPerWorker + perToken * t);
+      maxA = Math.max(maxA, a2a(0, 0, rI, rX));
+      if (maxC + maxA >= cutoff) {
+        return maxC + maxA;
+      }
+    }
+    if (migrationWeight > 0) {
+      for (int w = 0; w < workers; w++) {
+        double m = 0;
+        int base = w * slotsPerWorker;
+        for (int i = 0; i < slotsPerWorker; i++) {
+          int e = slotToExpert[base + i];
+          if (reference[base + i] != e && !heldEarlier(slotToExpert, base, i, e)) {
+            m += migrationSecondsOf(e, w);
+          }
+        }
+        maxMig = Math.max(maxMig, m);
+      }
+    }
+    double sync = 0;
+    if (replicated) {
+      for (int e = 0; e < experts; e++) {
+        sync += counts[e] > 1 ? model.syncSeconds(counts[e], false) : 0;
+      }
+    }
+    return maxC + maxA + sync + migrationWeight * maxMig;
+  }
+
+  private static boolean heldEarlier(int[] s2e, int base, int i, int e) {
+    for (int j = 0; j < i; j++) {
+      if (s2e[base + j] == e) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Caches per-worker terms and the largest ones for {@link #evaluateSwap}; returns objective. */
+  double beginStep() {
+    Arrays.fill(topC, -1);
+    Arrays.fill(topA, -1);
+    Arrays.fill(topM, -1);
+    Arrays.fill(nodeMaxA, 0);
+    double sq = 0;
+    for (int w = 0; w < workers; w++) {
+      cw[w] = fixedPerWorker + perToken * tok[w];
+      aw[w] = a2a(sendIntra[w], sendInter[w], recvIntra[w], recvInter[w]);
+      sq += cw[w] * cw[w] + aw[w] * aw[w];
+      insertTop(topC, cw, w);
+      insertTop(topA, aw, w);
+      insertTop(topM, mig, w);
+      int n = w / gpusPerNode;
+      nodeMaxA[n] = Math.max(nodeMaxA[n], aw[w]);
+    }
+    Arrays.fill(topNode, -1);
+    for (int n = 0; n < nodes; n++) {
+      insertTop(topNode, nodeMaxA, n);
+    }
+    sumSq = sq;
+    return objective();
+  }
+
+  private static void insertTop(int[] top, double[] values, int index) {
+    double v = values[index];
+    for (int i = 0; i < top.length; i++) {
+      if (top[i] < 0 || v > values[top[i]]) {
+        for (int j = top.length - 1; j > i; j--) {
+          top[j] = top[j - 1];
+        }
+        top[i] = index;
+        return;
+      }
+    }
+  }
+
+  private static double maxExcept(int[] top, double[] values, int a, int b) {
+    for (int i : top) {
+      if (i >= 0 && i != a && i != b) {
+        return values[i];
+      }
+    }
+    return 0;
+  }
+
+  /**
+   * The objective after swapping slots {@code x} and {@code y} (different workers, different
+   * experts), without changing the state; valid after {@link #beginStep()} until the next change.
+   * Also sets {@link #lastSecondary()}. When a cheap lower bound already exceeds {@code cutoff},
+   * returns that bound instead (with an infinite secondary score).
+   */
+  double evaluateSwap(int x, int y, double cutoff) {
+    int e = s2e[x];
+    int f = s2e[y];
+    int a = x / slotsPerWorker;
+    int b = y / slotsPerWorker;
+    int nodeA = a / gpusPerNode;
+    int nodeB = b / gpusPerNode;
+    double shareE = 1.0 / rep[e];
+    double shareF = 1.0 / rep[f];
+    double dTok = col[f] * shareF - col[e] * shareE;
+    double ca = fixedPerWorker + perToken * (tok[a] + dTok);
+    double cb = fixedPerWorker + perToken * (tok[b] - dTok);
+    double maxC = Math.max(Math.max(ca, cb), maxExcept(topC, cw, a, b));
+    double sq = sumSq - cw[a] * cw[a] - cw[b] * cw[b] + ca * ca + cb * cb;
+
+    double migA = mig[a];
+    double migB = mig[b];
+    if (count(a, e) == 1) {
+      migA -= migrationSecondsOf(e, a);
+    }
+    if (count(a, f) == 0) {
+      migA += migrationSecondsOf(f, a);
+    }
+    if (count(b, f) == 1) {
+      migB -= migrationSecondsOf(f, b);
+    }
+    if (count(b, e) == 0) {
+      migB += migrationSecondsOf(e, b);
+    }
+    double maxMig = Math.max(Math.max(migA, migB), maxExcept(topM, mig, a, b));
+    double sync = syncSum;
+    if (nodeA != nodeB && (rep[e] > 1 || rep[f] > 1)) {
+      sync += syncAfterMove(e, nodeA, nodeB) + syncAfterMove(f, nodeB, nodeA);
+    }
+    double untouchedA =
+        nodeA == nodeB ? maxExcept(topA, aw, a, b) : maxExcept(topNode, nodeMaxA, nodeA, nodeB);
+    double bound = maxC + Math.max(untouchedA, scale4 * latency) + sync + migrationWeight * maxMig;
+    if (bound > cutoff) {
+      lastSecondary = Double.POSITIVE_INFINITY;
+      return bound;
+    }
+
+    double maxA;
+    if (nodeA == nodeB) {
+      double aa = swappedA(a, a, b, e, f, shareE, shareF, nodeA, nodeB);
+      double ab = swappedA(b, a, b, e, f, shareE, shareF, nodeA, nodeB);
+      maxA = Math.max(Math.max(aa, ab), maxExcept(topA, aw, a, b));
+      sq += aa * aa + ab * ab - aw[a] * aw[a] - aw[b] * aw[b];
+    } else {
+      maxA = maxExcept(topNode, nodeMaxA, nodeA, nodeB);
+      for (int pass = 0; pass < 2; pass++) {
+        int node = pass == 0 ? nodeA : nodeB;
+        int end = Math.min(workers, (node + 1) * gpusPerNode);
+        for (int w = node * gpusPerNode; w < end; w++) {
+          double v = swappedA(w, a, b, e, f, shareE, shareF, nodeA, nodeB);
+          maxA = Math.max(maxA, v);
+          sq += v * v - aw[w] * aw[w];
+        }
+      }
+    }
+    lastSecondary = sq;
+    lastLayerSeconds = maxA + maxC + sync;
+    lastSwitchSeconds = maxMig;
+    return lastLayerSeconds + migrationWeight * maxMig;
+  }
+
+  private double syncAfterMove(int e, int from, int to) {
+    if (rep[e] <= 1) {
+      return 0;
+    }
+    int used = nodesUsed[e];
+    if (cntN[from * experts + e] == 1) {
+      used--;
+    }
+    if (cntN[to * experts + e] == 0) {
+      used++;
+    }
+    return model.syncSeconds(rep[e], used > 1) - syncE[e];
+  }
+
+  /** All-to-all of worker w after e (slot on a) and f (slot on b) swap. */
+  private double swappedA(
+      int w, int a, int b, int e, int f, double shareE, double shareF, int nodeA, int nodeB) {
+    double sI = sendIntra[w];
+    double sX = sendInter[w];
+    double rI = recvIntra[w];
+    double rX = recvInter[w];
+    if (w < sources) {
+      int nw = w / gpusPerNode;
+      // e moves from a to b, f from b to a
+      int dOnE = (nw == nodeB ? 1 : 0) - (nw == nodeA ? 1 : 0);
+      int dLocE = (w == b ? 1 : 0) - (w == a ? 1 : 0);
+      int dOnF = -dOnE;
+      int dLocF = -dLocE;
+      double te = load.tokens(w, e) * shareE;
+      double tf = load.tokens(w, f) * shareF;
+      sI += te * (dOnE - dLocE) + tf * (dOnF - dLocF);
+      sX -= te * dOnE + tf * dOnF;
+    }
+    if (w == a || w == b) {
+      int gain = w == a ? f : e;
+      int lose = w == a ? e : f;
+      double shareGain = w == a ? shareF : shareE;
+      double shareLose = w == a ? shareE : shareF;
+      int base = (w / gpusPerNode) * experts;
+      double own = w < sources ? load.tokens(w, gain) : 0;
+      double ownLose = w < sources ? load.tokens(w, lose) : 0;
+      rI += shareGain * (nodeCol[base + gain] - own) - shareLose * (nodeCol[base + lose] - ownLose);
+      rX +=
+          shareGain * (col[gain] - nodeCol[base + gain])
+              - shareLose * (col[lose] - nodeCol[base + lose]);
+    }
+    return a2a(sI, sX, rI, rX);
+  }
+
+  /** Secondary score of the last evaluation. */
+  double lastSecondary() {
+    return lastSecondary;
+  }
+
+  /** Layer seconds of the last evaluation. */
+  double lastLayerSeconds() {
+    return lastLayerSeconds;
+  }
+
+  /** Switch seconds (from the reference) of the last evaluation. */
+  double lastSwitchSeconds() {
+    return lastSwitchSeconds;
+  }
+}
