@@ -11,9 +11,11 @@ import picocli.CommandLine.Command;
     description = "Plans expert placement for Mixture-of-Experts training from streamed loads.",
     subcommands = {
       CommandLine.HelpCommand.class,
+      LocalCommand.class,
       BrokerCommand.class,
       PoolCommand.class,
-      RebalanceCommand.class
+      RebalanceCommand.class,
+      ReplayCommand.class
     })
 public final class Moeplan implements Runnable {
 

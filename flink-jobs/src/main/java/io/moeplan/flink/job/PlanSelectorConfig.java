@@ -26,6 +26,7 @@ import org.apache.flink.configuration.description.HtmlFormatter;
  * @param horizonIterations horizon of the switch rule (0 = the window length)
  * @param checkpointInterval checkpoint interval
  * @param checkpointDir checkpoint directory URI, if set
+ * @param bufferTimeout longest wait of a record in a network buffer
  * @param parallelism operator parallelism
  */
 public record PlanSelectorConfig(
@@ -44,6 +45,7 @@ public record PlanSelectorConfig(
     int horizonIterations,
     Duration checkpointInterval,
     Optional<String> checkpointDir,
+    Duration bufferTimeout,
     int parallelism) {
 
   /** Checks the values, naming the option of a bad one. */
@@ -64,6 +66,7 @@ public record PlanSelectorConfig(
         CHECKPOINT_INTERVAL,
         checkpointInterval,
         "> 0");
+    require(!bufferTimeout.isNegative(), BUFFER_TIMEOUT, bufferTimeout, ">= 0");
     require(parallelism >= 1, PARALLELISM, parallelism, ">= 1");
     require(!bootstrapServers.isBlank(), BOOTSTRAP_SERVERS, bootstrapServers, "non-blank");
   }
@@ -92,6 +95,7 @@ public record PlanSelectorConfig(
           configuration.get(HORIZON_ITERATIONS),
           configuration.get(CHECKPOINT_INTERVAL),
           configuration.getOptional(CHECKPOINT_DIR),
+          configuration.get(BUFFER_TIMEOUT),
           configuration.get(PARALLELISM));
     } catch (IllegalArgumentException e) {
       // Flink names neither key nor value when a string does not convert; find the culprit

@@ -157,6 +157,7 @@ public final class PlanSelectorJob {
               flink.setString("execution.checkpointing.storage", "filesystem");
               flink.setString("execution.checkpointing.dir", dir);
             });
+    flink.setString("execution.buffer-timeout.interval", config.bufferTimeout().toMillis() + " ms");
     flink.setString("parallelism.default", Integer.toString(config.parallelism()));
     flink.setString("pipeline.name", JOB_NAME);
     return flink;

@@ -1,0 +1,167 @@
+package io.moeplan.launcher;
+
+import io.moeplan.launcher.local.LocalStack;
+import io.moeplan.planner.spec.ClusterSpec;
+import io.moeplan.planner.spec.ModelSpec;
+import io.moeplan.planner.spec.SpecLoader;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/** {@code moeplan local}: the whole loop on this machine. */
+@Command(
+    name = "local",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Runs the whole loop on this machine: an embedded Kafka broker, a Flink MiniCluster with"
+          + " its dashboard running the plan-selector job, a plan pool built and published for"
+          + " the job, and one simulated rank per GPU of the cluster producing synthetic expert"
+          + " loads and applying the decisions it receives.",
+      "Prints a line for every switch and a progress line every 2 s; Ctrl-C stops it cleanly."
+    })
+final class LocalCommand implements Callable<Integer> {
+
+  @Spec CommandSpec spec;
+
+  @Option(
+      names = "--iterations",
+      defaultValue = "0",
+      description =
+          "Iterations to produce, then stop (0 runs until Ctrl-C). Default: ${DEFAULT-VALUE}.")
+  long iterations;
+
+  @Option(
+      names = "--rate",
+      defaultValue = "5",
+      description = "Training iterations per second the ranks produce. Default: ${DEFAULT-VALUE}.")
+  double rate;
+
+  @Option(
+      names = "--cluster",
+      description =
+          "Cluster spec (YAML or JSON); its GPUs are the ranks. Default: the built-in"
+              + " cluster-h100-2node.yaml (2 nodes x 4 GPUs).")
+  Path cluster;
+
+  @Option(
+      names = "--model",
+      description = "Model spec (YAML or JSON). Default: the built-in model-gpt-moe.yaml.")
+  Path model;
+
+  @Option(
+      names = "--layers",
+      description =
+          "MoE layers to simulate, overriding the model's (the default model's 24 layers do not"
+              + " fit the default cluster's memory; 12 do). Default: 12 with the built-in model.")
+  Integer layers;
+
+  @Option(
+      names = "--window",
+      defaultValue = "10",
+      description = "Iterations per decision window (replan interval). Default: ${DEFAULT-VALUE}.")
+  int window;
+
+  @Option(
+      names = "--lead",
+      defaultValue = "2",
+      description =
+          "Iterations between a window's end and its decision taking effect. Default: ${DEFAULT-VALUE}.")
+  int lead;
+
+  @Option(
+      names = "--job",
+      defaultValue = "local",
+      description = "Job id. Default: ${DEFAULT-VALUE}.")
+  String job;
+
+  @Option(
+      names = "--ui-port",
+      defaultValue = "8081",
+      description = "Port of the Flink dashboard. Default: ${DEFAULT-VALUE}.")
+  int uiPort;
+
+  @Option(
+      names = "--kafka-port",
+      defaultValue = "0",
+      description = "Port of the Kafka broker (0 picks a free one). Default: ${DEFAULT-VALUE}.")
+  int kafkaPort;
+
+  @Option(
+      names = "--seed",
+      defaultValue = "1",
+      description = "Seed of the synthetic routing and pool loads. Default: ${DEFAULT-VALUE}.")
+  long seed;
+
+  @Override
+  public Integer call() throws Exception {
+    if (rate <= 0 || !Double.isFinite(rate)) {
+      throw new ParameterException(spec.commandLine(), "--rate must be > 0, got " + rate);
+    }
+    if (iterations < 0) {
+      throw new ParameterException(
+          spec.commandLine(), "--iterations must be >= 0, got " + iterations);
+    }
+    ClusterSpec clusterSpec =
+        cluster == null
+            ? SpecLoader.loadExample("cluster-h100-2node.yaml", ClusterSpec.class)
+            : SpecLoader.loadCluster(cluster);
+    ModelSpec modelSpec =
+        model == null
+            ? SpecLoader.loadExample("model-gpt-moe.yaml", ModelSpec.class)
+            : SpecLoader.loadModel(model);
+    Integer moeLayers = layers != null ? layers : model == null ? Integer.valueOf(12) : null;
+    if (moeLayers != null) {
+      if (moeLayers < 1) {
+        throw new ParameterException(spec.commandLine(), "--layers must be >= 1, got " + moeLayers);
+      }
+      modelSpec =
+          new ModelSpec(
+              moeLayers,
+              modelSpec.expertCount(),
+              modelSpec.topK(),
+              modelSpec.hidden(),
+              modelSpec.ffnHidden(),
+              modelSpec.bytesPerElement(),
+              modelSpec.optimizerBytesPerParam(),
+              modelSpec.tokensPerRank());
+    }
+    LocalStack stack =
+        new LocalStack(
+            new LocalStack.Settings(
+                clusterSpec,
+                modelSpec,
+                job,
+                iterations,
+                rate,
+                window,
+                lead,
+                uiPort,
+                kafkaPort,
+                seed),
+            System.out);
+    CountDownLatch finished = new CountDownLatch(1);
+    Thread hook =
+        new Thread(
+            () -> {
+              stack.stop();
+              try {
+                finished.await();
+              } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+              }
+            },
+            "moeplan-local-stop");
+    Runtime.getRuntime().addShutdownHook(hook);
+    try {
+      stack.run();
+    } finally {
+      finished.countDown();
+    }
+    return 0;
+  }
+}

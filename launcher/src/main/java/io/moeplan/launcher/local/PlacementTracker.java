@@ -1,0 +1,118 @@
+package io.moeplan.launcher.local;
+
+import io.moeplan.flink.layer.JobPlanning;
+import io.moeplan.planner.model.PerformanceModel;
+import io.moeplan.planner.placement.LoadMatrix;
+import io.moeplan.planner.placement.Placement;
+import io.moeplan.schemas.DecisionAction;
+import io.moeplan.schemas.PlanDecision;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.PriorityQueue;
+import java.util.Set;
+
+/**
+ * Plays the executors' side of the loop for the local stack: keeps every layer's placement, applies
+ * each switch at its effective iteration (dropping redelivered decisions by id), and accounts the
+ * modelled time of each iteration on the placements in force against the static layout. Not
+ * thread-safe: the caller serialises access.
+ */
+final class PlacementTracker {
+
+  private final PerformanceModel model;
+  private final JobPlanning planning;
+  private final int experts;
+  private final Placement[] current;
+  private final Placement staticLayout;
+  private final Set<String> seenDecisions = new HashSet<>();
+  private final PriorityQueue<PlanDecision> pending =
+      new PriorityQueue<>(
+          (a, b) -> Long.compare(a.getEffectiveIteration(), b.getEffectiveIteration()));
+  private long switchesApplied;
+  private long lateSwitches;
+  private long decisions;
+  private double modelledSeconds;
+  private double staticSeconds;
+
+  PlacementTracker(JobPlanning planning, int layers, int experts) {
+    this.planning = planning;
+    this.model = planning.model();
+    this.experts = experts;
+    this.current = new Placement[layers];
+    for (int layer = 0; layer < layers; layer++) {
+      current[layer] = planning.initialPlacement(layer, experts);
+    }
+    this.staticLayout =
+        Placement.staticLayout(current[0].workerCount(), current[0].slotsPerWorker(), experts);
+  }
+
+  /** Takes a decision; returns false for a redelivery of one already taken. */
+  boolean offer(PlanDecision decision) {
+    if (!seenDecisions.add(decision.getDecisionId())) {
+      return false;
+    }
+    decisions++;
+    if (decision.getAction() == DecisionAction.SWITCH) {
+      pending.add(decision);
+    }
+    return true;
+  }
+
+  /** Applies the switches due at {@code iteration}; returns them. */
+  List<PlanDecision> applyDue(long iteration) {
+    List<PlanDecision> applied = new ArrayList<>();
+    while (!pending.isEmpty() && pending.peek().getEffectiveIteration() <= iteration) {
+      PlanDecision decision = pending.poll();
+      if (decision.getEffectiveIteration() < iteration) {
+        lateSwitches++;
+      }
+      current[decision.getLayer()] = planning.placement(decision.getSlotToExpert(), experts);
+      modelledSeconds += decision.getMigrationSeconds();
+      switchesApplied++;
+      applied.add(decision);
+    }
+    return applied;
+  }
+
+  /** Accounts one iteration's loads, {@code counts[rank][layer][expert]}. */
+  void account(long[][][] counts) {
+    int workers = staticLayout.workerCount();
+    for (int layer = 0; layer < current.length; layer++) {
+      double[][] perWorker = new double[workers][experts];
+      for (int rank = 0; rank < counts.length; rank++) {
+        long[] row = counts[rank][layer];
+        double[] target = perWorker[rank % workers];
+        for (int e = 0; e < experts; e++) {
+          target[e] += row[e];
+        }
+      }
+      LoadMatrix load = LoadMatrix.of(perWorker);
+      modelledSeconds += model.layerSeconds(current[layer], load);
+      staticSeconds += model.layerSeconds(staticLayout, load);
+    }
+  }
+
+  /** Switches applied so far; ranks report it as the plan version they run. */
+  long planVersion() {
+    return switchesApplied;
+  }
+
+  /** Decisions taken (not counting redeliveries). */
+  long decisions() {
+    return decisions;
+  }
+
+  /** Switches applied after their effective iteration (they arrived late). */
+  long lateSwitches() {
+    return lateSwitches;
+  }
+
+  /**
+   * Modelled MoE time on the static layout over the modelled time on the placements used, the
+   * migrations paid included.
+   */
+  double speedupOverStatic() {
+    return modelledSeconds == 0 ? 1 : staticSeconds / modelledSeconds;
+  }
+}
