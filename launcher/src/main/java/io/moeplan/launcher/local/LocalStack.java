@@ -35,6 +35,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Stream;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.MetricOptions;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -150,6 +151,8 @@ public final class LocalStack {
     flink.setString("rest.port", Integer.toString(settings.uiPort()));
     flink.setString("rest.bind-address", "localhost");
     flink.setString("taskmanager.numberOfTaskSlots", Integer.toString(config.parallelism()));
+    // the dashboard refreshes metrics every second instead of every ten
+    flink.set(MetricOptions.METRIC_FETCHER_UPDATE_INTERVAL, Duration.ofSeconds(1));
     flink.setString("state.backend.rocksdb.localdir", workDirectory.resolve("rocksdb").toString());
     StreamExecutionEnvironment env =
         StreamExecutionEnvironment.createLocalEnvironmentWithWebUI(flink);
