@@ -90,6 +90,7 @@ class LocalStackITCase {
     String printed = output.toString(StandardCharsets.UTF_8);
     // 400 iterations in windows of 5: 80 windows of each of the 4 layers
     assertThat(printed).contains("summary: 400 iterations, 320 of 320 decisions received");
+    assertThat(printed).contains("checkpoints: ");
     assertThat(printed).contains("Flink dashboard on http://localhost:" + uiPort);
   }
 

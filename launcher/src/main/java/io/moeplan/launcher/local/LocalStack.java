@@ -118,6 +118,9 @@ public final class LocalStack {
           "Flink dashboard on http://localhost:%d (job %s)%n", settings.uiPort(), job.getJobID());
       try {
         drive(broker, pool);
+        out.printf(
+            "checkpoints: %.1f KiB on disk (RocksDB, incremental) after the run%n",
+            directorySize(workDirectory.resolve("checkpoints")) / 1024.0);
       } finally {
         job.cancel().get();
       }
@@ -183,6 +186,7 @@ public final class LocalStack {
     Properties consumerProperties = broker.clientProperties();
     consumerProperties.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
     long periodNanos = (long) (1e9 / settings.iterationsPerSecond());
+    long startedNanos = System.nanoTime();
     long lastProgress = System.nanoTime();
     try (KafkaProducer<byte[], byte[]> producer =
             new KafkaProducer<>(
@@ -239,7 +243,7 @@ public final class LocalStack {
         receive(decisions, tracker, Duration.ofMillis(200));
       }
       progress(iteration, tracker);
-      summary(iteration, expected, tracker);
+      summary(iteration, expected, tracker, (System.nanoTime() - startedNanos) / 1e9);
     }
   }
 
@@ -296,13 +300,16 @@ public final class LocalStack {
         percentile(0.5));
   }
 
-  private void summary(long iterations, long expectedDecisions, PlacementTracker tracker) {
+  private void summary(
+      long iterations, long expectedDecisions, PlacementTracker tracker, double seconds) {
     out.printf(
-        "summary: %d iterations, %d of %d decisions received, %d switches applied (%d late),"
-            + " modelled MoE time %.3fx faster than static, loop latency p50 %s ms p99 %s ms%n",
+        "summary: %d iterations, %d of %d decisions received (%.1f/s), %d switches applied (%d"
+            + " late), modelled MoE time %.3fx faster than static, loop latency p50 %s ms p99 %s"
+            + " ms%n",
         iterations,
         tracker.decisions(),
         expectedDecisions,
+        tracker.decisions() / seconds,
         tracker.planVersion(),
         tracker.lateSwitches(),
         tracker.speedupOverStatic(),
@@ -318,6 +325,19 @@ public final class LocalStack {
     sorted.sort(Comparator.naturalOrder());
     int index = (int) Math.min(sorted.size() - 1, Math.ceil(quantile * sorted.size()) - 1);
     return Long.toString(sorted.get(Math.max(0, index)));
+  }
+
+  private static long directorySize(Path root) throws IOException {
+    if (!Files.exists(root)) {
+      return 0;
+    }
+    try (Stream<Path> paths = Files.walk(root)) {
+      long total = 0;
+      for (Path path : paths.filter(Files::isRegularFile).toList()) {
+        total += Files.size(path);
+      }
+      return total;
+    }
   }
 
   private static void deleteRecursively(Path root) {
