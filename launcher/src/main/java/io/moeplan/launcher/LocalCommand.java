@@ -92,6 +92,20 @@ final class LocalCommand implements Callable<Integer> {
   int kafkaPort;
 
   @Option(
+      names = "--trace",
+      description =
+          "Replay this expert-load trace (CSV as in shared/traces, .gz read as it streams) as the"
+              + " ranks' routing instead of the synthetic generator; trace rank r runs on rank r"
+              + " mod ranks, and the trace starts over at its end.")
+  Path trace;
+
+  @Option(
+      names = "--trace-sample-iterations",
+      defaultValue = "10",
+      description = "Iterations each trace sample stands for. Default: ${DEFAULT-VALUE}.")
+  int traceSampleIterations;
+
+  @Option(
       names = "--seed",
       defaultValue = "1",
       description = "Seed of the synthetic routing and pool loads. Default: ${DEFAULT-VALUE}.")
@@ -101,6 +115,9 @@ final class LocalCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     if (rate <= 0 || !Double.isFinite(rate)) {
       throw new ParameterException(spec.commandLine(), "--rate must be > 0, got " + rate);
+    }
+    if (trace != null && !java.nio.file.Files.isReadable(trace)) {
+      throw new ParameterException(spec.commandLine(), "--trace " + trace + ": no such file");
     }
     if (iterations < 0) {
       throw new ParameterException(
@@ -132,17 +149,17 @@ final class LocalCommand implements Callable<Integer> {
     }
     LocalStack stack =
         new LocalStack(
-            new LocalStack.Settings(
-                clusterSpec,
-                modelSpec,
-                job,
-                iterations,
-                rate,
-                window,
-                lead,
-                uiPort,
-                kafkaPort,
-                seed),
+            LocalStack.Settings.builder(clusterSpec, modelSpec)
+                .jobId(job)
+                .iterations(iterations)
+                .iterationsPerSecond(rate)
+                .windowIterations(window)
+                .leadIterations(lead)
+                .uiPort(uiPort)
+                .kafkaPort(kafkaPort)
+                .seed(seed)
+                .trace(trace, traceSampleIterations)
+                .build(),
             System.out);
     CountDownLatch finished = new CountDownLatch(1);
     Thread hook =

@@ -54,7 +54,7 @@ final class PoolCommand implements Runnable {
       description = {
         "Searches the parallel configs valid for the cluster and model, keeps the best, and writes"
             + " a pool of plans (a placement per MoE layer for each load regime) to --out.",
-        "Without a trace the representative loads come from a seeded synthetic skew model."
+        "Without --trace the representative loads come from a seeded synthetic skew model."
       })
   static final class Build implements Callable<Integer> {
 
@@ -71,6 +71,19 @@ final class PoolCommand implements Runnable {
         description =
             "Model spec (YAML or JSON). Default: the built-in example model-gpt-moe.yaml.")
     Path model;
+
+    @Option(
+        names = "--trace",
+        description =
+            "Build from this expert-load trace (CSV as in shared/traces) instead of synthetic"
+                + " loads; its expert count must match the model's.")
+    Path trace;
+
+    @Option(
+        names = "--trace-samples",
+        defaultValue = "1000",
+        description = "Trace samples (iterations) read at most. Default: ${DEFAULT-VALUE}.")
+    int traceSamples;
 
     @Option(names = "--out", required = true, description = "Pool file to write.")
     Path out;

@@ -123,7 +123,10 @@ public final class ReplayCommand implements Callable<Integer> {
   @Option(
       names = "--horizon",
       paramLabel = "ITERATIONS",
-      description = "Selector: iterations a new placement must pay back over (default: --window).")
+      description =
+          "Selector: iterations a new placement must pay back over (default: "
+              + SelectorOptions.DEFAULT_HORIZON_WINDOWS
+              + " x --window).")
   Double horizon;
 
   @Option(

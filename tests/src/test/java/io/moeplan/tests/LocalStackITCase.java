@@ -47,17 +47,15 @@ class LocalStackITCase {
             gpt.optimizerBytesPerParam(),
             gpt.tokensPerRank());
     LocalStack.Settings settings =
-        new LocalStack.Settings(
-            SpecLoader.loadExample("cluster-h100-2node.yaml", ClusterSpec.class),
-            model,
-            "local-it",
-            400,
-            40,
-            5,
-            2,
-            uiPort,
-            0,
-            7);
+        LocalStack.Settings.builder(
+                SpecLoader.loadExample("cluster-h100-2node.yaml", ClusterSpec.class), model)
+            .jobId("local-it")
+            .iterations(400)
+            .iterationsPerSecond(40)
+            .windowIterations(5)
+            .uiPort(uiPort)
+            .seed(7)
+            .build();
     ByteArrayOutputStream output = new ByteArrayOutputStream();
     LocalStack stack =
         new LocalStack(settings, new PrintStream(output, true, StandardCharsets.UTF_8));

@@ -4,6 +4,7 @@ import io.moeplan.flink.job.PlanSelectorConfig;
 import io.moeplan.flink.job.PlanSelectorJob;
 import io.moeplan.flink.layer.JobPlanning;
 import io.moeplan.launcher.kafka.EmbeddedKafkaBroker;
+import io.moeplan.planner.pool.LoadHistory;
 import io.moeplan.planner.pool.Pool;
 import io.moeplan.planner.pool.PoolOptions;
 import io.moeplan.planner.pool.PoolSearch;
@@ -13,6 +14,7 @@ import io.moeplan.planner.spec.ClusterSpec;
 import io.moeplan.planner.spec.ModelSpec;
 import io.moeplan.poolloader.PoolPublisher;
 import io.moeplan.poolloader.PoolRecords;
+import io.moeplan.poolloader.TraceHistory;
 import io.moeplan.schemas.DecisionAction;
 import io.moeplan.schemas.ExpertLoad;
 import io.moeplan.schemas.LayerLoad;
@@ -34,6 +36,7 @@ import java.util.Properties;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Stream;
+import org.apache.flink.api.common.JobStatus;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.MetricOptions;
 import org.apache.flink.core.execution.JobClient;
@@ -68,6 +71,8 @@ public final class LocalStack {
    * @param uiPort Flink dashboard port
    * @param kafkaPort Kafka port (0 picks a free one)
    * @param seed seed of the synthetic routing and of the pool's synthetic loads
+   * @param trace a load trace to replay instead of the synthetic routing, or null
+   * @param traceSampleIterations iterations each trace sample stands for
    */
   public record Settings(
       ClusterSpec cluster,
@@ -79,7 +84,108 @@ public final class LocalStack {
       int leadIterations,
       int uiPort,
       int kafkaPort,
-      long seed) {}
+      long seed,
+      Path trace,
+      int traceSampleIterations) {
+
+    /** Settings with the defaults of {@code moeplan local} for a cluster and model. */
+    public static Builder builder(ClusterSpec cluster, ModelSpec model) {
+      return new Builder(cluster, model);
+    }
+
+    /** Builds {@link Settings}; every value but the specs has a default. */
+    public static final class Builder {
+      private final ClusterSpec cluster;
+      private final ModelSpec model;
+      private String jobId = "local";
+      private long iterations;
+      private double iterationsPerSecond = 5;
+      private int windowIterations = 10;
+      private int leadIterations = 2;
+      private int uiPort = 8081;
+      private int kafkaPort;
+      private long seed = 1;
+      private Path trace;
+      private int traceSampleIterations = 10;
+
+      private Builder(ClusterSpec cluster, ModelSpec model) {
+        this.cluster = cluster;
+        this.model = model;
+      }
+
+      /** The job id (default {@code local}). */
+      public Builder jobId(String value) {
+        jobId = value;
+        return this;
+      }
+
+      /** Iterations to produce; 0 (the default) runs until stopped. */
+      public Builder iterations(long value) {
+        iterations = value;
+        return this;
+      }
+
+      /** Production rate (default 5 iterations per second). */
+      public Builder iterationsPerSecond(double value) {
+        iterationsPerSecond = value;
+        return this;
+      }
+
+      /** Replan interval F (default 10). */
+      public Builder windowIterations(int value) {
+        windowIterations = value;
+        return this;
+      }
+
+      /** Lead of a decision's effective iteration (default 2). */
+      public Builder leadIterations(int value) {
+        leadIterations = value;
+        return this;
+      }
+
+      /** Flink dashboard port (default 8081). */
+      public Builder uiPort(int value) {
+        uiPort = value;
+        return this;
+      }
+
+      /** Kafka port (default 0: a free one). */
+      public Builder kafkaPort(int value) {
+        kafkaPort = value;
+        return this;
+      }
+
+      /** Seed of the synthetic routing and the pool's synthetic loads (default 1). */
+      public Builder seed(long value) {
+        seed = value;
+        return this;
+      }
+
+      /** Replays this trace instead of the synthetic routing, each sample for some iterations. */
+      public Builder trace(Path file, int sampleIterations) {
+        trace = file;
+        traceSampleIterations = sampleIterations;
+        return this;
+      }
+
+      /** The settings. */
+      public Settings build() {
+        return new Settings(
+            cluster,
+            model,
+            jobId,
+            iterations,
+            iterationsPerSecond,
+            windowIterations,
+            leadIterations,
+            uiPort,
+            kafkaPort,
+            seed,
+            trace,
+            traceSampleIterations);
+      }
+    }
+  }
 
   private final Settings settings;
   private final PrintStream out;
@@ -114,6 +220,7 @@ public final class LocalStack {
               "--lead-iterations", Integer.toString(settings.leadIterations()),
               "--checkpoint-dir", workDirectory.resolve("checkpoints").toUri().toString());
       JobClient job = submit(config, workDirectory);
+      awaitRunning(job);
       out.printf(
           "Flink dashboard on http://localhost:%d (job %s)%n", settings.uiPort(), job.getJobID());
       try {
@@ -129,13 +236,18 @@ public final class LocalStack {
     }
   }
 
-  private PlanPool buildPool() {
+  private PlanPool buildPool() throws IOException {
     long started = System.nanoTime();
     PoolOptions options =
         PoolOptions.defaults()
             .withSynthetic(PoolOptions.DEFAULT_SYNTHETIC_SAMPLES, settings.seed());
+    LoadHistory history =
+        settings.trace() == null
+            ? null
+            : TraceHistory.read(settings.trace(), settings.model().moeLayers(), 1000);
     Pool pool =
-        new PoolSearch(settings.cluster(), settings.model(), options).search(ProgressListener.NONE);
+        new PoolSearch(settings.cluster(), settings.model(), options)
+            .search(history, ProgressListener.NONE);
     var best = pool.plans().get(0).parallel();
     out.printf(
         "pool built in %d ms: %d plans, first config tp=%d pp=%d dp=%d ep=%d slots=%d%n",
@@ -163,6 +275,17 @@ public final class LocalStack {
     return env.executeAsync(PlanSelectorJob.JOB_NAME);
   }
 
+  /** Waits (bounded) until every task of the job runs, so the first windows are not stalled. */
+  private static void awaitRunning(JobClient job) throws Exception {
+    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+    while (job.getJobStatus().get() != JobStatus.RUNNING) {
+      if (System.nanoTime() > deadline) {
+        throw new IllegalStateException("the plan-selector job did not start within 60 s");
+      }
+      Thread.sleep(50);
+    }
+  }
+
   private void drive(EmbeddedKafkaBroker broker, PlanPool pool) throws Exception {
     ModelSpec model = settings.model();
     int ranks = settings.cluster().nodes() * settings.cluster().gpusPerNode();
@@ -170,16 +293,16 @@ public final class LocalStack {
     int experts = model.expertCount();
     JobPlanning planning = JobPlanning.of(pool, SelectorOptions.defaults(1));
     PlacementTracker tracker = new PlacementTracker(planning, layers, experts);
-    SyntheticRouting routing =
-        new SyntheticRouting(ranks, layers, experts, model.tokensPerRank(), settings.seed());
+    Routing routing = routing(ranks, layers, experts);
     out.printf(
-        "producing %s iterations of %d ranks x %d layers x %d experts at %.1f iterations/s"
-            + " (Ctrl-C stops)%n",
+        "producing %s iterations of %d ranks x %d layers x %d experts at %.1f iterations/s from"
+            + " %s (Ctrl-C stops)%n",
         settings.iterations() == 0 ? "unbounded" : Long.toString(settings.iterations()),
         ranks,
         layers,
         experts,
-        settings.iterationsPerSecond());
+        settings.iterationsPerSecond(),
+        routing.describe());
 
     Properties producerProperties = broker.clientProperties();
     producerProperties.put(ProducerConfig.LINGER_MS_CONFIG, "0");
@@ -245,6 +368,24 @@ public final class LocalStack {
       progress(iteration, tracker);
       summary(iteration, expected, tracker, (System.nanoTime() - startedNanos) / 1e9);
     }
+  }
+
+  private Routing routing(int ranks, int layers, int experts) throws IOException {
+    if (settings.trace() == null) {
+      return new SyntheticRouting(
+          ranks, layers, experts, settings.model().tokensPerRank(), settings.seed());
+    }
+    TraceRouting trace =
+        new TraceRouting(settings.trace(), ranks, layers, settings.traceSampleIterations());
+    if (trace.experts() != experts) {
+      throw new IllegalArgumentException(
+          settings.trace()
+              + " has "
+              + trace.experts()
+              + " experts per layer but the model has "
+              + experts);
+    }
+    return trace;
   }
 
   private ExpertLoad load(int rank, int ranks, long iteration, long planVersion, long[][] counts) {

@@ -14,7 +14,7 @@ import java.util.Random;
  * Counts per rank and layer sum to exactly {@code tokensPerRank} (largest-remainder rounding). The
  * same seed gives the same stream.
  */
-public final class SyntheticRouting {
+public final class SyntheticRouting implements Routing {
 
   /** Favourite experts per rank. */
   public static final int FAVOURITES = 4;
@@ -70,7 +70,7 @@ public final class SyntheticRouting {
     }
   }
 
-  /** Moves to the next iteration (the first call yields iteration 0) and returns its number. */
+  @Override
   public long advance() {
     iteration++;
     if (iteration > 0) {
@@ -88,7 +88,7 @@ public final class SyntheticRouting {
     return iteration;
   }
 
-  /** Tokens rank {@code rank} routes to each expert of each layer this iteration. */
+  @Override
   public long[][] counts(int rank) {
     if (iteration < 0) {
       throw new IllegalStateException("call advance() first");
@@ -98,6 +98,11 @@ public final class SyntheticRouting {
       counts[l] = layerCounts(l, rank);
     }
     return counts;
+  }
+
+  @Override
+  public String describe() {
+    return "synthetic routing";
   }
 
   private long[] layerCounts(int layer, int rank) {
