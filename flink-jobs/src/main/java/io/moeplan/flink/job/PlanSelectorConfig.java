@@ -3,7 +3,9 @@ package io.moeplan.flink.job;
 import static io.moeplan.flink.job.PlanSelectorOptions.*;
 
 import java.time.Duration;
+import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.description.HtmlFormatter;
@@ -28,6 +30,7 @@ import org.apache.flink.configuration.description.HtmlFormatter;
  * @param checkpointDir checkpoint directory URI, if set
  * @param bufferTimeout longest wait of a record in a network buffer
  * @param parallelism operator parallelism
+ * @param kafkaProperties further Kafka client settings for sources and sinks (security, ...)
  */
 public record PlanSelectorConfig(
     String bootstrapServers,
@@ -46,7 +49,14 @@ public record PlanSelectorConfig(
     Duration checkpointInterval,
     Optional<String> checkpointDir,
     Duration bufferTimeout,
-    int parallelism) {
+    int parallelism,
+    Map<String, String> kafkaProperties) {
+
+  /**
+   * Prefix of arguments that pass a Kafka client setting through, e.g. {@code
+   * --kafka.security.protocol SSL}.
+   */
+  public static final String KAFKA_PREFIX = "kafka.";
 
   /** Checks the values, naming the option of a bad one. */
   public PlanSelectorConfig {
@@ -69,6 +79,7 @@ public record PlanSelectorConfig(
     require(!bufferTimeout.isNegative(), BUFFER_TIMEOUT, bufferTimeout, ">= 0");
     require(parallelism >= 1, PARALLELISM, parallelism, ">= 1");
     require(!bootstrapServers.isBlank(), BOOTSTRAP_SERVERS, bootstrapServers, "non-blank");
+    kafkaProperties = Map.copyOf(new TreeMap<>(kafkaProperties));
   }
 
   /** The defaults of every option. */
@@ -78,6 +89,15 @@ public record PlanSelectorConfig(
 
   /** Reads the settings from a Flink configuration (keys as in {@link PlanSelectorOptions}). */
   public static PlanSelectorConfig from(Configuration configuration) {
+    Map<String, String> kafka = new TreeMap<>();
+    configuration
+        .toMap()
+        .forEach(
+            (key, value) -> {
+              if (key.startsWith(KAFKA_PREFIX)) {
+                kafka.put(key.substring(KAFKA_PREFIX.length()), value);
+              }
+            });
     try {
       return new PlanSelectorConfig(
           configuration.get(BOOTSTRAP_SERVERS),
@@ -96,7 +116,8 @@ public record PlanSelectorConfig(
           configuration.get(CHECKPOINT_INTERVAL),
           configuration.getOptional(CHECKPOINT_DIR),
           configuration.get(BUFFER_TIMEOUT),
-          configuration.get(PARALLELISM));
+          configuration.get(PARALLELISM),
+          kafka);
     } catch (IllegalArgumentException e) {
       // Flink names neither key nor value when a string does not convert; find the culprit
       for (ConfigOption<?> option : ALL) {
@@ -141,7 +162,8 @@ public record PlanSelectorConfig(
         throw new IllegalArgumentException("option --" + key + " needs a value");
       }
       String known = key;
-      if (ALL.stream().noneMatch(option -> option.key().equals(known))) {
+      boolean passThrough = key.startsWith(KAFKA_PREFIX) && key.length() > KAFKA_PREFIX.length();
+      if (!passThrough && ALL.stream().noneMatch(option -> option.key().equals(known))) {
         throw new IllegalArgumentException(
             "unknown option --" + key + "; run with --help for the options");
       }
@@ -163,6 +185,9 @@ public record PlanSelectorConfig(
           .append(new HtmlFormatter().format(option.description()).trim())
           .append('\n');
     }
+    text.append("  --kafka.<setting> <value>\n")
+        .append("      Any Kafka client setting for the job's sources and sinks, e.g.")
+        .append(" --kafka.security.protocol SASL_SSL.\n");
     return text.toString();
   }
 

@@ -16,6 +16,7 @@ import io.moeplan.schemas.PlanDecision;
 import io.moeplan.schemas.PlanPool;
 import io.moeplan.schemas.Topic;
 import io.moeplan.schemas.Topics;
+import java.util.Properties;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.connector.base.DeliveryGuarantee;
@@ -185,6 +186,7 @@ public final class PlanSelectorJob {
         .setGroupId(groupId)
         .setStartingOffsets(OffsetsInitializer.committedOffsets(OffsetResetStrategy.EARLIEST))
         .setDeserializer(new RawRecordDeserializer())
+        .setProperties(kafkaProperties(config))
         .build();
   }
 
@@ -197,6 +199,13 @@ public final class PlanSelectorJob {
         .setBootstrapServers(config.bootstrapServers())
         .setDeliveryGuarantee(DeliveryGuarantee.AT_LEAST_ONCE)
         .setRecordSerializer(new RegistrySerializer<>(topic, topicName, key))
+        .setKafkaProducerConfig(kafkaProperties(config))
         .build();
+  }
+
+  private static Properties kafkaProperties(PlanSelectorConfig config) {
+    Properties properties = new Properties();
+    properties.putAll(config.kafkaProperties());
+    return properties;
   }
 }

@@ -33,6 +33,19 @@ class PlanSelectorConfigTest {
   }
 
   @Test
+  void passesKafkaClientSettingsThrough() {
+    PlanSelectorConfig config =
+        PlanSelectorConfig.fromArgs(
+            "--kafka.security.protocol", "SASL_SSL", "--kafka.sasl.mechanism=PLAIN");
+
+    assertThat(config.kafkaProperties())
+        .containsEntry("security.protocol", "SASL_SSL")
+        .containsEntry("sasl.mechanism", "PLAIN")
+        .hasSize(2);
+    assertThat(PlanSelectorConfig.usage()).contains("--kafka.<setting>");
+  }
+
+  @Test
   void namesAnUnknownOption() {
     assertThatThrownBy(() -> PlanSelectorConfig.fromArgs("--windows", "3"))
         .hasMessageContaining("unknown option --windows");
