@@ -43,9 +43,17 @@ public final class Topics {
           SingleObjectCodec.forRecord(DeadLetter.class),
           false);
 
+  /** Per-worker compute times measured by executors, for calibration. Key: {@code jobId/layer}. */
+  public static final Topic<String, WorkerTimes> WORKER_TIMES =
+      new Topic<>(
+          "moe.worker-times",
+          StringCodec.UTF8,
+          SingleObjectCodec.forRecord(WorkerTimes.class),
+          false);
+
   /** Every topic, in a fixed order. */
   public static final List<Topic<?, ?>> ALL =
-      List.of(EXPERT_LOAD, PLAN_POOL, PLAN_DECISIONS, EXPERT_LOAD_DLQ);
+      List.of(EXPERT_LOAD, PLAN_POOL, PLAN_DECISIONS, EXPERT_LOAD_DLQ, WORKER_TIMES);
 
   private Topics() {}
 
@@ -72,6 +80,11 @@ public final class Topics {
   /** Deterministic id of the decision for one window of one (job, layer). */
   public static String decisionId(String jobId, int layer, long window) {
     return jobId + "/" + layer + "/" + window;
+  }
+
+  /** Key of a {@link WorkerTimes} record. */
+  public static String workerTimesKey(String jobId, int layer) {
+    return jobId + "/" + layer;
   }
 
   /** Key of a {@link DeadLetter} record: where the bad record was read. */

@@ -120,6 +120,35 @@ public final class SampleRecords {
         .build();
   }
 
+  /** Measured times of layer 1 on two workers at iteration 12. */
+  public static WorkerTimes workerTimes(String jobId) {
+    return WorkerTimes.newBuilder()
+        .setJobId(jobId)
+        .setExecutorId("host-a/0")
+        .setIteration(12)
+        .setLayer(1)
+        .setPlanVersion(2)
+        .setBackend("cpu")
+        .setWorkers(
+            List.of(
+                WorkerTime.newBuilder()
+                    .setWorker(0)
+                    .setTokens(4096)
+                    .setActiveSlots(2)
+                    .setComputeSeconds(0.0031)
+                    .build(),
+                WorkerTime.newBuilder()
+                    .setWorker(1)
+                    .setTokens(1024)
+                    .setActiveSlots(1)
+                    .setComputeSeconds(0.0012)
+                    .build()))
+        .setMigratedBytes(734_003_200L)
+        .setMigrationSeconds(0.0005)
+        .setProducedAt(AT)
+        .build();
+  }
+
   /** A dead letter for garbage bytes read at partition 1, offset 42. */
   public static DeadLetter deadLetter() {
     return DeadLetter.newBuilder()

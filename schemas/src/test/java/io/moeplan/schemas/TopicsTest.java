@@ -12,7 +12,11 @@ class TopicsTest {
     assertThat(Topics.ALL)
         .extracting(Topic::name)
         .containsExactly(
-            "moe.expert-load", "moe.plan-pool", "moe.plan-decisions", "moe.expert-load.dlq");
+            "moe.expert-load",
+            "moe.plan-pool",
+            "moe.plan-decisions",
+            "moe.expert-load.dlq",
+            "moe.worker-times");
     assertThat(Topics.ALL)
         .filteredOn(Topic::compacted)
         .extracting(Topic::name)

@@ -10,6 +10,7 @@ import io.moeplan.schemas.PlanPool;
 import io.moeplan.schemas.SampleRecords;
 import io.moeplan.schemas.Topic;
 import io.moeplan.schemas.Topics;
+import io.moeplan.schemas.WorkerTimes;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -54,15 +55,18 @@ class EmbeddedKafkaBrokerITCase {
     PlanPool pool = SampleRecords.planPool("codec-job");
     PlanDecision decision = SampleRecords.planDecision("codec-job", 4);
     DeadLetter deadLetter = SampleRecords.deadLetter();
+    WorkerTimes times = SampleRecords.workerTimes("codec-job");
 
     send(Topics.EXPERT_LOAD, Topics.expertLoadKey("codec-job", 1), load);
     send(Topics.PLAN_POOL, Topics.planPoolKey("codec-job"), pool);
     send(Topics.PLAN_DECISIONS, Topics.planDecisionKey("codec-job", 1), decision);
     send(Topics.EXPERT_LOAD_DLQ, Topics.deadLetterKey("moe.expert-load", 1, 42), deadLetter);
+    send(Topics.WORKER_TIMES, Topics.workerTimesKey("codec-job", 1), times);
 
     assertThat(readAll(Topics.EXPERT_LOAD, 1)).contains(load);
     assertThat(readAll(Topics.PLAN_POOL, 1)).contains(pool);
     assertThat(readAll(Topics.PLAN_DECISIONS, 1)).contains(decision);
+    assertThat(readAll(Topics.WORKER_TIMES, 1)).contains(times);
     assertThat(readAll(Topics.EXPERT_LOAD_DLQ, 1)).contains(deadLetter);
   }
 

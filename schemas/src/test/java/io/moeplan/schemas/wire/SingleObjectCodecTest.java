@@ -29,6 +29,7 @@ class SingleObjectCodecTest {
     PlanPool pool = SampleRecords.planPool("job-a");
     PlanDecision decision = SampleRecords.planDecision("job-a", 5);
     DeadLetter deadLetter = SampleRecords.deadLetter();
+    io.moeplan.schemas.WorkerTimes times = SampleRecords.workerTimes("job-a");
 
     assertThat(Topics.EXPERT_LOAD.valueCodec().decode(Topics.EXPERT_LOAD.valueCodec().encode(load)))
         .isEqualTo(load);
@@ -44,6 +45,9 @@ class SingleObjectCodecTest {
                 .valueCodec()
                 .decode(Topics.EXPERT_LOAD_DLQ.valueCodec().encode(deadLetter)))
         .isEqualTo(deadLetter);
+    assertThat(
+            Topics.WORKER_TIMES.valueCodec().decode(Topics.WORKER_TIMES.valueCodec().encode(times)))
+        .isEqualTo(times);
   }
 
   @Test
