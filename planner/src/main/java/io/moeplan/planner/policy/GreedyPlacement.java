@@ -71,7 +71,7 @@ public final class GreedyPlacement {
     }
     int[] order = sortByWeightDescending(itemWeight);
     boolean replicated = items > experts;
-    int[][] homes = previous == null ? null : homesOf(previous, experts);
+    int[] homes = previous == null ? null : homesOf(previous, experts);
     double[] workerLoad = new double[workers];
     int[] used = new int[workers];
     int[][] onWorker = new int[workers][slotsPerWorker];
@@ -99,9 +99,10 @@ public final class GreedyPlacement {
         for (int i = 0; i < count; i++) {
           heap.add(popped[i]);
         }
-      } else if (homes != null && !isHome(homes[e], best)) {
+      } else if (homes != null && !isHome(homes, e, best)) {
         // an exact tie keeps the expert on a worker that held it before
-        for (int h : homes[e]) {
+        for (int at = homes[e]; at < homes[e + 1]; at++) {
+          int h = homes[at];
           if (heap.contains(h)
               && workerLoad[h] == workerLoad[best]
               && !(replicated && contains(onWorker[h], used[h], e))) {
@@ -151,40 +152,50 @@ public final class GreedyPlacement {
     return w < best;
   }
 
-  private static boolean isHome(int[] homes, int w) {
-    for (int h : homes) {
-      if (h == w) {
+  private static boolean isHome(int[] homes, int e, int w) {
+    for (int k = homes[e]; k < homes[e + 1]; k++) {
+      if (homes[k] == w) {
         return true;
       }
     }
     return false;
   }
 
-  /** For each expert, the workers that hold it in {@code previous}, ascending. */
-  private static int[][] homesOf(Placement previous, int experts) {
-    int[] counts = new int[experts];
+  /**
+   * For each expert, the workers that hold it in {@code previous}, ascending, in one array: the
+   * workers of expert e are at {@code [homes[e], homes[e + 1])}, offsets counted from index {@code
+   * experts + 1}.
+   */
+  private static int[] homesOf(Placement previous, int experts) {
+    int slots = previous.slotCount();
     int spw = previous.slotsPerWorker();
-    for (int slot = 0; slot < previous.slotCount(); slot++) {
+    int[] homes = new int[experts + 1 + slots];
+    int[] counts = new int[experts];
+    for (int slot = 0; slot < slots; slot++) {
       counts[previous.expertAt(slot)]++;
     }
-    int[][] homes = new int[experts][];
+    homes[0] = experts + 1;
     for (int e = 0; e < experts; e++) {
-      homes[e] = new int[counts[e]];
+      homes[e + 1] = homes[e] + counts[e];
     }
     int[] fill = new int[experts];
-    for (int slot = 0; slot < previous.slotCount(); slot++) {
+    for (int slot = 0; slot < slots; slot++) {
       int e = previous.expertAt(slot);
       int w = slot / spw;
-      if (fill[e] == 0 || homes[e][fill[e] - 1] != w) {
-        homes[e][fill[e]++] = w;
+      int at = homes[e] + fill[e];
+      if (fill[e] == 0 || homes[at - 1] != w) {
+        homes[at] = w;
+        fill[e]++;
       }
     }
+    // duplicates on one worker leave unused cells: shrink each range to what was filled
+    int[] out = new int[experts + 1 + slots];
+    out[0] = experts + 1;
     for (int e = 0; e < experts; e++) {
-      if (fill[e] != homes[e].length) {
-        homes[e] = java.util.Arrays.copyOf(homes[e], fill[e]);
-      }
+      System.arraycopy(homes, homes[e], out, out[e], fill[e]);
+      out[e + 1] = out[e] + fill[e];
     }
-    return homes;
+    return out;
   }
 
   /** Workers with a free slot, a binary min-heap by (load, index) with positions for updates. */

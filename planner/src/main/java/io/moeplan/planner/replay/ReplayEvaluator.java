@@ -10,6 +10,7 @@ import io.moeplan.planner.policy.PlacementPolicy;
 import io.moeplan.planner.policy.SmartMoePolicy;
 import io.moeplan.planner.policy.StaticPolicy;
 import io.moeplan.planner.selector.OnlineSelector;
+import io.moeplan.planner.selector.SelectorOptions;
 import io.moeplan.planner.selector.SelectorPolicy;
 import io.moeplan.planner.trace.TraceReader;
 import io.moeplan.planner.trace.TraceSample;
@@ -30,7 +31,8 @@ import java.util.function.IntFunction;
  * from the loads seen so far, and a switch takes effect in window w + 1, paying its modelled switch
  * cost once. The hindsight {@code oracle} instead chooses window w's placement from window w's own
  * load with the selector's search, ignoring switch cost both in the search and in its time (it
- * switches whenever the search finds a faster placement).
+ * switches whenever the search finds a faster placement); its local search may swap with every
+ * worker, the widest neighbourhood, as it has no time budget.
  */
 public final class ReplayEvaluator {
   /** The policies a replay knows, in report order. */
@@ -67,6 +69,15 @@ public final class ReplayEvaluator {
     double switchSeconds;
     long switches;
     long bytes;
+    long[] nanos = new long[64];
+    int decisions;
+
+    void timed(long took) {
+      if (decisions == nanos.length) {
+        nanos = Arrays.copyOf(nanos, nanos.length * 2);
+      }
+      nanos[decisions++] = took;
+    }
 
     Track(String policy, int layer, Placement start) {
       this.policy = policy;
@@ -96,7 +107,16 @@ public final class ReplayEvaluator {
     for (int p = 0; p < policies; p++) {
       nanos[p] = new long[1024];
     }
-    OnlineSelector oracleSearch = new OnlineSelector(model, options.selector());
+    SelectorOptions so = options.selector();
+    OnlineSelector oracleSearch =
+        new OnlineSelector(
+            model,
+            new SelectorOptions(
+                so.horizonIterations(),
+                so.margin(),
+                so.emaAlpha(),
+                so.maxSearchSteps(),
+                Math.max(so.partnerWorkers(), options.workers())));
     int windows = 0;
     TraceSample sample = reader.next();
     int firstLayer = sample == null ? 0 : sample.firstLayer();
@@ -130,6 +150,7 @@ public final class ReplayEvaluator {
             }
             t.seconds += options.windowIterations() * model.layerSeconds(t.placement, load);
             nanos[p] = record(nanos[p], nanoCount[p]++, took);
+            t.timed(took);
             continue;
           }
           t.seconds += options.windowIterations() * model.layerSeconds(t.placement, load);
@@ -140,6 +161,7 @@ public final class ReplayEvaluator {
           Decision d = t.decider.decide(t.placement, load);
           long took = System.nanoTime() - start;
           nanos[p] = record(nanos[p], nanoCount[p]++, took);
+          t.timed(took);
           if (d.switches() && !d.placement().sameWorkerSets(t.placement)) {
             SwitchCost cost = model.switchCost(t.placement, d.placement());
             t.switches++;
@@ -159,6 +181,15 @@ public final class ReplayEvaluator {
     return summarize(tracks, windows, nanos, nanoCount);
   }
 
+  /** Median of nanosecond timings, in microseconds (0 when there are none). */
+  private static double median(long[] nanos) {
+    if (nanos.length == 0) {
+      return 0;
+    }
+    Arrays.sort(nanos);
+    return nanos[nanos.length / 2] / 1e3;
+  }
+
   private static long[] record(long[] values, int index, long value) {
     long[] out = index < values.length ? values : Arrays.copyOf(values, values.length * 2);
     out[index] = value;
@@ -176,9 +207,7 @@ public final class ReplayEvaluator {
     long[] totalBytes = new long[policies];
     double[] p50 = new double[policies];
     for (int p = 0; p < policies; p++) {
-      long[] v = Arrays.copyOf(nanos[p], nanoCount[p]);
-      Arrays.sort(v);
-      p50[p] = v.length == 0 ? 0 : v[v.length / 2] / 1e3;
+      p50[p] = median(Arrays.copyOf(nanos[p], nanoCount[p]));
     }
     for (Track[] row : tracks) {
       List<PolicySummary> perPolicy = new ArrayList<>();
@@ -191,7 +220,7 @@ public final class ReplayEvaluator {
                 t.switches,
                 t.bytes,
                 t.switchSeconds / iterations * 1e3,
-                p50[p]));
+                median(Arrays.copyOf(t.nanos, t.decisions))));
         totalSeconds[p] += t.seconds;
         totalSwitchSeconds[p] += t.switchSeconds;
         totalSwitches[p] += t.switches;

@@ -45,6 +45,7 @@ final class IncrementalEvaluator {
   private final int[] s2e;
   private final int[] rep;
   private final double[] invRep;
+  private final boolean replicatedLayout;
   private final int[] cntN;
   private final int[] nodesUsed;
   private final double[] tok;
@@ -117,6 +118,7 @@ final class IncrementalEvaluator {
     this.s2e = new int[workers * slotsPerWorker];
     this.rep = new int[experts];
     this.invRep = new double[experts];
+    this.replicatedLayout = (long) workers * slotsPerWorker > experts;
     this.cntN = new int[nodes * experts];
     this.nodesUsed = new int[experts];
     this.tok = new double[workers];
@@ -183,9 +185,11 @@ final class IncrementalEvaluator {
     return s2e.clone();
   }
 
-  /** Resets the state to the given slot -> expert array. */
-  void load(int[] slotToExpert) {
-    System.arraycopy(slotToExpert, 0, s2e, 0, s2e.length);
+  /** Resets the state to the given placement (of this evaluator's shape). */
+  void load(Placement placement) {
+    for (int slot = 0; slot < s2e.length; slot++) {
+      s2e[slot] = placement.expertAt(slot);
+    }
     Arrays.fill(rep, 0);
     Arrays.fill(cntN, 0);
     Arrays.fill(nodesUsed, 0);
@@ -385,6 +389,8 @@ final class IncrementalEvaluator {
     }
     rep[e]--;
     rep[f]++;
+    invRep[e] = 1.0 / rep[e];
+    invRep[f] = 1.0 / rep[f];
     s2e[x] = f;
     expertFull(e, 1);
     expertFull(f, 1);
@@ -436,28 +442,19 @@ final class IncrementalEvaluator {
    * compute, the largest all-to-all counting receives only, the sync and the weighted switch time.
    * Stops early, returning a partial bound, once the bound reaches {@code cutoff}.
    */
-  double lowerBound(int[] slotToExpert, double cutoff) {
-    boolean replicated = slotToExpert.length > experts;
-    int[] counts = null;
-    if (replicated) {
-      counts = new int[experts];
-      for (int e : slotToExpert) {
-        counts[e]++;
-      }
-    }
+  double lowerBound(Placement placement, double cutoff) {
+    boolean replicated = placement.slotCount() > experts;
     double maxC = 0;
     double maxA = 0;
-    double maxMig = 0;
     for (int w = 0; w < workers; w++) {
       double t = 0;
       double rI = 0;
       double rX = 0;
-      double m = 0;
       int base = w * slotsPerWorker;
       int nodeBase = (w / gpusPerNode) * experts;
       for (int i = 0; i < slotsPerWorker; i++) {
-        int e = slotToExpert[base + i];
-        double share = replicated ? 1.0 / counts[e] : 1.0;
+        int e = placement.expertAt(base + i);
+        double share = replicated ? 1.0 / placement.replicaCount(e) : 1.0;
         t += col[e] * share;
         double fromNode = nodeCol[nodeBase + e];
         rI += share * (fromNode - (w < sources ? load.tokens(w, e) : 0));
@@ -469,13 +466,14 @@ final class IncrementalEvaluator {
         return maxC + maxA;
       }
     }
+    double maxMig = 0;
     if (migrationWeight > 0) {
       for (int w = 0; w < workers; w++) {
         double m = 0;
         int base = w * slotsPerWorker;
         for (int i = 0; i < slotsPerWorker; i++) {
-          int e = slotToExpert[base + i];
-          if (reference[base + i] != e && !heldEarlier(slotToExpert, base, i, e)) {
+          int e = placement.expertAt(base + i);
+          if (reference[base + i] != e && !heldEarlier(placement, base, i, e)) {
             m += migrationSecondsOf(e, w);
           }
         }
@@ -485,10 +483,20 @@ final class IncrementalEvaluator {
     double sync = 0;
     if (replicated) {
       for (int e = 0; e < experts; e++) {
-        sync += counts[e] > 1 ? model.syncSeconds(counts[e], false) : 0;
+        int r = placement.replicaCount(e);
+        sync += r > 1 ? model.syncSeconds(r, false) : 0;
       }
     }
     return maxC + maxA + sync + migrationWeight * maxMig;
+  }
+
+  private static boolean heldEarlier(Placement p, int base, int i, int e) {
+    for (int j = 0; j < i; j++) {
+      if (p.expertAt(base + j) == e) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private static boolean heldEarlier(int[] s2e, int base, int i, int e) {
@@ -560,12 +568,24 @@ final class IncrementalEvaluator {
     int b = y / slotsPerWorker;
     int nodeA = a / gpusPerNode;
     int nodeB = b / gpusPerNode;
-    double shareE = 1.0 / rep[e];
-    double shareF = 1.0 / rep[f];
+    double shareE = invRep[e];
+    double shareF = invRep[f];
     double dTok = col[f] * shareF - col[e] * shareE;
     double ca = fixedPerWorker + perToken * (tok[a] + dTok);
     double cb = fixedPerWorker + perToken * (tok[b] - dTok);
     double maxC = Math.max(Math.max(ca, cb), maxExcept(topC, cw, a, b));
+    double untouchedA =
+        nodeA == nodeB ? maxExcept(topA, aw, a, b) : maxExcept(topNode, nodeMaxA, nodeA, nodeB);
+    // cheapest bound first: compute, untouched all-to-all, sync and the others' migration
+    double early =
+        maxC
+            + Math.max(untouchedA, scale4 * latency)
+            + (replicatedLayout ? 0 : syncSum)
+            + migrationWeight * maxExcept(topM, mig, a, b);
+    if (early > cutoff) {
+      lastSecondary = Double.POSITIVE_INFINITY;
+      return early;
+    }
     double sq = sumSq - cw[a] * cw[a] - cw[b] * cw[b] + ca * ca + cb * cb;
 
     double migA = mig[a];
@@ -587,8 +607,6 @@ final class IncrementalEvaluator {
     if (nodeA != nodeB && (rep[e] > 1 || rep[f] > 1)) {
       sync += syncAfterMove(e, nodeA, nodeB) + syncAfterMove(f, nodeB, nodeA);
     }
-    double untouchedA =
-        nodeA == nodeB ? maxExcept(topA, aw, a, b) : maxExcept(topNode, nodeMaxA, nodeA, nodeB);
     double bound = maxC + Math.max(untouchedA, scale4 * latency) + sync + migrationWeight * maxMig;
     if (bound > cutoff) {
       lastSecondary = Double.POSITIVE_INFINITY;
@@ -602,11 +620,23 @@ final class IncrementalEvaluator {
       maxA = Math.max(Math.max(aa, ab), maxExcept(topA, aw, a, b));
       sq += aa * aa + ab * ab - aw[a] * aw[a] - aw[b] * aw[b];
     } else {
-      maxA = maxExcept(topNode, nodeMaxA, nodeA, nodeB);
+      // the two workers that change most first: often they already rule the move out
+      double aa = swappedA(a, a, b, e, f, shareE, shareF, nodeA, nodeB);
+      double ab = swappedA(b, a, b, e, f, shareE, shareF, nodeA, nodeB);
+      maxA = Math.max(untouchedA, Math.max(aa, ab));
+      double partial = maxC + maxA + sync + migrationWeight * maxMig;
+      if (partial > cutoff) {
+        lastSecondary = Double.POSITIVE_INFINITY;
+        return partial;
+      }
+      sq += aa * aa + ab * ab - aw[a] * aw[a] - aw[b] * aw[b];
       for (int pass = 0; pass < 2; pass++) {
         int node = pass == 0 ? nodeA : nodeB;
         int end = Math.min(workers, (node + 1) * gpusPerNode);
         for (int w = node * gpusPerNode; w < end; w++) {
+          if (w == a || w == b) {
+            continue;
+          }
           double v = swappedA(w, a, b, e, f, shareE, shareF, nodeA, nodeB);
           maxA = Math.max(maxA, v);
           sq += v * v - aw[w] * aw[w];

@@ -27,6 +27,12 @@ import java.util.Locale;
 public final class OnlineSelector {
   private static final double REL_TOL = 1e-12;
 
+  /**
+   * Local-search steps from the current placement when another start already beats it: enough for
+   * cheap local repairs, while the full search budget goes to the better start.
+   */
+  private static final int STEPS_FROM_CURRENT_WHEN_A_START_WINS = 8;
+
   private final PerformanceModel model;
   private final SelectorOptions options;
 
@@ -48,7 +54,17 @@ public final class OnlineSelector {
 
   /** Keep or switch for the estimated load; pool placements of another shape are ignored. */
   public Decision decide(Placement current, LoadMatrix estimate, List<Placement> pool) {
-    double weight = (1 + options.margin()) / options.horizonIterations();
+    return decide(current, estimate, pool, options.horizonIterations());
+  }
+
+  /** Keep or switch as {@link #decide(Placement, LoadMatrix, List)} with another horizon. */
+  public Decision decide(
+      Placement current, LoadMatrix estimate, List<Placement> pool, double horizonIterations) {
+    if (!(horizonIterations > 0) || Double.isInfinite(horizonIterations)) {
+      throw new IllegalArgumentException(
+          "horizonIterations must be finite and > 0, got " + horizonIterations);
+    }
+    double weight = (1 + options.margin()) / horizonIterations;
     Outcome out = run(current, estimate, pool, weight);
     double currentSeconds = out.currentSeconds;
     if (out.best.sameWorkerSets(current)) {
@@ -60,7 +76,7 @@ public final class OnlineSelector {
     }
     double newSeconds = out.bestSeconds;
     SwitchCost cost = model.switchCost(current, out.best);
-    double gain = (currentSeconds - newSeconds) * options.horizonIterations();
+    double gain = (currentSeconds - newSeconds) * horizonIterations;
     double price = cost.seconds() * (1 + options.margin());
     if (gain > price) {
       return Decision.switchTo(
@@ -72,7 +88,7 @@ public final class OnlineSelector {
               Locale.ROOT,
               "gain %.3f ms/iter x %.0f iter = %.3f ms pays migration %.3f ms x %.2f",
               (currentSeconds - newSeconds) * 1e3,
-              options.horizonIterations(),
+              horizonIterations,
               gain * 1e3,
               cost.seconds() * 1e3,
               1 + options.margin()));
@@ -107,24 +123,23 @@ public final class OnlineSelector {
     int spw = current.slotsPerWorker();
     IncrementalEvaluator ev =
         new IncrementalEvaluator(model, load, workers, spw, current, migrationWeight);
-    int[] currentSlots = current.slotToExpert();
-    ev.load(currentSlots);
+    ev.load(current);
     double currentScore = ev.objective();
     double currentSeconds = ev.lastLayerSeconds();
-    List<int[]> starts = new ArrayList<>();
-    starts.add(GreedyPlacement.place(load.expertTotals(), current).slotToExpert());
+    List<Placement> starts = new ArrayList<>();
+    starts.add(GreedyPlacement.place(load.expertTotals(), current));
     for (Placement p : pool) {
       if (p.workerCount() == workers
           && p.slotsPerWorker() == spw
           && p.expertCount() == current.expertCount()) {
-        starts.add(p.slotToExpert());
+        starts.add(p);
       }
     }
     // a start is worth a search only when it already beats the current placement; the lower
     // bound skips most pool placements without loading them
-    int[] bestStart = null;
+    Placement bestStart = null;
     double bestStartScore = currentScore;
-    for (int[] start : starts) {
+    for (Placement start : starts) {
       if (ev.lowerBound(start, bestStartScore) >= bestStartScore) {
         continue;
       }
@@ -135,11 +150,15 @@ public final class OnlineSelector {
         bestStart = start;
       }
     }
-    int[] best = currentSlots;
+    int[] best = null;
     double bestScore = currentScore;
     double bestSeconds = currentSeconds;
-    ev.load(currentSlots);
-    double fromCurrent = localSearch(ev);
+    ev.load(current);
+    int currentSteps =
+        bestStart == null
+            ? options.maxSearchSteps()
+            : Math.min(options.maxSearchSteps(), STEPS_FROM_CURRENT_WHEN_A_START_WINS);
+    double fromCurrent = localSearch(ev, currentSteps);
     if (fromCurrent < bestScore - REL_TOL * Math.abs(bestScore)) {
       bestScore = fromCurrent;
       bestSeconds = ev.lastLayerSeconds();
@@ -147,26 +166,29 @@ public final class OnlineSelector {
     }
     if (bestStart != null) {
       ev.load(bestStart);
-      double fromStart = localSearch(ev);
+      double fromStart = localSearch(ev, options.maxSearchSteps());
       if (fromStart < bestScore - REL_TOL * Math.abs(bestScore)) {
         bestScore = fromStart;
         bestSeconds = ev.lastLayerSeconds();
         best = ev.slotToExpert();
       }
     }
+    if (best == null) {
+      return new Outcome(current, currentSeconds, currentSeconds);
+    }
     return new Outcome(
         Placement.of(best, workers, spw, current.expertCount()), bestSeconds, currentSeconds);
   }
 
   /** Improves the evaluator's state while the objective falls; returns the final objective. */
-  private double localSearch(IncrementalEvaluator ev) {
+  private double localSearch(IncrementalEvaluator ev, int maxSteps) {
     int workers = ev.workers();
     int spw = ev.slotsPerWorker();
     boolean replicated = workers * spw > ev.experts();
     int[] busy = new int[3];
     double cur = ev.beginStep();
     double curSecondary = ev.lastSecondary();
-    for (int step = 0; step < options.maxSearchSteps(); step++) {
+    for (int step = 0; step < maxSteps; step++) {
       int busyCount = busiestWorkers(ev, busy);
       int[] partners = partners(ev);
       double bestJ = cur;
@@ -240,7 +262,7 @@ public final class OnlineSelector {
     if (j < bestJ - tol) {
       return true;
     }
-    return !Boolean.getBoolean("noPlateau") && j <= bestJ + tol && sec < bestSec * (1 - 1e-9);
+    return j <= bestJ + tol && sec < bestSec * (1 - 1e-9);
   }
 
   private static int busiestWorkers(IncrementalEvaluator ev, int[] out) {

@@ -136,6 +136,9 @@ public final class TraceReader implements Closeable {
         finished = true;
         break;
       }
+      if (line.endsWith("\r")) {
+        line = line.substring(0, line.length() - 1);
+      }
       if (line.isBlank()) {
         continue;
       }

@@ -1,0 +1,92 @@
+package io.moeplan.planner.selector;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import io.moeplan.planner.model.PerformanceModel;
+import io.moeplan.planner.placement.LoadMatrix;
+import io.moeplan.planner.placement.Placement;
+import java.util.Random;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/** The fast evaluator against the reference {@link PerformanceModel#evaluate} on random inputs. */
+class IncrementalEvaluatorTest {
+  private static final PerformanceModel MODEL =
+      new PerformanceModel(4, 6e-4, 4.4e-7, 5120, 3e11, 4e10, 3e-5, 1.05e8, 734_003_200L, 1.0);
+
+  private static LoadMatrix randomLoad(Random random, int sources, int experts) {
+    double[][] rows = new double[sources][experts];
+    for (double[] row : rows) {
+      for (int e = 0; e < experts; e++) {
+        row[e] = random.nextDouble() < 0.2 ? 0 : random.nextInt(4000);
+      }
+    }
+    return LoadMatrix.of(rows);
+  }
+
+  private static Placement randomPlacement(Random random, int workers, int slots, int experts) {
+    int[] s2e = new int[workers * slots];
+    for (int i = 0; i < s2e.length; i++) {
+      s2e[i] = i < experts ? i : random.nextInt(experts);
+    }
+    for (int i = s2e.length - 1; i > 0; i--) {
+      int j = random.nextInt(i + 1);
+      int t = s2e[i];
+      s2e[i] = s2e[j];
+      s2e[j] = t;
+    }
+    return Placement.of(s2e, workers, slots, experts);
+  }
+
+  private static double reference(Placement p, Placement from, LoadMatrix load, double weight) {
+    return MODEL.layerSeconds(p, load) + weight * MODEL.switchCost(from, p).seconds();
+  }
+
+  @ParameterizedTest
+  @CsvSource({"8, 4, 32, 8", "8, 5, 32, 8", "12, 2, 20, 9", "16, 2, 32, 16"})
+  void swapsAndReplacementsAgreeWithTheReferenceModel(
+      int workers, int slots, int experts, int sources) {
+    Random random = new Random(workers * 31L + slots);
+    double weight = 0.11;
+    for (int round = 0; round < 20; round++) {
+      LoadMatrix load = randomLoad(random, sources, experts);
+      Placement from = randomPlacement(random, workers, slots, experts);
+      Placement start = randomPlacement(random, workers, slots, experts);
+      IncrementalEvaluator ev = new IncrementalEvaluator(MODEL, load, workers, slots, from, weight);
+      ev.load(start);
+      double expected = reference(start, from, load, weight);
+      assertThat(ev.objective()).isCloseTo(expected, within(1e-9 * expected));
+      assertThat(ev.lowerBound(start, Double.POSITIVE_INFINITY))
+          .isLessThanOrEqualTo(expected * (1 + 1e-12));
+
+      for (int move = 0; move < 30; move++) {
+        ev.beginStep();
+        int x = random.nextInt(workers * slots);
+        int y = random.nextInt(workers * slots);
+        if (x / slots == y / slots || ev.expertAt(x) == ev.expertAt(y)) {
+          continue;
+        }
+        double predicted = ev.evaluateSwap(x, y, Double.POSITIVE_INFINITY);
+        ev.swap(x, y);
+        Placement now = Placement.of(ev.slotToExpert(), workers, slots, experts);
+        double actual = reference(now, from, load, weight);
+        assertThat(predicted).isCloseTo(actual, within(1e-9 * actual));
+        assertThat(ev.objective()).isCloseTo(actual, within(1e-9 * actual));
+      }
+      if (workers * slots > experts) {
+        for (int move = 0; move < 10; move++) {
+          int x = random.nextInt(workers * slots);
+          int f = random.nextInt(experts);
+          if (ev.replicas(ev.expertAt(x)) < 2 || ev.expertAt(x) == f) {
+            continue;
+          }
+          ev.replace(x, f);
+          Placement now = Placement.of(ev.slotToExpert(), workers, slots, experts);
+          double actual = reference(now, from, load, weight);
+          assertThat(ev.objective()).isCloseTo(actual, within(1e-9 * actual));
+        }
+      }
+    }
+  }
+}

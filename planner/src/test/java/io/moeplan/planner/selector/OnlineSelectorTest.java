@@ -1,0 +1,143 @@
+package io.moeplan.planner.selector;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.moeplan.planner.model.PerformanceModel;
+import io.moeplan.planner.placement.LoadMatrix;
+import io.moeplan.planner.placement.Placement;
+import io.moeplan.planner.policy.Decision;
+import io.moeplan.planner.policy.DecisionAction;
+import io.moeplan.planner.policy.StaticPolicy;
+import io.moeplan.planner.spec.ClusterSpec;
+import io.moeplan.planner.spec.ModelSpec;
+import io.moeplan.planner.spec.ParallelConfig;
+import io.moeplan.planner.testing.SharedTrace;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+class OnlineSelectorTest {
+  private static final PerformanceModel MODEL =
+      PerformanceModel.of(
+          ClusterSpec.h100(2, 4), ModelSpec.gptMoe(), ParallelConfig.expertParallel(8, 4));
+
+  /** Per-rank skewed load: rank s prefers experts 4s..4s+3 and, strongly, expert (3s) mod 32. */
+  private static LoadMatrix skewedLoad(long seed) {
+    Random random = new Random(seed);
+    double[][] rows = new double[8][32];
+    for (int s = 0; s < 8; s++) {
+      for (int e = 0; e < 32; e++) {
+        rows[s][e] = 200 + random.nextInt(200);
+      }
+      rows[s][(3 * s) % 32] += 12000;
+      rows[s][(3 * s + 1) % 32] += 6000;
+    }
+    return LoadMatrix.of(rows);
+  }
+
+  private static OnlineSelector selector(double horizon) {
+    return new OnlineSelector(MODEL, SelectorOptions.defaults(10).withHorizon(horizon));
+  }
+
+  @Test
+  void sameInputsGiveTheSameDecision() {
+    Placement start = Placement.staticLayout(8, 4, 32);
+    LoadMatrix load = skewedLoad(1);
+
+    Decision first = selector(10).decide(start, load, List.of());
+    Decision second = selector(10).decide(start, load, List.of());
+
+    assertThat(second).isEqualTo(first);
+  }
+
+  @Test
+  void keepsWhenTheGainDoesNotPayTheMigration() {
+    Placement start = Placement.staticLayout(8, 4, 32);
+    Placement faster = selector(10).search(start, skewedLoad(2), List.of(), 0);
+
+    Decision d = selector(0.01).decide(start, skewedLoad(2), List.of(faster));
+
+    assertThat(MODEL.layerSeconds(faster, skewedLoad(2)))
+        .isLessThan(MODEL.layerSeconds(start, skewedLoad(2)));
+    assertThat(d.action()).isEqualTo(DecisionAction.KEEP);
+    assertThat(d.placement()).isEqualTo(start);
+    assertThat(d.migrationBytes()).isZero();
+  }
+
+  @Test
+  void switchesWhenGainExceedsMigrationCost() {
+    Decision d = selector(1000).decide(Placement.staticLayout(8, 4, 32), skewedLoad(2), List.of());
+
+    assertThat(d.action()).isEqualTo(DecisionAction.SWITCH);
+    double gain = (d.predictedCurrentSeconds() - d.predictedNewSeconds()) * 1000;
+    assertThat(gain).isGreaterThan(d.migrationSeconds() * (1 + SelectorOptions.DEFAULT_MARGIN));
+    assertThat(d.migrationBytes()).isPositive();
+    assertThat(d.predictedNewSeconds())
+        .isEqualTo(
+            MODEL.layerSeconds(d.placement(), skewedLoad(2)),
+            org.assertj.core.data.Offset.offset(1e-12));
+  }
+
+  @Test
+  void keepsTheCurrentPlacementWhenNothingBeatsIt() {
+    OnlineSelector oracle = selector(10);
+    Placement best = oracle.search(Placement.staticLayout(8, 4, 32), skewedLoad(3), List.of(), 0);
+
+    Decision d = selector(1000).decide(best, skewedLoad(3), List.of());
+
+    assertThat(d.action()).isEqualTo(DecisionAction.KEEP);
+  }
+
+  @Test
+  void poolPlacementsAreCandidates() {
+    LoadMatrix load = skewedLoad(4);
+    Placement good = selector(10).search(Placement.staticLayout(8, 4, 32), load, List.of(), 0);
+    OnlineSelector noSearch = new OnlineSelector(MODEL, new SelectorOptions(1e6, 0.1, 0.5, 0, 16));
+
+    Decision d = noSearch.decide(Placement.staticLayout(8, 4, 32), load, List.of(good));
+
+    assertThat(d.action()).isEqualTo(DecisionAction.SWITCH);
+    assertThat(d.predictedNewSeconds()).isLessThanOrEqualTo(MODEL.layerSeconds(good, load) + 1e-12);
+  }
+
+  @Test
+  void estimatorIsAnExponentialMovingAverageOfWindowMeans() {
+    LoadEstimator estimator = new LoadEstimator(0.25);
+    LoadMatrix first = LoadMatrix.of(new double[][] {{8, 0}});
+    LoadMatrix second = LoadMatrix.of(new double[][] {{0, 8}});
+
+    LoadMatrix estimate = estimator.next(estimator.next(null, first), second);
+
+    assertThat(estimate.toFlatArray()).containsExactly(6, 2);
+    assertThat(LoadEstimator.windowMean(List.of(first, second)).toFlatArray())
+        .containsExactly(4, 4);
+  }
+
+  @Test
+  void beatsStaticOnASliceOfTheTrace() throws IOException {
+    Optional<Path> trace = SharedTrace.file();
+    assumeTrue(trace.isPresent(), "shared trace not found");
+    List<LoadMatrix> loads = SharedTrace.layer(trace.get(), 6, 8, 40);
+    SelectorPolicy selector = new SelectorPolicy(selector(10), List.of());
+    StaticPolicy fixed = new StaticPolicy(MODEL);
+    Placement current = Placement.staticLayout(8, 4, 32);
+    double selectorSeconds = 0;
+    double staticSeconds = 0;
+    for (LoadMatrix load : loads) {
+      selectorSeconds += 10 * MODEL.layerSeconds(current, load);
+      staticSeconds +=
+          10 * fixed.decide(Placement.staticLayout(8, 4, 32), load).predictedCurrentSeconds();
+      Decision d = selector.decide(current, load);
+      if (d.switches()) {
+        selectorSeconds += MODEL.switchCost(current, d.placement()).seconds();
+      }
+      current = d.placement();
+    }
+
+    assertThat(selectorSeconds).isLessThan(0.8 * staticSeconds);
+  }
+}

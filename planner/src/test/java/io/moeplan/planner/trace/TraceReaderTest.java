@@ -1,0 +1,125 @@
+package io.moeplan.planner.trace;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.moeplan.planner.testing.SharedTrace;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+
+class TraceReaderTest {
+  private static final String CSV =
+      """
+      iteration,rank,layer,e0,e1,e2
+      1,0,0,1,2,3
+      1,0,1,10,20,30
+      1,1,0,4,5,6
+      1,1,1,40,50,60
+      1,2,0,7,8,9
+      1,2,1,70,80,90
+      11,0,0,1,1,1
+      11,1,0,2,2,2
+      11,2,0,3,3,3
+      """;
+
+  private static TraceReader reader(String csv, int workers, int first, int last)
+      throws IOException {
+    return TraceReader.fromStream(
+        "t.csv",
+        new ByteArrayInputStream(csv.getBytes(StandardCharsets.UTF_8)),
+        workers,
+        first,
+        last);
+  }
+
+  @Test
+  void groupsRowsByIterationAndFoldsRanksOntoWorkers() throws IOException {
+    try (TraceReader r = reader(CSV, 2, 0, 1)) {
+      TraceSample first = r.next();
+
+      assertThat(first.iteration()).isEqualTo(1);
+      assertThat(first.ranks()).isEqualTo(3);
+      assertThat(first.layerCount()).isEqualTo(2);
+      // rank 2 runs on worker 2 mod 2 = 0
+      assertThat(first.layer(0).tokens(0, 0)).isEqualTo(1 + 7);
+      assertThat(first.layer(0).tokens(1, 2)).isEqualTo(6);
+      assertThat(first.layer(1).tokens(0, 1)).isEqualTo(20 + 80);
+
+      TraceSample second = r.next();
+      assertThat(second.iteration()).isEqualTo(11);
+      assertThat(second.layerCount()).isEqualTo(1);
+      assertThat(second.layer(0).expertTotals()).containsExactly(6, 6, 6);
+      assertThat(r.next()).isNull();
+    }
+  }
+
+  @Test
+  void keepsOnlyTheRequestedLayers() throws IOException {
+    try (TraceReader r = reader(CSV, 4, 1, 1)) {
+      TraceSample first = r.next();
+
+      assertThat(first.firstLayer()).isEqualTo(1);
+      assertThat(first.layer(1).tokens(3, 0)).isZero();
+      assertThat(first.layer(1).tokens(2, 0)).isEqualTo(70);
+    }
+  }
+
+  @Test
+  void malformedRowsNameFileAndLine() throws IOException {
+    String shortRow = CSV.replace("1,1,0,4,5,6", "1,1,0,4,5");
+    String badNumber = CSV.replace("1,1,0,4,5,6", "1,1,0,4,x,6");
+    String longRow = CSV.replace("1,1,0,4,5,6", "1,1,0,4,5,6,7");
+
+    try (TraceReader r = reader(shortRow, 2, 0, 1)) {
+      assertThatThrownBy(r::next).hasMessage("t.csv:4: expected 6 fields, got 5");
+    }
+    try (TraceReader r = reader(badNumber, 2, 0, 1)) {
+      assertThatThrownBy(r::next)
+          .hasMessage("t.csv:4: field 'e1' must be a non-negative integer, got 'x'");
+    }
+    try (TraceReader r = reader(longRow, 2, 0, 1)) {
+      assertThatThrownBy(r::next).hasMessage("t.csv:4: more than 6 fields");
+    }
+  }
+
+  @Test
+  void iterationsMustIncrease() throws IOException {
+    try (TraceReader r = reader(CSV + "1,0,0,1,1,1\n", 2, 0, 1)) {
+      r.next();
+      r.next();
+      assertThatThrownBy(r::next)
+          .hasMessageContaining("t.csv:11: iteration 1 follows iteration 11");
+    }
+  }
+
+  @Test
+  void headerIsChecked() {
+    assertThatThrownBy(() -> reader("iter,rank,layer,e0\n", 2, 0, 0))
+        .isInstanceOf(TraceFormatException.class)
+        .hasMessageStartingWith("t.csv:1: header must be iteration,rank,layer,e0,...");
+  }
+
+  @Test
+  void sharedTraceRowsSumToTokensPerRank() throws IOException {
+    Optional<Path> trace = SharedTrace.file();
+    assumeTrue(trace.isPresent(), "shared trace not found");
+    try (TraceReader r = TraceReader.open(trace.get(), 8, 0, 11)) {
+      TraceSample first = r.next();
+
+      assertThat(r.experts()).isEqualTo(32);
+      assertThat(first.iteration()).isEqualTo(1);
+      assertThat(first.ranks()).isEqualTo(16);
+      assertThat(first.layerCount()).isEqualTo(12);
+      // two ranks of 16384 routed tokens fold onto each of the 8 workers
+      for (int w = 0; w < 8; w++) {
+        assertThat(first.layer(5).sourceTotal(w)).isEqualTo(2 * 16384);
+      }
+      assertThat(r.next().iteration()).isEqualTo(11);
+    }
+  }
+}
