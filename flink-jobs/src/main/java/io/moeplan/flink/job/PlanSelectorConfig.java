@@ -2,6 +2,7 @@ package io.moeplan.flink.job;
 
 import static io.moeplan.flink.job.PlanSelectorOptions.*;
 
+import io.moeplan.planner.selector.SelectorOptions;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
@@ -25,7 +26,7 @@ import org.apache.flink.configuration.description.HtmlFormatter;
  * @param holdMax loads held per rank before the pool arrives
  * @param holdTimeout how long loads wait for their pool
  * @param margin switch margin
- * @param horizonIterations horizon of the switch rule (0 = the window length)
+ * @param horizonIterations horizon of the switch rule (0 = the selector's default)
  * @param checkpointInterval checkpoint interval
  * @param checkpointDir checkpoint directory URI, if set
  * @param bufferTimeout longest wait of a record in a network buffer
@@ -191,9 +192,14 @@ public record PlanSelectorConfig(
     return text.toString();
   }
 
-  /** The horizon of the switch rule in iterations. */
-  public int effectiveHorizon() {
-    return horizonIterations == 0 ? windowIterations : horizonIterations;
+  /**
+   * The selector's options: its defaults for the window length ({@link
+   * SelectorOptions#DEFAULT_HORIZON_WINDOWS} windows of horizon), with this config's margin and,
+   * when set, horizon.
+   */
+  public SelectorOptions selectorOptions() {
+    SelectorOptions options = SelectorOptions.defaults(windowIterations).withMargin(margin);
+    return horizonIterations == 0 ? options : options.withHorizon(horizonIterations);
   }
 
   private static void require(boolean ok, ConfigOption<?> option, Object value, String rule) {

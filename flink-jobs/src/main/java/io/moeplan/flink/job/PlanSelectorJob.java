@@ -10,7 +10,6 @@ import io.moeplan.flink.input.RawRecordDeserializer;
 import io.moeplan.flink.layer.LayerSample;
 import io.moeplan.flink.layer.LayerWindowSelector;
 import io.moeplan.flink.layer.SplitByLayer;
-import io.moeplan.planner.selector.SelectorOptions;
 import io.moeplan.schemas.DeadLetter;
 import io.moeplan.schemas.PlanDecision;
 import io.moeplan.schemas.PlanPool;
@@ -92,9 +91,7 @@ public final class PlanSelectorJob {
                     config.windowIterations(),
                     config.leadIterations(),
                     config.windowTimeout().toMillis(),
-                    SelectorOptions.defaults(config.windowIterations())
-                        .withHorizon(config.effectiveHorizon())
-                        .withMargin(config.margin())))
+                    config.selectorOptions()))
             .uid("layer-window-selector")
             .name("Window statistics and selector");
     DataStream<DeadLetter> deadLetters =

@@ -109,7 +109,7 @@ public final class PlanSelectorOptions {
           .defaultValue(0)
           .withDescription(
               "Iterations a new placement is expected to hold, for the switch rule; 0 means the"
-                  + " window length.");
+                  + " selector's default of 10 windows.");
 
   /** Checkpoint interval. */
   public static final ConfigOption<Duration> CHECKPOINT_INTERVAL =

@@ -3,6 +3,7 @@ package io.moeplan.flink.job;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.moeplan.planner.selector.SelectorOptions;
 import java.time.Duration;
 import org.apache.flink.configuration.ConfigOption;
 import org.junit.jupiter.api.Test;
@@ -15,7 +16,8 @@ class PlanSelectorConfigTest {
 
     assertThat(config.windowIterations()).isEqualTo(10);
     assertThat(config.leadIterations()).isEqualTo(2);
-    assertThat(config.effectiveHorizon()).isEqualTo(10);
+    assertThat(config.selectorOptions().horizonIterations())
+        .isEqualTo(SelectorOptions.DEFAULT_HORIZON_WINDOWS * 10.0);
     assertThat(config.expertLoadTopic()).isEqualTo("moe.expert-load");
     assertThat(config.checkpointDir()).isEmpty();
   }
@@ -29,7 +31,14 @@ class PlanSelectorConfigTest {
     assertThat(config.windowIterations()).isEqualTo(4);
     assertThat(config.windowTimeout()).isEqualTo(Duration.ofSeconds(5));
     assertThat(config.margin()).isEqualTo(0.25);
-    assertThat(config.effectiveHorizon()).isEqualTo(4);
+    assertThat(config.selectorOptions().horizonIterations())
+        .isEqualTo(SelectorOptions.DEFAULT_HORIZON_WINDOWS * 4.0);
+    assertThat(config.selectorOptions().margin()).isEqualTo(0.25);
+    assertThat(
+            PlanSelectorConfig.fromArgs("--horizon-iterations", "7")
+                .selectorOptions()
+                .horizonIterations())
+        .isEqualTo(7.0);
   }
 
   @Test
