@@ -98,8 +98,27 @@ public final class ReplayEvaluator {
     };
   }
 
+  /** Receives every decision a policy makes during a replay. */
+  @FunctionalInterface
+  public interface DecisionListener {
+    /** A listener that ignores every decision. */
+    DecisionListener NONE = (policy, layer, window, decision) -> {};
+
+    /**
+     * {@code policy} decided {@code decision} for {@code layer} at the end of window {@code window}
+     * (0 for the first trace sample); it takes effect in window {@code window + 1}.
+     */
+    void onDecision(String policy, int layer, long window, Decision decision);
+  }
+
   /** Replays every sample of {@code reader}; {@code progress} receives a line now and then. */
   public ReplayResult run(TraceReader reader, Consumer<String> progress) throws IOException {
+    return run(reader, progress, DecisionListener.NONE);
+  }
+
+  /** Replays every sample, reporting each policy decision (the oracle's are not decisions). */
+  public ReplayResult run(TraceReader reader, Consumer<String> progress, DecisionListener decisions)
+      throws IOException {
     int policies = options.policies().size();
     List<Track[]> tracks = new ArrayList<>();
     long[][] nanos = new long[policies][];
@@ -160,6 +179,7 @@ public final class ReplayEvaluator {
           long start = System.nanoTime();
           Decision d = t.decider.decide(t.placement, load);
           long took = System.nanoTime() - start;
+          decisions.onDecision(t.policy, t.layer, windows, d);
           nanos[p] = record(nanos[p], nanoCount[p]++, took);
           t.timed(took);
           if (d.switches() && !d.placement().sameWorkerSets(t.placement)) {

@@ -78,4 +78,17 @@ public record ModelSpec(
         optimizerBytesPerParam,
         tokensPerRank);
   }
+
+  /** The same model with another number of MoE layers. */
+  public ModelSpec withMoeLayers(int newMoeLayers) {
+    return new ModelSpec(
+        newMoeLayers,
+        expertCount,
+        topK,
+        hidden,
+        ffnHidden,
+        bytesPerElement,
+        optimizerBytesPerParam,
+        tokensPerRank);
+  }
 }

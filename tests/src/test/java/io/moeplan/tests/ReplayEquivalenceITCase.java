@@ -1,0 +1,260 @@
+package io.moeplan.tests;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.moeplan.flink.job.PlanSelectorConfig;
+import io.moeplan.launcher.kafka.EmbeddedKafkaBroker;
+import io.moeplan.planner.model.PerformanceModel;
+import io.moeplan.planner.placement.LoadMatrix;
+import io.moeplan.planner.placement.Placement;
+import io.moeplan.planner.policy.Decision;
+import io.moeplan.planner.replay.ReplayEvaluator;
+import io.moeplan.planner.replay.ReplayOptions;
+import io.moeplan.planner.selector.SelectorPolicy;
+import io.moeplan.planner.spec.ClusterSpec;
+import io.moeplan.planner.spec.ModelSpec;
+import io.moeplan.planner.spec.ParallelConfig;
+import io.moeplan.planner.spec.SpecLoader;
+import io.moeplan.planner.testing.SharedTrace;
+import io.moeplan.planner.trace.TraceReader;
+import io.moeplan.planner.trace.TraceSample;
+import io.moeplan.schemas.DecisionAction;
+import io.moeplan.schemas.ExpertLoad;
+import io.moeplan.schemas.LayerLoad;
+import io.moeplan.schemas.LayerPlacement;
+import io.moeplan.schemas.ParallelConfig.Builder;
+import io.moeplan.schemas.Plan;
+import io.moeplan.schemas.PlanDecision;
+import io.moeplan.schemas.PlanPool;
+import io.moeplan.schemas.PoolBuild;
+import io.moeplan.schemas.Topics;
+import java.io.BufferedReader;
+import java.io.BufferedWriter;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.zip.GZIPInputStream;
+import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
+import org.apache.flink.test.junit5.MiniClusterExtension;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The streaming job and the planner's replay evaluator, fed the same slice of the shared trace with
+ * the same settings, make identical decisions: same ids, actions and placements.
+ */
+class ReplayEquivalenceITCase {
+
+  private static final int PARALLELISM = 2;
+  private static final int WORKERS = 8;
+  private static final int SLOTS = 4;
+  private static final int WINDOW = 2;
+  private static final int LAYERS = 4;
+  private static final int SAMPLES = 24;
+  private static final String JOB = "replay-eq";
+
+  @RegisterExtension
+  static final MiniClusterExtension FLINK =
+      new MiniClusterExtension(
+          new MiniClusterResourceConfiguration.Builder()
+              .setNumberTaskManagers(1)
+              .setNumberSlotsPerTaskManager(PARALLELISM)
+              .build());
+
+  @Test
+  void jobDecidesExactlyWhatTheReplayEvaluatorDecides(@TempDir Path directory) throws Exception {
+    assumeTrue(SharedTrace.file().isPresent(), "the shared trace is not beside the project");
+    Path slice = slice(SharedTrace.file().get(), directory.resolve("slice.csv"));
+    ClusterSpec cluster = SpecLoader.loadExample("cluster-h100-2node.yaml", ClusterSpec.class);
+    ModelSpec model =
+        SpecLoader.loadExample("model-gpt-moe.yaml", ModelSpec.class).withMoeLayers(LAYERS);
+    ParallelConfig parallel = new ParallelConfig(1, 1, WORKERS, WORKERS, SLOTS);
+
+    Map<String, Decision> expected = replay(slice, cluster, model, parallel);
+    Map<String, PlanDecision> actual = runJob(slice, cluster, model, parallel, directory);
+
+    assertThat(expected).hasSize(LAYERS * (SAMPLES - 1));
+    assertThat(actual.keySet()).containsAll(expected.keySet());
+    long switches = 0;
+    for (Map.Entry<String, Decision> entry : expected.entrySet()) {
+      Decision want = entry.getValue();
+      PlanDecision got = actual.get(entry.getKey());
+      assertThat(got.getAction())
+          .as("action of %s", entry.getKey())
+          .isEqualTo(want.switches() ? DecisionAction.SWITCH : DecisionAction.KEEP);
+      assertThat(got.getSlotToExpert())
+          .as("placement of %s", entry.getKey())
+          .containsExactly(boxed(want.placement().slotToExpert()));
+      assertThat(got.getPredictedNewSeconds()).isEqualTo(want.predictedNewSeconds());
+      switches += want.switches() ? 1 : 0;
+    }
+    assertThat(switches).as("the slice makes the selector switch").isPositive();
+  }
+
+  /** The selector's decisions in a replay of the slice, by decision id. */
+  private static Map<String, Decision> replay(
+      Path slice, ClusterSpec cluster, ModelSpec model, ParallelConfig parallel) throws Exception {
+    PerformanceModel performance = PerformanceModel.of(cluster, model, parallel);
+    ReplayOptions defaults = ReplayOptions.of(WORKERS, SLOTS, WINDOW);
+    ReplayOptions options =
+        new ReplayOptions(
+            WORKERS, SLOTS, WINDOW, List.of(SelectorPolicy.NAME), defaults.selector());
+    Placement start = Placement.staticLayout(WORKERS, SLOTS, model.expertCount());
+    Map<String, Decision> decisions = new TreeMap<>();
+    try (TraceReader reader = TraceReader.open(slice, WORKERS, 0, LAYERS - 1)) {
+      new ReplayEvaluator(performance, options, layer -> List.of(start))
+          .run(
+              reader,
+              line -> {},
+              (policy, layer, window, decision) ->
+                  decisions.put(Topics.decisionId(JOB, layer, window), decision));
+    }
+    return decisions;
+  }
+
+  /** The job's decisions for the slice, each trace sample sent as the load of F iterations. */
+  private static Map<String, PlanDecision> runJob(
+      Path slice, ClusterSpec cluster, ModelSpec model, ParallelConfig parallel, Path directory)
+      throws Exception {
+    EmbeddedKafkaBroker broker = SharedBroker.get();
+    TestTopics topics = TestTopics.create(broker, "replay-eq");
+    PlanSelectorConfig config =
+        topics.jobConfig(broker, WINDOW, PARALLELISM, directory.resolve("checkpoints"));
+    JobClient job = PlanSelectorJobITCase.submit(config);
+    try {
+      KafkaIo io = new KafkaIo(broker);
+      io.send(topics.pools(), Topics.PLAN_POOL, JOB, staticPool(cluster, model, parallel));
+      int ranks = 0;
+      try (TraceReader reader = TraceReader.open(slice, 1024, 0, LAYERS - 1)) {
+        long window = 0;
+        for (TraceSample sample = reader.next(); sample != null; sample = reader.next()) {
+          ranks = sample.ranks();
+          for (long iteration = window * WINDOW; iteration < (window + 1) * WINDOW; iteration++) {
+            for (int rank = 0; rank < ranks; rank++) {
+              io.send(
+                  topics.loads(),
+                  Topics.EXPERT_LOAD,
+                  Topics.expertLoadKey(JOB, rank),
+                  load(sample, rank, ranks, iteration));
+            }
+          }
+          window++;
+        }
+      }
+      List<PlanDecision> decisions =
+          io.readAtLeast(topics.decisions(), Topics.PLAN_DECISIONS, LAYERS * SAMPLES);
+      return PlanSelectorJobITCase.byId(decisions);
+    } finally {
+      job.cancel().get();
+    }
+  }
+
+  private static ExpertLoad load(TraceSample sample, int rank, int ranks, long iteration) {
+    List<LayerLoad> layers = new ArrayList<>();
+    for (int layer = 0; layer < LAYERS; layer++) {
+      LoadMatrix counts = sample.layer(layer);
+      List<Long> row = new ArrayList<>(counts.experts());
+      for (int e = 0; e < counts.experts(); e++) {
+        row.add(Math.round(counts.tokens(rank, e)));
+      }
+      layers.add(new LayerLoad(layer, row));
+    }
+    return ExpertLoad.newBuilder()
+        .setJobId(JOB)
+        .setRank(rank)
+        .setWorldSize(ranks)
+        .setIteration(iteration)
+        .setPlanVersion(0)
+        .setLayers(layers)
+        .setProducedAt(Instant.now())
+        .build();
+  }
+
+  /** A pool whose one plan is the static layout: where the replay starts every layer too. */
+  private static PlanPool staticPool(
+      ClusterSpec cluster, ModelSpec model, ParallelConfig parallel) {
+    List<Integer> slots =
+        Arrays.asList(
+            boxed(Placement.staticLayout(WORKERS, SLOTS, model.expertCount()).slotToExpert()));
+    List<LayerPlacement> layers = new ArrayList<>();
+    for (int layer = 0; layer < LAYERS; layer++) {
+      layers.add(new LayerPlacement(layer, slots, 0.0));
+    }
+    Builder config =
+        io.moeplan.schemas.ParallelConfig.newBuilder()
+            .setTp(parallel.tp())
+            .setPp(parallel.pp())
+            .setDp(parallel.dp())
+            .setEp(parallel.ep())
+            .setSlotsPerWorker(parallel.slotsPerWorker());
+    return PlanPool.newBuilder()
+        .setJobId(JOB)
+        .setPoolVersion(1)
+        .setCluster(
+            io.moeplan.schemas.ClusterSpec.newBuilder()
+                .setNodes(cluster.nodes())
+                .setGpusPerNode(cluster.gpusPerNode())
+                .setGpuFlops(cluster.gpuFlops())
+                .setIntraNodeBandwidth(cluster.intraNodeBandwidth())
+                .setInterNodeBandwidth(cluster.interNodeBandwidth())
+                .setLatencySeconds(cluster.latencySeconds())
+                .setGpuMemoryBytes(cluster.gpuMemoryBytes())
+                .setExpertFixedSeconds(cluster.expertFixedSeconds())
+                .build())
+        .setModel(
+            io.moeplan.schemas.ModelSpec.newBuilder()
+                .setMoeLayers(model.moeLayers())
+                .setExpertCount(model.expertCount())
+                .setTopK(model.topK())
+                .setHidden(model.hidden())
+                .setFfnHidden(model.ffnHidden())
+                .setBytesPerElement(model.bytesPerElement())
+                .setOptimizerBytesPerParam(model.optimizerBytesPerParam())
+                .setTokensPerRank(model.tokensPerRank())
+                .build())
+        .setPlans(List.of(new Plan(0, config.build(), layers, 0.0)))
+        .setBuild(new PoolBuild(Instant.EPOCH, 0L, "static layout", "test"))
+        .build();
+  }
+
+  /** The first {@value #SAMPLES} iterations of the trace, all ranks and layers 0-3, as CSV. */
+  private static Path slice(Path trace, Path out) throws Exception {
+    try (BufferedReader in =
+            new BufferedReader(
+                new InputStreamReader(
+                    new GZIPInputStream(Files.newInputStream(trace)), StandardCharsets.UTF_8));
+        BufferedWriter writer = Files.newBufferedWriter(out)) {
+      writer.write(in.readLine());
+      writer.newLine();
+      List<String> iterations = new ArrayList<>();
+      for (String line = in.readLine(); line != null; line = in.readLine()) {
+        String[] cols = line.split(",", 4);
+        if (!iterations.contains(cols[0])) {
+          if (iterations.size() == SAMPLES) {
+            break;
+          }
+          iterations.add(cols[0]);
+        }
+        if (Integer.parseInt(cols[2]) < LAYERS) {
+          writer.write(line);
+          writer.newLine();
+        }
+      }
+    }
+    return out;
+  }
+
+  private static Integer[] boxed(int[] values) {
+    return Arrays.stream(values).boxed().toArray(Integer[]::new);
+  }
+}
