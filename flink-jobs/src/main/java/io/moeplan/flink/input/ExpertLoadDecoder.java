@@ -44,17 +44,20 @@ public class ExpertLoadDecoder extends ProcessFunction<RawRecord, RankLoad> {
           e instanceof WireFormatException.UnknownFingerprint
               ? DeadLetterReason.UNKNOWN_SCHEMA
               : DeadLetterReason.UNDECODABLE;
-      context.output(
-          DeadLetters.TAG, DeadLetters.of(record, new Rejection(reason, e.getMessage())));
+      deadLetter(context, record, new Rejection(reason, e.getMessage()));
       return;
     }
     Rejection rejection = check(load, record.key);
     if (rejection != null) {
-      context.output(DeadLetters.TAG, DeadLetters.of(record, rejection));
-      deadLettered.inc();
+      deadLetter(context, record, rejection);
       return;
     }
     out.collect(toRankLoad(load, record));
+  }
+
+  private void deadLetter(Context context, RawRecord record, Rejection rejection) {
+    context.output(DeadLetters.TAG, DeadLetters.of(record, rejection));
+    deadLettered.inc();
   }
 
   /** The first problem of a decoded load, or null when it is structurally valid. */

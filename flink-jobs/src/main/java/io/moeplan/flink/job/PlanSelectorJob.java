@@ -78,7 +78,7 @@ public final class PlanSelectorJob {
                     config.holdTimeout().toMillis(),
                     Math.max(1, Math.min(1_000, config.holdTimeout().toMillis()))))
             .uid("rank-gate")
-            .name("Check against pool, drop redeliveries");
+            .name("Check against pool and drop redeliveries");
     SingleOutputStreamOperator<PlanDecision> decisions =
         admitted
             .flatMap(new SplitByLayer())
