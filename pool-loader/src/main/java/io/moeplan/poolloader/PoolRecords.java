@@ -60,6 +60,33 @@ public final class PoolRecords {
         .build();
   }
 
+  /**
+   * A pool of one plan, the static layout (expert e in slot e, spare slots round-robin) for every
+   * layer under {@code parallel}: what a job runs before any placement search, and a fixed starting
+   * point for benchmarks and tests.
+   */
+  public static PlanPool staticPool(
+      String jobId,
+      ClusterSpec cluster,
+      ModelSpec model,
+      ParallelConfig parallel,
+      Instant builtAt) {
+    Placement placement =
+        Placement.staticLayout(parallel.ep(), parallel.slotsPerWorker(), model.expertCount());
+    List<LayerPlacement> layers = new ArrayList<>(model.moeLayers());
+    for (int layer = 0; layer < model.moeLayers(); layer++) {
+      layers.add(new LayerPlacement(layer, slots(placement), 0.0));
+    }
+    return PlanPool.newBuilder()
+        .setJobId(jobId)
+        .setPoolVersion(1)
+        .setCluster(cluster(cluster))
+        .setModel(model(model))
+        .setPlans(List.of(new Plan(0, parallel(parallel), layers, 0.0)))
+        .setBuild(new PoolBuild(builtAt, 0L, "static layout", "moeplan"))
+        .build();
+  }
+
   private static List<Integer> slots(Placement placement) {
     List<Integer> slots = new ArrayList<>(placement.slotCount());
     for (int expert : placement.slotToExpert()) {

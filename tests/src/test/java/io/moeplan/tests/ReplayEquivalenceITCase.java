@@ -19,15 +19,11 @@ import io.moeplan.planner.spec.SpecLoader;
 import io.moeplan.planner.testing.SharedTrace;
 import io.moeplan.planner.trace.TraceReader;
 import io.moeplan.planner.trace.TraceSample;
+import io.moeplan.poolloader.PoolRecords;
 import io.moeplan.schemas.DecisionAction;
 import io.moeplan.schemas.ExpertLoad;
 import io.moeplan.schemas.LayerLoad;
-import io.moeplan.schemas.LayerPlacement;
-import io.moeplan.schemas.ParallelConfig.Builder;
-import io.moeplan.schemas.Plan;
 import io.moeplan.schemas.PlanDecision;
-import io.moeplan.schemas.PlanPool;
-import io.moeplan.schemas.PoolBuild;
 import io.moeplan.schemas.Topics;
 import java.io.BufferedReader;
 import java.io.BufferedWriter;
@@ -133,7 +129,12 @@ class ReplayEquivalenceITCase {
     JobClient job = PlanSelectorJobITCase.submit(config);
     try {
       KafkaIo io = new KafkaIo(broker);
-      io.send(topics.pools(), Topics.PLAN_POOL, JOB, staticPool(cluster, model, parallel));
+      // the one plan is the static layout: where the replay starts every layer too
+      io.send(
+          topics.pools(),
+          Topics.PLAN_POOL,
+          JOB,
+          PoolRecords.staticPool(JOB, cluster, model, parallel, Instant.EPOCH));
       int ranks = 0;
       try (TraceReader reader = TraceReader.open(slice, 1024, 0, LAYERS - 1)) {
         long window = 0;
@@ -177,53 +178,6 @@ class ReplayEquivalenceITCase {
         .setPlanVersion(0)
         .setLayers(layers)
         .setProducedAt(Instant.now())
-        .build();
-  }
-
-  /** A pool whose one plan is the static layout: where the replay starts every layer too. */
-  private static PlanPool staticPool(
-      ClusterSpec cluster, ModelSpec model, ParallelConfig parallel) {
-    List<Integer> slots =
-        Arrays.asList(
-            boxed(Placement.staticLayout(WORKERS, SLOTS, model.expertCount()).slotToExpert()));
-    List<LayerPlacement> layers = new ArrayList<>();
-    for (int layer = 0; layer < LAYERS; layer++) {
-      layers.add(new LayerPlacement(layer, slots, 0.0));
-    }
-    Builder config =
-        io.moeplan.schemas.ParallelConfig.newBuilder()
-            .setTp(parallel.tp())
-            .setPp(parallel.pp())
-            .setDp(parallel.dp())
-            .setEp(parallel.ep())
-            .setSlotsPerWorker(parallel.slotsPerWorker());
-    return PlanPool.newBuilder()
-        .setJobId(JOB)
-        .setPoolVersion(1)
-        .setCluster(
-            io.moeplan.schemas.ClusterSpec.newBuilder()
-                .setNodes(cluster.nodes())
-                .setGpusPerNode(cluster.gpusPerNode())
-                .setGpuFlops(cluster.gpuFlops())
-                .setIntraNodeBandwidth(cluster.intraNodeBandwidth())
-                .setInterNodeBandwidth(cluster.interNodeBandwidth())
-                .setLatencySeconds(cluster.latencySeconds())
-                .setGpuMemoryBytes(cluster.gpuMemoryBytes())
-                .setExpertFixedSeconds(cluster.expertFixedSeconds())
-                .build())
-        .setModel(
-            io.moeplan.schemas.ModelSpec.newBuilder()
-                .setMoeLayers(model.moeLayers())
-                .setExpertCount(model.expertCount())
-                .setTopK(model.topK())
-                .setHidden(model.hidden())
-                .setFfnHidden(model.ffnHidden())
-                .setBytesPerElement(model.bytesPerElement())
-                .setOptimizerBytesPerParam(model.optimizerBytesPerParam())
-                .setTokensPerRank(model.tokensPerRank())
-                .build())
-        .setPlans(List.of(new Plan(0, config.build(), layers, 0.0)))
-        .setBuild(new PoolBuild(Instant.EPOCH, 0L, "static layout", "test"))
         .build();
   }
 
