@@ -1,0 +1,121 @@
+package io.moeplan.launcher;
+
+import io.moeplan.launcher.bench.PipelineBenchmark;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code moeplan bench}: benchmarks that compare moeplan with a baseline measured in the same run.
+ */
+@Command(
+    name = "bench",
+    mixinStandardHelpOptions = true,
+    description = "Benchmarks, each with its baseline measured in the same run.",
+    subcommands = {BenchCommand.Pipeline.class})
+final class BenchCommand implements Runnable {
+
+  @Spec CommandSpec spec;
+
+  @Override
+  public void run() {
+    spec.commandLine().usage(spec.commandLine().getOut());
+  }
+
+  /** {@code moeplan bench pipeline}. */
+  @Command(
+      name = "pipeline",
+      mixinStandardHelpOptions = true,
+      description = {
+        "On the embedded broker: (a) sustained ExpertLoad records/s through Kafka, the"
+            + " plan-selector job (MiniCluster) and out as decisions, against Kafka's raw"
+            + " produce+consume rate of the same records; (b) the control-loop latency (last"
+            + " load of a window published -> its decision received) at a moderate rate, against"
+            + " Kafka's one-hop latency at the same record rate. Prints a table with the ratios."
+      })
+  static final class Pipeline implements Callable<Integer> {
+
+    @Spec CommandSpec spec;
+
+    @Option(
+        names = "--ranks",
+        defaultValue = "8",
+        description = "Ranks. Default: ${DEFAULT-VALUE}.")
+    int ranks;
+
+    @Option(
+        names = "--layers",
+        defaultValue = "12",
+        description = "MoE layers per record. Default: ${DEFAULT-VALUE}.")
+    int layers;
+
+    @Option(
+        names = "--experts",
+        defaultValue = "32",
+        description = "Experts per layer. Default: ${DEFAULT-VALUE}.")
+    int experts;
+
+    @Option(
+        names = "--iterations",
+        defaultValue = "4000",
+        description =
+            "Iterations produced as fast as possible in the throughput phase. Default: ${DEFAULT-VALUE}.")
+    int iterations;
+
+    @Option(
+        names = "--latency-rate",
+        defaultValue = "20",
+        description = "Iterations per second in the latency phase. Default: ${DEFAULT-VALUE}.")
+    double latencyRate;
+
+    @Option(
+        names = "--latency-seconds",
+        defaultValue = "20",
+        description = "Duration of each latency phase. Default: ${DEFAULT-VALUE}.")
+    int latencySeconds;
+
+    @Option(
+        names = "--window",
+        defaultValue = "10",
+        description = "The job's replan interval. Default: ${DEFAULT-VALUE}.")
+    int window;
+
+    @Option(
+        names = "--parallelism",
+        defaultValue = "2",
+        description = "The job's parallelism. Default: ${DEFAULT-VALUE}.")
+    int parallelism;
+
+    @Override
+    public Integer call() throws Exception {
+      if (ranks < 1 || layers < 1 || experts < 1 || iterations < window || window < 1) {
+        throw new ParameterException(
+            spec.commandLine(),
+            "--ranks, --layers, --experts and --window must be >= 1 and --iterations >= --window");
+      }
+      if (latencyRate <= 0 || latencySeconds < 1 || parallelism < 1) {
+        throw new ParameterException(
+            spec.commandLine(),
+            "--latency-rate must be > 0, --latency-seconds and --parallelism >= 1");
+      }
+      PipelineBenchmark.Result result =
+          new PipelineBenchmark(
+                  new PipelineBenchmark.Settings(
+                      ranks,
+                      layers,
+                      experts,
+                      iterations,
+                      latencyRate,
+                      latencySeconds,
+                      window,
+                      parallelism),
+                  System.out)
+              .run();
+      PipelineBenchmark.print(result, System.out);
+      return 0;
+    }
+  }
+}
