@@ -31,7 +31,7 @@ public class RankGate extends KeyedBroadcastProcessFunction<String, RankLoad, Pl
   private static final long serialVersionUID = 1L;
 
   /** How many recent iterations per rank are remembered to recognise redeliveries. */
-  static final int RECENT = 64;
+  static final int RECENT = 16;
 
   private final int maxHeld;
   private final long holdTimeoutMillis;

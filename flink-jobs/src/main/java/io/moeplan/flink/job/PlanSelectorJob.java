@@ -157,6 +157,8 @@ public final class PlanSelectorJob {
             });
     flink.setString("execution.buffer-timeout.interval", config.bufferTimeout().toMillis() + " ms");
     flink.setString("parallelism.default", Integer.toString(config.parallelism()));
+    // operators never keep or mutate their input objects, so chained ones may share them
+    flink.setString("pipeline.object-reuse", "true");
     flink.setString("pipeline.name", JOB_NAME);
     return flink;
   }

@@ -1,10 +1,9 @@
 package io.moeplan.flink.layer;
 
-/** What the job remembers about one (job, layer) between windows. */
+/**
+ * What the job remembers about one (job, layer) between windows, beside the last window decided.
+ */
 public class LayerPlanState {
-
-  /** The last window that got a decision; -1 before the first. */
-  public long lastDecidedWindow = -1;
 
   /** The placement in force after the last decision (slot -> expert); null before the first. */
   public int[] slotToExpert;

@@ -59,6 +59,8 @@ public class LayerWindowSelector
   private transient SelectorOptions selectorOptions;
 
   private transient MapState<Long, WindowAccumulator> windows;
+  private transient MapState<Long, long[]> rows;
+  private transient ValueState<Long> lastDecidedWindow;
   private transient ValueState<LayerPlanState> planState;
   private transient Map<String, JobPlanning> planningCache;
   private transient Counter decisions;
@@ -95,6 +97,13 @@ public class LayerWindowSelector
   @Override
   public void open(OpenContext openContext) {
     windows = getRuntimeContext().getMapState(windowsDescriptor());
+    rows =
+        getRuntimeContext()
+            .getMapState(
+                new MapStateDescriptor<>(
+                    "window-rows", Types.LONG, TypeInformation.of(long[].class)));
+    lastDecidedWindow =
+        getRuntimeContext().getState(new ValueStateDescriptor<>("last-decided-window", Types.LONG));
     planState =
         getRuntimeContext()
             .getState(
@@ -118,9 +127,9 @@ public class LayerWindowSelector
   @Override
   public void processElement(
       LayerSample sample, ReadOnlyContext context, Collector<PlanDecision> out) throws Exception {
-    LayerPlanState state = planState.value();
     long window = Math.floorDiv(sample.iteration, windowIterations);
-    if (state != null && window <= state.lastDecidedWindow) {
+    Long lastDecided = lastDecidedWindow.value();
+    if (lastDecided != null && window <= lastDecided) {
       lateSamples.inc();
       return;
     }
@@ -130,10 +139,17 @@ public class LayerWindowSelector
       accumulator = WindowAccumulator.open(sample.worldSize, sample.counts.length, now);
       context.timerService().registerProcessingTimeTimer(now + windowTimeoutMillis);
     }
-    if (!accumulator.add(sample, windowIterations)) {
+    if (!accumulator.fits(sample)) {
       lateSamples.inc();
       return;
     }
+    long rowKey = rowKey(window, sample.rank);
+    long[] row = accumulator.add(sample, rows.get(rowKey), windowIterations);
+    if (row == null) {
+      lateSamples.inc();
+      return;
+    }
+    rows.put(rowKey, row);
     windows.put(window, accumulator);
     if (accumulator.isComplete()) {
       PlanPool pool = context.getBroadcastState(PoolState.DESCRIPTOR).get(sample.jobId);
@@ -185,10 +201,11 @@ public class LayerWindowSelector
       }
       open.pollFirstEntry();
       windows.remove(oldest.getKey());
+      long[][] sums = takeRows(oldest.getKey(), oldest.getValue());
       closedTimers.add(accumulator.openedAtMillis + windowTimeoutMillis);
       // the gate admits loads only once their job has a pool; null means none is known any more
       if (pool != null) {
-        out.collect(decide(jobId, layer, oldest.getKey(), accumulator, pool));
+        out.collect(decide(jobId, layer, oldest.getKey(), accumulator, sums, pool));
       }
     }
     // windows opened in the same millisecond share a timer: keep it while one of them is open
@@ -200,8 +217,31 @@ public class LayerWindowSelector
     }
   }
 
+  /** Removes a window's rank rows, returning their sums per rank (null rows for silent ranks). */
+  private long[][] takeRows(long window, WindowAccumulator accumulator) throws Exception {
+    long[][] byRank = new long[accumulator.worldSize][];
+    for (int rank = 0; rank < accumulator.worldSize; rank++) {
+      long key = rowKey(window, rank);
+      byRank[rank] = rows.get(key);
+      if (byRank[rank] != null) {
+        rows.remove(key);
+      }
+    }
+    return byRank;
+  }
+
+  /** Row key of a rank in a window; ranks are below {@code 2^20} ({@code Limits.MAX_WORKERS}). */
+  static long rowKey(long window, int rank) {
+    return (window << 20) | rank;
+  }
+
   private PlanDecision decide(
-      String jobId, int layer, long window, WindowAccumulator accumulator, PlanPool pool)
+      String jobId,
+      int layer,
+      long window,
+      WindowAccumulator accumulator,
+      long[][] rankRows,
+      PlanPool pool)
       throws Exception {
     JobPlanning planning = planning(pool);
     LayerPlanState state = planState.value();
@@ -216,8 +256,13 @@ public class LayerWindowSelector
     Decision decision;
     long started = System.nanoTime();
     if (accumulator.isComplete()) {
-      LoadMatrix observed =
-          LoadMatrix.of(accumulator.meanPerWorker(current.workerCount(), windowIterations));
+      long[][] sums = new long[current.workerCount()][accumulator.experts];
+      for (int rank = 0; rank < rankRows.length; rank++) {
+        if (rankRows[rank] != null) {
+          accumulator.addToSums(sums, rank, rankRows[rank]);
+        }
+      }
+      LoadMatrix observed = LoadMatrix.of(WindowAccumulator.mean(sums, windowIterations));
       LoadMatrix previous =
           state.estimate == null
               ? null
@@ -243,7 +288,7 @@ public class LayerWindowSelector
               current,
               currentSeconds,
               "partial window: "
-                  + accumulator.ranksReported()
+                  + accumulator.ranksReported
                   + " of "
                   + accumulator.worldSize
                   + " ranks reported before the timeout; placement kept");
@@ -255,8 +300,8 @@ public class LayerWindowSelector
       switches.inc();
     }
     state.slotToExpert = decision.placement().slotToExpert();
-    state.lastDecidedWindow = window;
     planState.update(state);
+    lastDecidedWindow.update(window);
     decisions.inc();
     if (accumulator.isComplete() && decision.predictedCurrentSeconds() > 0) {
       lastPredictedGainPercent =
@@ -301,7 +346,7 @@ public class LayerWindowSelector
         .setPredictedNewSeconds(decision.predictedNewSeconds())
         .setMigrationBytes(decision.migrationBytes())
         .setMigrationSeconds(decision.migrationSeconds())
-        .setRanksReported(accumulator.ranksReported())
+        .setRanksReported(accumulator.ranksReported)
         .setReason(decision.reason())
         .build();
   }

@@ -1,8 +1,9 @@
 package io.moeplan.flink.layer;
 
 /**
- * What one window of one (job, layer) has received so far: token sums per reporting rank and
- * expert, and how many of the window's iterations each rank has reported.
+ * The progress of one open window of one (job, layer): its shape, how many ranks reported every
+ * iteration, and its timestamps. The token sums live beside it, one row per reporting rank, so a
+ * sample rewrites only its own rank's row.
  */
 public class WindowAccumulator {
 
@@ -12,14 +13,11 @@ public class WindowAccumulator {
   /** Experts of the layer. */
   public int experts;
 
-  /** Token sums, {@code [rank * experts + expert]}. */
-  public long[] sums;
-
-  /** Iterations reported per rank. */
-  public int[] iterations;
-
   /** Ranks that reported every iteration of the window. */
   public int completeRanks;
+
+  /** Ranks that reported at least one iteration. */
+  public int ranksReported;
 
   /** Latest producer timestamp of any sample (metrics only). */
   public long latestProducedAtMillis;
@@ -35,32 +33,40 @@ public class WindowAccumulator {
     WindowAccumulator window = new WindowAccumulator();
     window.worldSize = worldSize;
     window.experts = experts;
-    window.sums = new long[Math.multiplyExact(worldSize, experts)];
-    window.iterations = new int[worldSize];
     window.openedAtMillis = openedAtMillis;
     return window;
   }
 
+  /** Whether a sample has this window's shape. */
+  public boolean fits(LayerSample sample) {
+    return sample.worldSize == worldSize
+        && sample.counts.length == experts
+        && sample.rank >= 0
+        && sample.rank < worldSize;
+  }
+
   /**
-   * Adds one sample; returns false (and changes nothing) when it does not fit this window's shape
-   * or the rank already reported {@code windowIterations} iterations.
+   * Adds one sample to its rank's row ({@code experts} token sums, then the iterations reported);
+   * {@code row} is null for the rank's first sample. Returns the updated row, or null (and changes
+   * nothing) when the rank already reported every iteration of the window.
    */
-  public boolean add(LayerSample sample, int windowIterations) {
-    if (sample.worldSize != worldSize
-        || sample.counts.length != experts
-        || iterations[sample.rank] >= windowIterations) {
-      return false;
+  public long[] add(LayerSample sample, long[] row, int windowIterations) {
+    long[] updated = row == null ? new long[experts + 1] : row;
+    if (updated[experts] >= windowIterations) {
+      return null;
     }
-    int base = sample.rank * experts;
+    if (row == null) {
+      ranksReported++;
+    }
     for (int e = 0; e < experts; e++) {
-      sums[base + e] += sample.counts[e];
+      updated[e] += sample.counts[e];
     }
-    iterations[sample.rank]++;
-    if (iterations[sample.rank] == windowIterations) {
+    updated[experts]++;
+    if (updated[experts] == windowIterations) {
       completeRanks++;
     }
     latestProducedAtMillis = Math.max(latestProducedAtMillis, sample.producedAtMillis);
-    return true;
+    return updated;
   }
 
   /** Whether every rank reported every iteration. */
@@ -68,33 +74,24 @@ public class WindowAccumulator {
     return completeRanks == worldSize;
   }
 
-  /** Ranks that reported at least one iteration. */
-  public int ranksReported() {
-    int count = 0;
-    for (int reported : iterations) {
-      if (reported > 0) {
-        count++;
-      }
+  /**
+   * Adds a rank's row to the token sums from each worker's ranks to each expert, {@code
+   * sums[worker][expert]}, folding rank r onto worker {@code r mod workers}.
+   */
+  public void addToSums(long[][] sums, int rank, long[] row) {
+    long[] target = sums[rank % sums.length];
+    for (int e = 0; e < experts; e++) {
+      target[e] += row[e];
     }
-    return count;
   }
 
-  /**
-   * Mean tokens per iteration from each worker's ranks to each expert, {@code [worker][expert]},
-   * folding rank r onto worker {@code r mod workers}.
-   */
-  public double[][] meanPerWorker(int workers, int windowIterations) {
-    double[][] mean = new double[workers][experts];
-    for (int rank = 0; rank < worldSize; rank++) {
-      double[] row = mean[rank % workers];
-      int base = rank * experts;
-      for (int e = 0; e < experts; e++) {
-        row[e] += sums[base + e];
-      }
-    }
-    for (double[] row : mean) {
-      for (int e = 0; e < experts; e++) {
-        row[e] /= windowIterations;
+  /** Mean tokens per iteration from summed counts: integer sums first, one division each. */
+  public static double[][] mean(long[][] sums, int windowIterations) {
+    double[][] mean = new double[sums.length][];
+    for (int w = 0; w < sums.length; w++) {
+      mean[w] = new double[sums[w].length];
+      for (int e = 0; e < sums[w].length; e++) {
+        mean[w][e] = (double) sums[w][e] / windowIterations;
       }
     }
     return mean;

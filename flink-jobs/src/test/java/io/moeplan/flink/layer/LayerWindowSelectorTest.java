@@ -133,7 +133,7 @@ class LayerWindowSelectorTest {
   @Test
   void ignoresSamplesForAWindowAlreadyDecidedAndCleansUp() throws Exception {
     harness.processElement(sample(0, 0, balanced()), 0);
-    assertThat(stateEntries()).as("an open window").isEqualTo(1);
+    assertThat(stateEntries()).as("an open window: its progress and its rank rows").isEqualTo(2);
     assertThat(harness.numProcessingTimeTimers()).isEqualTo(1);
     window(0, balanced());
 
@@ -141,9 +141,11 @@ class LayerWindowSelectorTest {
 
     assertThat(harness.extractOutputValues()).hasSize(1);
     assertThat(harness.numProcessingTimeTimers()).isZero();
-    assertThat(stateEntries()).as("only the layer's plan state is left").isEqualTo(1);
+    assertThat(stateEntries())
+        .as("only the layer's plan state and its last decided window are left")
+        .isEqualTo(2);
     harness.processElement(sample(0, 2, balanced()), 0);
-    assertThat(stateEntries()).as("plan state and the next open window").isEqualTo(2);
+    assertThat(stateEntries()).as("those and the next open window").isEqualTo(4);
   }
 
   @Test
