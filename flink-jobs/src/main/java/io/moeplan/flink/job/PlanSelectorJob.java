@@ -9,7 +9,7 @@ import io.moeplan.flink.input.RawRecord;
 import io.moeplan.flink.input.RawRecordDeserializer;
 import io.moeplan.flink.layer.LayerSample;
 import io.moeplan.flink.layer.LayerWindowSelector;
-import io.moeplan.flink.layer.SplitByLayer;
+import io.moeplan.flink.layer.RankWindowAggregator;
 import io.moeplan.schemas.DeadLetter;
 import io.moeplan.schemas.PlanDecision;
 import io.moeplan.schemas.PlanPool;
@@ -24,6 +24,7 @@ import org.apache.flink.connector.kafka.source.KafkaSource;
 import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
 import org.apache.flink.streaming.api.datastream.BroadcastStream;
 import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.datastream.DataStreamUtils;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.kafka.clients.consumer.OffsetResetStrategy;
@@ -35,7 +36,7 @@ import org.slf4j.LoggerFactory;
  * out, unusable loads to the dead-letter topic.
  *
  * <pre>
- * loads -> decode/validate -> keyBy(job/rank) + pools: gate -> split by layer
+ * loads -> decode/validate -> keyBy(job/rank) + pools: gate -> sum each rank's window, per layer
  *       -> keyBy(job/layer) + pools: window statistics + selector -> decisions
  * </pre>
  */
@@ -70,7 +71,7 @@ public final class PlanSelectorJob {
             .broadcast(PoolState.DESCRIPTOR);
     SingleOutputStreamOperator<RankLoad> admitted =
         decoded
-            .keyBy(load -> load.jobId + "/" + load.rank)
+            .keyBy(PlanSelectorJob::rankKey)
             .connect(poolBroadcast)
             .process(
                 new RankGate(
@@ -80,10 +81,12 @@ public final class PlanSelectorJob {
             .uid("rank-gate")
             .name("Check against pool and drop redeliveries");
     SingleOutputStreamOperator<PlanDecision> decisions =
-        admitted
-            .flatMap(new SplitByLayer())
-            .uid("split-by-layer")
-            .name("Split by layer")
+        DataStreamUtils.reinterpretAsKeyedStream(admitted, PlanSelectorJob::rankKey)
+            .process(
+                new RankWindowAggregator(
+                    config.windowIterations(), config.windowTimeout().toMillis()))
+            .uid("rank-window-sums")
+            .name("Sum each rank's window")
             .keyBy(LayerSample::key)
             .connect(poolBroadcast)
             .process(
@@ -97,6 +100,11 @@ public final class PlanSelectorJob {
     DataStream<DeadLetter> deadLetters =
         decoded.getSideOutput(DeadLetters.TAG).union(admitted.getSideOutput(DeadLetters.TAG));
     return new Outputs(decisions, deadLetters);
+  }
+
+  /** The key of a rank's loads; the gate and the window sums share it, so no shuffle between. */
+  static String rankKey(RankLoad load) {
+    return load.jobId + "/" + load.rank;
   }
 
   /** Wires the Kafka sources and sinks of {@code config} around {@link #build}. */

@@ -1,6 +1,9 @@
 package io.moeplan.flink.layer;
 
-/** The counts one rank reported for one MoE layer in one iteration. */
+/**
+ * The tokens one rank routed to each expert of one MoE layer, summed over {@code iterations}
+ * iterations of one window (all of them normally; fewer when the rank's window was cut short).
+ */
 public class LayerSample {
 
   /** Training job. */
@@ -15,16 +18,19 @@ public class LayerSample {
   /** Ranks of the job. */
   public int worldSize;
 
-  /** Training iteration. */
-  public long iteration;
+  /** Window index: iterations {@code [window F, window F + F - 1]}. */
+  public long window;
+
+  /** Iterations summed into {@link #counts}. */
+  public int iterations;
 
   /** Plan version the rank ran. */
   public long planVersion;
 
-  /** Tokens routed to each expert. */
+  /** Tokens routed to each expert, summed over the iterations. */
   public long[] counts;
 
-  /** Producer wall-clock time in milliseconds (metrics only). */
+  /** Latest producer wall-clock time of the summed loads, in milliseconds (metrics only). */
   public long producedAtMillis;
 
   /** For Flink's POJO serializer. */
@@ -37,6 +43,6 @@ public class LayerSample {
 
   @Override
   public String toString() {
-    return jobId + "/" + layer + " rank " + rank + " @" + iteration;
+    return jobId + "/" + layer + " rank " + rank + " window " + window + " (" + iterations + ")";
   }
 }

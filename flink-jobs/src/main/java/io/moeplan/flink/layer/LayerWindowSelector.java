@@ -127,7 +127,7 @@ public class LayerWindowSelector
   @Override
   public void processElement(
       LayerSample sample, ReadOnlyContext context, Collector<PlanDecision> out) throws Exception {
-    long window = Math.floorDiv(sample.iteration, windowIterations);
+    long window = sample.window;
     Long lastDecided = lastDecidedWindow.value();
     if (lastDecided != null && window <= lastDecided) {
       lateSamples.inc();

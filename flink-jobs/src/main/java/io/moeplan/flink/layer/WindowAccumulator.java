@@ -48,11 +48,11 @@ public class WindowAccumulator {
   /**
    * Adds one sample to its rank's row ({@code experts} token sums, then the iterations reported);
    * {@code row} is null for the rank's first sample. Returns the updated row, or null (and changes
-   * nothing) when the rank already reported every iteration of the window.
+   * nothing) when the sample would take the rank past every iteration of the window.
    */
   public long[] add(LayerSample sample, long[] row, int windowIterations) {
     long[] updated = row == null ? new long[experts + 1] : row;
-    if (updated[experts] >= windowIterations) {
+    if (sample.iterations < 1 || updated[experts] + sample.iterations > windowIterations) {
       return null;
     }
     if (row == null) {
@@ -61,7 +61,7 @@ public class WindowAccumulator {
     for (int e = 0; e < experts; e++) {
       updated[e] += sample.counts[e];
     }
-    updated[experts]++;
+    updated[experts] += sample.iterations;
     if (updated[experts] == windowIterations) {
       completeRanks++;
     }

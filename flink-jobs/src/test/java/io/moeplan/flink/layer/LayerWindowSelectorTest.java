@@ -176,7 +176,8 @@ class LayerWindowSelectorTest {
     sample.layer = 1;
     sample.rank = rank;
     sample.worldSize = RANKS;
-    sample.iteration = iteration;
+    sample.window = iteration / F;
+    sample.iterations = 1;
     sample.counts = counts.clone();
     sample.producedAtMillis = 0;
     return sample;

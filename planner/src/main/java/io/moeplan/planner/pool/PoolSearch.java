@@ -14,8 +14,10 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.IntStream;
 
 /**
@@ -89,9 +91,7 @@ public final class PoolSearch {
     ConfigEnumeration configs = ConfigEnumerator.enumerate(cluster, model, options);
     progress.onProgress(Phase.ENUMERATE, 1, 1);
     if (configs.valid().isEmpty()) {
-      throw new IllegalArgumentException(
-          "no parallel config fits the cluster and model; first refusals: "
-              + configs.refused().stream().limit(3).map(RefusedConfig::detail).toList());
+      throw new IllegalArgumentException(noConfigMessage(configs));
     }
 
     int n = configs.valid().size();
@@ -99,6 +99,8 @@ public final class PoolSearch {
     for (ParallelConfig config : configs.valid()) {
       groupLoads.computeIfAbsent(groupKey(config), k -> groupLoads(regimes, config));
     }
+    // configs that differ only in how tp * pp splits share their group loads and greedy placements
+    Map<List<Integer>, Placement[][]> greedyPlacements = new ConcurrentHashMap<>();
     ConfigScore[] scores = new ConfigScore[n];
     Reporter scoring = new Reporter(progress, Phase.SCORE, n);
     IntStream.range(0, n)
@@ -106,7 +108,12 @@ public final class PoolSearch {
         .forEach(
             i -> {
               ParallelConfig config = configs.valid().get(i);
-              scores[i] = score(config, regimes, groupLoads.get(groupKey(config)));
+              LoadMatrix[][] group = groupLoads.get(groupKey(config));
+              Placement[][] greedy =
+                  greedyPlacements.computeIfAbsent(
+                      List.of(config.ep(), config.tp() * config.pp(), config.slotsPerWorker()),
+                      k -> greedyPlacements(group, config));
+              scores[i] = score(config, regimes, group, greedy);
               scoring.step();
             });
     List<ConfigScore> ranking = new ArrayList<>(List.of(scores));
@@ -127,6 +134,38 @@ public final class PoolSearch {
     long millis = (System.nanoTime() - start) / 1_000_000;
     return new Pool(
         options.poolVersion(), cluster, model, List.of(plans), millis, loads.source(), ranking);
+  }
+
+  /** Why nothing fits: the refusal that came closest to fitting memory, else the first ones. */
+  private String noConfigMessage(ConfigEnumeration configs) {
+    RefusedConfig closest = null;
+    double least = Double.POSITIVE_INFINITY;
+    for (RefusedConfig r : configs.refused()) {
+      if (r.reason() == RefusedConfig.Reason.MEMORY) {
+        double need =
+            MemoryBudget.expertBytesPerGpu(
+                model, new ParallelConfig(r.tp(), r.pp(), r.dp(), r.ep(), r.slotsPerWorker()));
+        if (need < least) {
+          least = need;
+          closest = r;
+        }
+      }
+    }
+    if (closest == null) {
+      return "no parallel config fits the cluster and model: "
+          + configs.refused().stream().limit(3).map(RefusedConfig::detail).toList();
+    }
+    return String.format(
+        Locale.ROOT,
+        "no parallel config fits the memory of a GPU: the least expert state is that of tp=%d"
+            + " pp=%d dp=%d ep=%d slotsPerWorker=%d: %s; use more GPUs, fewer or smaller experts,"
+            + " or a larger gpuMemoryBytes",
+        closest.tp(),
+        closest.pp(),
+        closest.dp(),
+        closest.ep(),
+        closest.slotsPerWorker(),
+        closest.detail());
   }
 
   private static List<Integer> groupKey(ParallelConfig config) {
@@ -231,8 +270,23 @@ public final class PoolSearch {
     return out;
   }
 
+  /** Greedy placements {@code [regime][historyLayer]} of a config's group loads. */
+  private static Placement[][] greedyPlacements(LoadMatrix[][] groupLoads, ParallelConfig config) {
+    Placement[][] out = new Placement[groupLoads.length][];
+    for (int k = 0; k < groupLoads.length; k++) {
+      out[k] = new Placement[groupLoads[k].length];
+      for (int h = 0; h < out[k].length; h++) {
+        out[k][h] = greedy(groupLoads[k][h], config);
+      }
+    }
+    return out;
+  }
+
   private ConfigScore score(
-      ParallelConfig config, List<LoadRegimes.Regime> regimes, LoadMatrix[][] groupLoads) {
+      ParallelConfig config,
+      List<LoadRegimes.Regime> regimes,
+      LoadMatrix[][] groupLoads,
+      Placement[][] greedyPlacements) {
     PerformanceModel groupModel = groupModel(config);
     Placement staticLayout =
         Placement.staticLayout(config.ep(), config.slotsPerWorker(), model.expertCount());
@@ -247,7 +301,7 @@ public final class PoolSearch {
       for (int h = 0; h < groupLoads[k].length; h++) {
         LoadMatrix load = groupLoads[k][h];
         double s = groupModel.layerSeconds(staticLayout, load);
-        double g = groupModel.layerSeconds(greedy(load, config), load);
+        double g = groupModel.layerSeconds(greedyPlacements[k][h], load);
         staticByHistoryLayer[h] = s + dpSync;
         bestByHistoryLayer[h] = Math.min(g, s) + dpSync;
       }

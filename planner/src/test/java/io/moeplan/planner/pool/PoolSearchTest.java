@@ -125,14 +125,17 @@ class PoolSearchTest {
 
   @Test
   void refusesToSearchWhenNoConfigFitsTheMemory() {
-    // 4096 bytes per slot and layer, at least 1 slot x 2 layers per GPU: 4000 bytes cannot hold it
+    // one GPU, 2 experts in 2 slots x 2 layers x 4096 bytes = 16384 bytes; 4000 minus the 25%
+    // reserve leaves 3000
     PoolSearch search =
-        new PoolSearch(cluster(1, 2, 4_000), tinyModel(2, 2), PoolOptions.defaults());
+        new PoolSearch(cluster(1, 1, 4_000), tinyModel(2, 2), PoolOptions.defaults());
 
     assertThatThrownBy(() -> search.search(ProgressListener.NONE))
         .isInstanceOf(IllegalArgumentException.class)
-        .hasMessageContaining("no parallel config fits")
-        .hasMessageContaining("GB of expert state per GPU");
+        .hasMessageContaining("no parallel config fits the memory of a GPU")
+        .hasMessageContaining("tp=1 pp=1 dp=1 ep=1 slotsPerWorker=2")
+        .hasMessageContaining("2 slots x 2 layers need 1.638e-05 GB of expert state per GPU")
+        .hasMessageContaining("3.000e-06 GB available");
   }
 
   @Test
