@@ -63,7 +63,8 @@ final class PoolCommand implements Runnable {
     @Option(
         names = "--cluster",
         description =
-            "Cluster spec (YAML or JSON). Default: the built-in example cluster-h100-2node.yaml.")
+            "Cluster spec (YAML or JSON). Default: the built-in example cluster-h100-2x8.yaml"
+                + " (2 nodes x 8 H100, where the default model fits).")
     Path cluster;
 
     @Option(
@@ -124,7 +125,7 @@ final class PoolCommand implements Runnable {
       PrintWriter err = spec.commandLine().getErr();
       ClusterSpec clusterSpec =
           cluster == null
-              ? SpecLoader.loadExample("cluster-h100-2node.yaml", ClusterSpec.class)
+              ? SpecLoader.loadExample("cluster-h100-2x8.yaml", ClusterSpec.class)
               : SpecLoader.loadCluster(cluster);
       ModelSpec modelSpec =
           model == null
