@@ -1,0 +1,229 @@
+package io.moeplan.launcher.cluster;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * What {@link LocalCluster} starts: where it keeps its state, its ports, its size, the jars it runs
+ * and whether it submits the job and publishes a pool.
+ *
+ * @param stateDirectory PIDs, ports, logs, Kafka data and checkpoints
+ * @param kafkaPort the broker's client port
+ * @param kafkaControllerPort the broker's KRaft controller port
+ * @param restPort the Flink dashboard and REST port
+ * @param rpcPort the JobManager's RPC port
+ * @param taskManagers number of TaskManager processes
+ * @param slotsPerTaskManager task slots of each TaskManager
+ * @param taskManagerMemory {@code taskmanager.memory.process.size} of each TaskManager
+ * @param heartbeatTimeout how long the JobManager waits before it declares a silent TaskManager
+ *     lost
+ * @param classpath the launcher's jars: the broker runs on all of them, Flink on its own subset
+ * @param jobJar the shaded job jar submitted to the cluster
+ * @param submitJob whether {@link LocalCluster#up()} submits the plan-selector job
+ * @param jobArguments arguments of the job (its {@code --option value} pairs) besides the bootstrap
+ *     servers and checkpoint directory the cluster sets
+ * @param parallelism the job's parallelism
+ * @param pool whether {@link LocalCluster#up()} builds and publishes a pool, and for which job
+ * @param executors CPU executor processes {@code up} starts for the pool's job (they need a pool),
+ *     sharing its ranks
+ */
+public record ClusterSettings(
+    Path stateDirectory,
+    int kafkaPort,
+    int kafkaControllerPort,
+    int restPort,
+    int rpcPort,
+    int taskManagers,
+    int slotsPerTaskManager,
+    String taskManagerMemory,
+    Duration heartbeatTimeout,
+    List<Path> classpath,
+    Path jobJar,
+    boolean submitJob,
+    List<String> jobArguments,
+    int parallelism,
+    PoolSettings pool,
+    int executors) {
+
+  /**
+   * The pool {@code up} builds with the built-in example specs and publishes.
+   *
+   * @param jobId the training job the pool is for
+   * @param layers MoE layers of the model
+   */
+  public record PoolSettings(String jobId, int layers) {}
+
+  /** Checks the values, naming the setting of a bad one. */
+  public ClusterSettings {
+    requirePort(kafkaPort, "kafka port");
+    requirePort(kafkaControllerPort, "kafka controller port");
+    requirePort(restPort, "dashboard port");
+    requirePort(rpcPort, "JobManager RPC port");
+    if (taskManagers < 1) {
+      throw new IllegalArgumentException("task managers must be >= 1, got " + taskManagers);
+    }
+    if (slotsPerTaskManager < 1) {
+      throw new IllegalArgumentException("slots must be >= 1, got " + slotsPerTaskManager);
+    }
+    if (parallelism < 1) {
+      throw new IllegalArgumentException("parallelism must be >= 1, got " + parallelism);
+    }
+    if (parallelism > taskManagers * slotsPerTaskManager) {
+      throw new IllegalArgumentException(
+          "parallelism "
+              + parallelism
+              + " needs more slots than "
+              + taskManagers
+              + " task managers x "
+              + slotsPerTaskManager
+              + " slots");
+    }
+    if (executors < 0) {
+      throw new IllegalArgumentException("executors must be >= 0, got " + executors);
+    }
+    if (executors > 0 && pool == null) {
+      throw new IllegalArgumentException("executors need the pool that up publishes");
+    }
+    stateDirectory = stateDirectory.toAbsolutePath().normalize();
+    classpath = List.copyOf(classpath);
+    jobArguments = List.copyOf(jobArguments);
+  }
+
+  /** Settings with the defaults of {@code moeplan cluster up} on the given state directory. */
+  public static Builder builder(Path stateDirectory, List<Path> classpath, Path jobJar) {
+    return new Builder(stateDirectory, classpath, jobJar);
+  }
+
+  private static void requirePort(int port, String name) {
+    if (port < 1 || port > 65535) {
+      throw new IllegalArgumentException(name + " must be in 1..65535, got " + port);
+    }
+  }
+
+  /** Builds {@link ClusterSettings}; every value but the directory and the jars has a default. */
+  public static final class Builder {
+    private final Path stateDirectory;
+    private final List<Path> classpath;
+    private final Path jobJar;
+    private int kafkaPort = 9092;
+    private int kafkaControllerPort = 9093;
+    private int restPort = 8081;
+    private int rpcPort = 6123;
+    private int taskManagers = 2;
+    private int slotsPerTaskManager = 2;
+    private String taskManagerMemory = "1280m";
+    private Duration heartbeatTimeout = Duration.ofSeconds(10);
+    private boolean submitJob = true;
+    private final List<String> jobArguments = new ArrayList<>();
+    private int parallelism = 2;
+    private PoolSettings pool = new PoolSettings("default", 12);
+    private int executors;
+
+    private Builder(Path stateDirectory, List<Path> classpath, Path jobJar) {
+      this.stateDirectory = stateDirectory;
+      this.classpath = classpath;
+      this.jobJar = jobJar;
+    }
+
+    /** The broker's client port (default 9092). */
+    public Builder kafkaPort(int value) {
+      kafkaPort = value;
+      return this;
+    }
+
+    /** The broker's controller port (default 9093). */
+    public Builder kafkaControllerPort(int value) {
+      kafkaControllerPort = value;
+      return this;
+    }
+
+    /** The dashboard and REST port (default 8081). */
+    public Builder restPort(int value) {
+      restPort = value;
+      return this;
+    }
+
+    /** The JobManager's RPC port (default 6123). */
+    public Builder rpcPort(int value) {
+      rpcPort = value;
+      return this;
+    }
+
+    /** TaskManager processes (default 2). */
+    public Builder taskManagers(int value) {
+      taskManagers = value;
+      return this;
+    }
+
+    /** Slots per TaskManager (default 2, so one TaskManager can run the whole job). */
+    public Builder slotsPerTaskManager(int value) {
+      slotsPerTaskManager = value;
+      return this;
+    }
+
+    /** Process memory of each TaskManager (default 1280m). */
+    public Builder taskManagerMemory(String value) {
+      taskManagerMemory = value;
+      return this;
+    }
+
+    /** How long a silent TaskManager counts as alive (default 10 s). */
+    public Builder heartbeatTimeout(Duration value) {
+      heartbeatTimeout = value;
+      return this;
+    }
+
+    /** Whether {@code up} submits the job (default true). */
+    public Builder submitJob(boolean value) {
+      submitJob = value;
+      return this;
+    }
+
+    /** Adds job arguments ({@code --option value} pairs). */
+    public Builder jobArguments(List<String> values) {
+      jobArguments.addAll(values);
+      return this;
+    }
+
+    /** The job's parallelism (default 2). */
+    public Builder parallelism(int value) {
+      parallelism = value;
+      return this;
+    }
+
+    /** The pool {@code up} publishes, or null for none (default: job "default", 12 layers). */
+    public Builder pool(PoolSettings value) {
+      pool = value;
+      return this;
+    }
+
+    /** CPU executor processes for the pool's job (default 0). */
+    public Builder executors(int value) {
+      executors = value;
+      return this;
+    }
+
+    /** The settings. */
+    public ClusterSettings build() {
+      return new ClusterSettings(
+          stateDirectory,
+          kafkaPort,
+          kafkaControllerPort,
+          restPort,
+          rpcPort,
+          taskManagers,
+          slotsPerTaskManager,
+          taskManagerMemory,
+          heartbeatTimeout,
+          classpath,
+          jobJar,
+          submitJob,
+          jobArguments,
+          parallelism,
+          pool,
+          executors);
+    }
+  }
+}

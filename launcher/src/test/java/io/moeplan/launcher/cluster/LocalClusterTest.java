@@ -1,0 +1,99 @@
+package io.moeplan.launcher.cluster;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class LocalClusterTest {
+
+  @Test
+  void flinkProcessesGetFlinkButNotTheJarsTheJobJarBundles() {
+    List<Path> launcher =
+        List.of(
+            Path.of("/lib/flink-runtime-2.2.1.jar"),
+            Path.of("/lib/flink-statebackend-rocksdb-2.2.1.jar"),
+            Path.of("/lib/flink-connector-base-2.2.1.jar"),
+            Path.of("/lib/frocksdbjni-8.10.0-ververica-1.0.jar"),
+            Path.of("/lib/log4j-core-2.25.3.jar"),
+            Path.of("/lib/flink-connector-kafka-5.0.0-2.2.jar"),
+            Path.of("/lib/flink-avro-2.2.1.jar"),
+            Path.of("/lib/kafka-clients-4.2.0.jar"),
+            Path.of("/lib/avro-1.12.1.jar"),
+            Path.of("/lib/moeplan-schemas-0.1.0-SNAPSHOT.jar"),
+            Path.of("/target/moeplan-launcher.jar"));
+
+    assertThat(LocalCluster.flinkClasspath(launcher))
+        .extracting(path -> path.getFileName().toString())
+        .containsExactly(
+            "flink-runtime-2.2.1.jar",
+            "flink-statebackend-rocksdb-2.2.1.jar",
+            "flink-connector-base-2.2.1.jar",
+            "frocksdbjni-8.10.0-ververica-1.0.jar",
+            "log4j-core-2.25.3.jar");
+  }
+
+  @Test
+  void refusesAParallelismTheSlotsCannotRun(@TempDir Path state) {
+    assertThatThrownBy(
+            () ->
+                ClusterSettings.builder(state, List.of(), state.resolve("job.jar"))
+                    .taskManagers(2)
+                    .slotsPerTaskManager(1)
+                    .parallelism(3)
+                    .build())
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("parallelism 3 needs more slots than 2 task managers x 1 slots");
+  }
+
+  @Test
+  void refusesExecutorsWithoutAPool(@TempDir Path state) {
+    assertThatThrownBy(
+            () ->
+                ClusterSettings.builder(state, List.of(), state.resolve("job.jar"))
+                    .pool(null)
+                    .executors(1)
+                    .build())
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("executors need the pool");
+  }
+
+  @Test
+  void downAndStatusOnADirectoryWithoutClusterDoNothing(@TempDir Path state) throws Exception {
+    LocalCluster cluster = new LocalCluster(state.resolve("never-started"));
+
+    assertThat(cluster.down()).isEmpty();
+    assertThat(cluster.down()).isEmpty();
+    ClusterStatus status = cluster.status();
+    assertThat(status.anyRunning()).isFalse();
+    assertThat(status.processes()).isEmpty();
+    assertThat(status.job()).isEqualTo("none");
+  }
+
+  @Test
+  void upRefusesAMissingJobJarBeforeStartingAnything(@TempDir Path state) {
+    ClusterSettings settings =
+        ClusterSettings.builder(state, List.of(), state.resolve("missing-job.jar"))
+            .heartbeatTimeout(Duration.ofSeconds(5))
+            .build();
+
+    assertThatThrownBy(() -> new LocalCluster(state).up(settings, System.out))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("missing-job.jar not found: build it with 'mvn -B -DskipTests");
+    assertThat(new LocalCluster(state).status().processes()).isEmpty();
+  }
+
+  @Test
+  void clusterInfoSurvivesTheStateFile(@TempDir Path state) {
+    ClusterInfo info = new ClusterInfo("localhost:9092", 8081, 2, Optional.empty()).withJob("abc");
+
+    info.store(state);
+
+    assertThat(ClusterInfo.load(state)).contains(info);
+  }
+}

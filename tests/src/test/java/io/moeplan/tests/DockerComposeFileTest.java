@@ -1,0 +1,161 @@
+package io.moeplan.tests;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * docker/docker-compose.yml: a compose implementation accepts it (docker-compose from Debian's
+ * package, skipped where it is not installed), and its services, images and ports are the ones the
+ * README documents.
+ */
+class DockerComposeFileTest {
+
+  private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
+
+  private static Path root;
+  private static Path composeFile;
+
+  @BeforeAll
+  static void findFiles() {
+    root = projectRoot().orElseThrow(() -> new AssertionError("docker/ not found above " + cwd()));
+    composeFile = root.resolve("docker/docker-compose.yml");
+  }
+
+  @Test
+  void composeImplementationAcceptsTheFileWithItsGpuProfile() throws Exception {
+    assumeTrue(
+        run(List.of("docker-compose", "version")).isPresent(),
+        "docker-compose is not installed (Debian: apt-get install docker-compose): the compose"
+            + " file is not validated by a compose implementation");
+    Optional<Result> config =
+        run(List.of("docker-compose", "-f", composeFile.toString(), "--profile", "gpu", "config"));
+    assertThat(config).isPresent();
+    assertThat(config.get().exitCode()).as("docker-compose config: %s", config.get()).isZero();
+    JsonNode resolved = YAML.readTree(config.get().output());
+    JsonNode services = resolved.path("services");
+    assertThat(fieldNames(services))
+        .contains(
+            "kafka",
+            "topics",
+            "jobmanager",
+            "taskmanager",
+            "job-submit",
+            "pool-loader",
+            "executor-0",
+            "executor-1",
+            "executor-gpu");
+    JsonNode gpu =
+        services.path("executor-gpu").path("deploy").path("resources").path("reservations");
+    assertThat(gpu.path("devices").get(0).path("driver").asText()).isEqualTo("nvidia");
+    assertThat(services.path("executor-gpu").path("profiles").get(0).asText()).isEqualTo("gpu");
+  }
+
+  @Test
+  void servicesImagesAndPortsAreTheOnesTheReadmeDocuments() throws IOException {
+    JsonNode services = YAML.readTree(composeFile.toFile()).path("services");
+    String readme = Files.readString(root.resolve("README.md"));
+
+    assertThat(services.path("kafka").path("image").asText()).isEqualTo("apache/kafka:4.2.0");
+    assertThat(services.path("jobmanager").path("image").asText()).isEqualTo("flink:2.2.1-java17");
+    assertThat(services.path("taskmanager").path("image").asText()).isEqualTo("flink:2.2.1-java17");
+    assertThat(services.path("jobmanager").path("ports").get(0).asText()).isEqualTo("8081:8081");
+    assertThat(services.path("kafka").path("ports").get(0).asText()).isEqualTo("9092:9092");
+    assertThat(readme)
+        .contains(
+            "docker compose -f docker/docker-compose.yml up --build",
+            "apache/kafka:4.2.0",
+            "flink:2.2.1-java17",
+            "http://localhost:8081",
+            "localhost:9092");
+    for (String service : fieldNames(services)) {
+      assertThat(readme).as("README documents service %s", service).contains("`" + service + "`");
+    }
+  }
+
+  @Test
+  void dockerfileBuildsAsNonRootOnAJre17() throws IOException {
+    String dockerfile = Files.readString(root.resolve("docker/Dockerfile"));
+    assertThat(dockerfile)
+        .contains("FROM maven:3.9-eclipse-temurin-17 AS build")
+        .contains("FROM eclipse-temurin:17-jre AS runtime")
+        .contains("USER moeplan");
+    // the moeplan services share this block through a YAML merge key
+    JsonNode moeplan = YAML.readTree(composeFile.toFile()).path("x-moeplan");
+    assertThat(moeplan.path("build").path("dockerfile").asText()).isEqualTo("docker/Dockerfile");
+    assertThat(moeplan.path("build").path("target").asText()).isEqualTo("runtime");
+  }
+
+  private static List<String> fieldNames(JsonNode node) {
+    List<String> names = new ArrayList<>();
+    node.fieldNames().forEachRemaining(names::add);
+    return names;
+  }
+
+  private record Result(int exitCode, String output, String errors) {}
+
+  /** Runs a command (bounded to 60 s); empty when it cannot be started. */
+  private static Optional<Result> run(List<String> command) throws InterruptedException {
+    Process process;
+    Path output;
+    Path errors;
+    try {
+      output = Files.createTempFile("compose-", ".out");
+      errors = Files.createTempFile("compose-", ".err");
+      process =
+          new ProcessBuilder(command)
+              .directory(root.toFile())
+              .redirectOutput(output.toFile())
+              .redirectError(errors.toFile())
+              .start();
+    } catch (IOException e) {
+      return Optional.empty();
+    }
+    try {
+      if (!process.waitFor(60, TimeUnit.SECONDS)) {
+        process.destroyForcibly();
+        throw new AssertionError(String.join(" ", command) + " did not finish within 60 s");
+      }
+      return Optional.of(
+          new Result(
+              process.exitValue(),
+              Files.readString(output, StandardCharsets.UTF_8),
+              Files.readString(errors, StandardCharsets.UTF_8)));
+    } catch (IOException e) {
+      throw new AssertionError("cannot read the output of " + command, e);
+    } finally {
+      try {
+        Files.deleteIfExists(output);
+        Files.deleteIfExists(errors);
+      } catch (IOException e) {
+        // a temporary file left behind
+      }
+    }
+  }
+
+  private static Optional<Path> projectRoot() {
+    for (Path dir = cwd(); dir != null; dir = dir.getParent()) {
+      if (Files.isRegularFile(dir.resolve("docker/docker-compose.yml"))) {
+        return Optional.of(dir);
+      }
+    }
+    return Optional.empty();
+  }
+
+  private static Path cwd() {
+    return Path.of("").toAbsolutePath();
+  }
+}
