@@ -20,9 +20,15 @@ import picocli.CommandLine.Spec;
     description = {
       "Runs the whole loop on this machine: an embedded Kafka broker, a Flink MiniCluster with"
           + " its dashboard running the plan-selector job, a plan pool built and published for"
-          + " the job, and one simulated rank per GPU of the cluster producing synthetic expert"
-          + " loads and applying the decisions it receives.",
-      "Prints a line for every switch and a progress line every 2 s; Ctrl-C stops it cleanly."
+          + " the job, and an in-process executor on the cpu backend hosting one rank per GPU of"
+          + " the cluster: a real gate routes a synthetic token stream (or --trace replays a"
+          + " trace), the experts run at small dimensions (--hidden, --ffn, --tokens-per-rank),"
+          + " and the job's switches are applied at their effective iteration, moving expert"
+          + " weights and Adam state. The pool describes this CPU computation (the cluster's"
+          + " shape, CPU workers' constants, the model's layers and experts at the small"
+          + " dimensions).",
+      "Prints a line for every switch decision and every applied switch, a progress line every"
+          + " 2 s with the measured per-worker compute, and a summary; Ctrl-C stops it cleanly."
     })
 final class LocalCommand implements Callable<Integer> {
 
@@ -106,6 +112,34 @@ final class LocalCommand implements Callable<Integer> {
   int traceSampleIterations;
 
   @Option(
+      names = "--hidden",
+      defaultValue = "32",
+      description = "Model width the cpu executor runs. Default: ${DEFAULT-VALUE}.")
+  int hidden;
+
+  @Option(
+      names = "--ffn",
+      defaultValue = "64",
+      description = "Expert FFN width the cpu executor runs. Default: ${DEFAULT-VALUE}.")
+  int ffn;
+
+  @Option(
+      names = "--tokens-per-rank",
+      defaultValue = "32",
+      description =
+          "Tokens each rank routes per layer and iteration (a trace's counts are scaled to it)."
+              + " Default: ${DEFAULT-VALUE}.")
+  int tokensPerRank;
+
+  @Option(
+      names = "--decision-timeout",
+      defaultValue = "10s",
+      description =
+          "How long the executor waits at an effective iteration for its window's decisions"
+              + " before keeping the placement (e.g. 500ms, 10s). Default: ${DEFAULT-VALUE}.")
+  String decisionTimeout;
+
+  @Option(
       names = "--seed",
       defaultValue = "1",
       description = "Seed of the synthetic routing and pool loads. Default: ${DEFAULT-VALUE}.")
@@ -119,6 +153,18 @@ final class LocalCommand implements Callable<Integer> {
     if (trace != null && !java.nio.file.Files.isReadable(trace)) {
       throw new ParameterException(spec.commandLine(), "--trace " + trace + ": no such file");
     }
+    if (hidden < 1 || ffn < 1 || tokensPerRank < 1) {
+      throw new ParameterException(
+          spec.commandLine(),
+          "--hidden, --ffn and --tokens-per-rank must be >= 1, got "
+              + hidden
+              + ", "
+              + ffn
+              + ", "
+              + tokensPerRank);
+    }
+    java.time.Duration timeout =
+        ExecutorCommand.parseDuration(spec, "--decision-timeout", decisionTimeout);
     if (iterations < 0) {
       throw new ParameterException(
           spec.commandLine(), "--iterations must be >= 0, got " + iterations);
@@ -159,6 +205,8 @@ final class LocalCommand implements Callable<Integer> {
                 .kafkaPort(kafkaPort)
                 .seed(seed)
                 .trace(trace, traceSampleIterations)
+                .executorDims(hidden, ffn, tokensPerRank)
+                .decisionTimeout(timeout)
                 .build(),
             System.out);
     CountDownLatch finished = new CountDownLatch(1);

@@ -12,10 +12,13 @@ import picocli.CommandLine.Command;
     subcommands = {
       CommandLine.HelpCommand.class,
       LocalCommand.class,
+      ClusterCommand.class,
       BrokerCommand.class,
+      ExecutorCommand.class,
       PoolCommand.class,
       RebalanceCommand.class,
-      ReplayCommand.class
+      ReplayCommand.class,
+      BenchCommand.class
     })
 public final class Moeplan implements Runnable {
 

@@ -25,7 +25,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * {@code moeplan local} end to end: while it runs, the Flink dashboard's REST API shows the job
- * running with moeplan's metrics; when it ends, every window of every layer got its decision.
+ * running with moeplan's metrics; when it ends, every window of every layer got its decision and
+ * the in-process cpu executor applied the switches at their effective iterations.
  */
 class LocalStackITCase {
 
@@ -88,6 +89,12 @@ class LocalStackITCase {
     String printed = output.toString(StandardCharsets.UTF_8);
     // 400 iterations in windows of 5: 80 windows of each of the 4 layers
     assertThat(printed).contains("summary: 400 iterations, 320 of 320 decisions received");
+    // the in-process executor applied switches and measured its workers
+    assertThat(printed)
+        .containsPattern("applied local-it/\\d+/\\d+ at iteration \\d+ on ranks 0-7");
+    assertThat(printed).containsPattern("\\d+ switches applied by every rank at their effective");
+    assertThat(printed).contains("(0 decisions timed out, 0 late)");
+    assertThat(printed).containsPattern("measured expert compute: slowest worker [0-9.]+ ms");
     assertThat(printed).contains("checkpoints: ");
     assertThat(printed).contains("Flink dashboard on http://localhost:" + uiPort);
   }

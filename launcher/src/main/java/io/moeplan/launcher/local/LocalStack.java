@@ -1,5 +1,13 @@
 package io.moeplan.launcher.local;
 
+import io.moeplan.executor.decisions.DecisionSource;
+import io.moeplan.executor.process.CpuWorkers;
+import io.moeplan.executor.process.Executor;
+import io.moeplan.executor.process.ExecutorModel;
+import io.moeplan.executor.process.ExecutorSettings;
+import io.moeplan.executor.process.ExecutorSettings.TopicNames;
+import io.moeplan.executor.process.IterationReport;
+import io.moeplan.executor.process.KafkaExecutorIo;
 import io.moeplan.flink.job.PlanSelectorConfig;
 import io.moeplan.flink.job.PlanSelectorJob;
 import io.moeplan.flink.layer.JobPlanning;
@@ -16,8 +24,6 @@ import io.moeplan.poolloader.PoolPublisher;
 import io.moeplan.poolloader.PoolRecords;
 import io.moeplan.poolloader.TraceHistory;
 import io.moeplan.schemas.DecisionAction;
-import io.moeplan.schemas.ExpertLoad;
-import io.moeplan.schemas.LayerLoad;
 import io.moeplan.schemas.PlanDecision;
 import io.moeplan.schemas.PlanPool;
 import io.moeplan.schemas.Topics;
@@ -29,9 +35,9 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Locale;
 import java.util.Properties;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -41,20 +47,18 @@ import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.MetricOptions;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
 
 /**
  * The whole loop on one machine: an embedded Kafka broker, a Flink MiniCluster with its dashboard
- * running {@link PlanSelectorJob}, a pool built and published for the job, and ranks producing
- * synthetic expert loads at a fixed iteration rate while applying the decisions they receive.
+ * running {@link PlanSelectorJob}, a pool built and published for the job, and an in-process
+ * executor ({@link Executor}, cpu backend, small dimensions) hosting every rank: a real gate on the
+ * synthetic token stream (or a replayed trace) routes each iteration, the ranks publish their
+ * expert loads, the experts run on the placement in force, and each window's decisions are applied
+ * at their effective iteration, moving weights and Adam state.
+ *
+ * <p>The pool is searched for the executor's computation ({@link CpuWorkers}: the cluster's shape
+ * with CPU workers' constants, the model's layers and experts at the executor's dimensions), so the
+ * selector's modelled times and the executor's measured per-worker compute agree in scale.
  */
 public final class LocalStack {
 
@@ -73,6 +77,10 @@ public final class LocalStack {
    * @param seed seed of the synthetic routing and of the pool's synthetic loads
    * @param trace a load trace to replay instead of the synthetic routing, or null
    * @param traceSampleIterations iterations each trace sample stands for
+   * @param executorDims the small dimensions the in-process CPU executor runs (and the pool
+   *     describes)
+   * @param decisionTimeout how long the executor waits at an effective iteration for its window's
+   *     decisions
    */
   public record Settings(
       ClusterSpec cluster,
@@ -86,7 +94,13 @@ public final class LocalStack {
       int kafkaPort,
       long seed,
       Path trace,
-      int traceSampleIterations) {
+      int traceSampleIterations,
+      ExecutorSettings.DimOverrides executorDims,
+      Duration decisionTimeout) {
+
+    /** Small dimensions the local CPU executor runs by default: hidden 32, ffn 64, 32 tokens. */
+    public static final ExecutorSettings.DimOverrides CPU_DIMS =
+        new ExecutorSettings.DimOverrides(32, 64, 32);
 
     /** Settings with the defaults of {@code moeplan local} for a cluster and model. */
     public static Builder builder(ClusterSpec cluster, ModelSpec model) {
@@ -107,6 +121,8 @@ public final class LocalStack {
       private long seed = 1;
       private Path trace;
       private int traceSampleIterations = 10;
+      private ExecutorSettings.DimOverrides executorDims = CPU_DIMS;
+      private Duration decisionTimeout = Duration.ofSeconds(10);
 
       private Builder(ClusterSpec cluster, ModelSpec model) {
         this.cluster = cluster;
@@ -168,6 +184,18 @@ public final class LocalStack {
         return this;
       }
 
+      /** The executor's model width, expert FFN width and tokens per rank and layer. */
+      public Builder executorDims(int hidden, int ffn, int tokensPerRank) {
+        executorDims = new ExecutorSettings.DimOverrides(hidden, ffn, tokensPerRank);
+        return this;
+      }
+
+      /** How long the executor waits for a window's decisions (default 10 s). */
+      public Builder decisionTimeout(Duration value) {
+        decisionTimeout = value;
+        return this;
+      }
+
       /** The settings. */
       public Settings build() {
         return new Settings(
@@ -182,7 +210,9 @@ public final class LocalStack {
             kafkaPort,
             seed,
             trace,
-            traceSampleIterations);
+            traceSampleIterations,
+            executorDims,
+            decisionTimeout);
       }
     }
   }
@@ -192,6 +222,7 @@ public final class LocalStack {
   private final AtomicBoolean stopping = new AtomicBoolean();
   private final List<Long> loopLatenciesMillis = new ArrayList<>();
   private final ConcurrentHashMap<Long, Long> windowEndNanos = new ConcurrentHashMap<>();
+  private volatile Executor executor;
 
   /** A stack for these settings, reporting to {@code out}. */
   public LocalStack(Settings settings, PrintStream out) {
@@ -202,6 +233,10 @@ public final class LocalStack {
   /** Asks a running stack to stop after the current iteration. */
   public void stop() {
     stopping.set(true);
+    Executor running = executor;
+    if (running != null) {
+      running.stop();
+    }
   }
 
   /** Runs until the iterations are produced or {@link #stop()} is called; cleans up either way. */
@@ -236,6 +271,11 @@ public final class LocalStack {
     }
   }
 
+  /**
+   * The pool for the job: searched for the CPU workers of the in-process executor running the
+   * model's layers and experts at the executor's small dimensions ({@link CpuWorkers}), so the
+   * selector's predictions and the executor's measurements describe the same computation.
+   */
   private PlanPool buildPool() throws IOException {
     long started = System.nanoTime();
     PoolOptions options =
@@ -246,12 +286,15 @@ public final class LocalStack {
             ? null
             : TraceHistory.read(settings.trace(), settings.model().moeLayers(), 1000);
     Pool pool =
-        new PoolSearch(settings.cluster(), settings.model(), options)
-            .search(history, ProgressListener.NONE);
+        new PoolSearch(cpuCluster(), cpuModel(), options).search(history, ProgressListener.NONE);
     var best = pool.plans().get(0).parallel();
     out.printf(
-        "pool built in %d ms: %d plans, first config tp=%d pp=%d dp=%d ep=%d slots=%d%n",
+        "pool built in %d ms for CPU executors (hidden %d, ffn %d, %d tokens per rank): %d plans,"
+            + " first config tp=%d pp=%d dp=%d ep=%d slots=%d%n",
         Duration.ofNanos(System.nanoTime() - started).toMillis(),
+        settings.executorDims().hidden(),
+        settings.executorDims().ffn(),
+        settings.executorDims().tokensPerRank(),
         pool.plans().size(),
         best.tp(),
         best.pp(),
@@ -259,6 +302,23 @@ public final class LocalStack {
         best.ep(),
         best.slotsPerWorker());
     return PoolRecords.toRecord(pool, settings.jobId(), Instant.now(), "moeplan local");
+  }
+
+  /** The cluster's shape with CPU workers' constants. */
+  ClusterSpec cpuCluster() {
+    return CpuWorkers.cluster(settings.cluster().nodes(), settings.cluster().gpusPerNode());
+  }
+
+  /** The model's layers and experts at the executor's dimensions. */
+  ModelSpec cpuModel() {
+    ModelSpec model = settings.model();
+    return CpuWorkers.model(
+        model.moeLayers(),
+        model.expertCount(),
+        model.topK(),
+        settings.executorDims().hidden(),
+        settings.executorDims().ffn(),
+        settings.executorDims().tokensPerRank());
   }
 
   private JobClient submit(PlanSelectorConfig config, Path workDirectory) throws Exception {
@@ -293,166 +353,166 @@ public final class LocalStack {
     int experts = model.expertCount();
     JobPlanning planning = JobPlanning.of(pool, SelectorOptions.defaults(1));
     PlacementTracker tracker = new PlacementTracker(planning, layers, experts);
-    Routing routing = routing(ranks, layers, experts);
-    out.printf(
-        "producing %s iterations of %d ranks x %d layers x %d experts at %.1f iterations/s from"
-            + " %s (Ctrl-C stops)%n",
-        settings.iterations() == 0 ? "unbounded" : Long.toString(settings.iterations()),
-        ranks,
-        layers,
-        experts,
-        settings.iterationsPerSecond(),
-        routing.describe());
-
-    Properties producerProperties = broker.clientProperties();
-    producerProperties.put(ProducerConfig.LINGER_MS_CONFIG, "0");
-    Properties consumerProperties = broker.clientProperties();
-    consumerProperties.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-    long periodNanos = (long) (1e9 / settings.iterationsPerSecond());
+    ExecutorSettings executorSettings =
+        ExecutorSettings.defaults(settings.jobId(), ranks)
+            .withTrace(settings.trace(), settings.traceSampleIterations())
+            .withIterations(0, settings.iterations())
+            .withRate(settings.iterationsPerSecond())
+            .withWindow(
+                settings.windowIterations(), settings.leadIterations(), settings.decisionTimeout())
+            .withDims(settings.executorDims())
+            .withSeed(settings.seed());
+    ExecutorModel executorModel = ExecutorModel.of(pool, executorSettings.dims());
     long startedNanos = System.nanoTime();
-    long lastProgress = System.nanoTime();
-    try (KafkaProducer<byte[], byte[]> producer =
-            new KafkaProducer<>(
-                producerProperties, new ByteArraySerializer(), new ByteArraySerializer());
-        KafkaConsumer<byte[], byte[]> decisions =
-            new KafkaConsumer<>(
-                consumerProperties, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
-      List<TopicPartition> partitions = new ArrayList<>();
-      decisions
-          .partitionsFor(Topics.PLAN_DECISIONS.name())
-          .forEach(p -> partitions.add(new TopicPartition(p.topic(), p.partition())));
-      decisions.assign(partitions);
-      decisions.seekToBeginning(partitions);
-
-      long next = System.nanoTime();
-      long iteration = 0;
-      for (; settings.iterations() == 0 || iteration < settings.iterations(); iteration++) {
+    try (KafkaExecutorIo io = new KafkaExecutorIo(broker.clientProperties(), TopicNames.DEFAULT)) {
+      DecisionSource observed =
+          wait -> {
+            List<PlanDecision> received = io.poll(wait);
+            for (PlanDecision decision : received) {
+              observe(decision, tracker);
+            }
+            return received;
+          };
+      try (Executor executor = new Executor(executorSettings, executorModel, observed, io, out)) {
+        this.executor = executor;
         if (stopping.get()) {
-          break;
+          executor.stop();
         }
-        routing.advance();
-        tracker.applyDue(iteration);
-        long[][][] counts = new long[ranks][][];
-        for (int rank = 0; rank < ranks; rank++) {
-          counts[rank] = routing.counts(rank);
-          ExpertLoad load = load(rank, ranks, iteration, tracker.planVersion(), counts[rank]);
-          producer.send(
-              new ProducerRecord<>(
-                  Topics.EXPERT_LOAD.name(),
-                  Topics.EXPERT_LOAD
-                      .keyCodec()
-                      .encode(Topics.expertLoadKey(settings.jobId(), rank)),
-                  Topics.EXPERT_LOAD.valueCodec().encode(load)));
-        }
-        producer.flush();
-        if ((iteration + 1) % settings.windowIterations() == 0) {
-          windowEndNanos.put(iteration / settings.windowIterations(), System.nanoTime());
-        }
-        tracker.account(counts);
-        if (System.nanoTime() - lastProgress > 2_000_000_000L) {
-          progress(iteration + 1, tracker);
-          lastProgress = System.nanoTime();
-        }
-        next += periodNanos;
-        // pace the producer to the iteration rate, taking decisions as they arrive meanwhile
-        for (long wait = next - System.nanoTime(); wait > 0; wait = next - System.nanoTime()) {
-          receive(decisions, tracker, Duration.ofNanos(wait));
-        }
-      }
-      long windows = iteration / settings.windowIterations();
-      long expected = windows * layers;
-      long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-      while (tracker.decisions() < expected && System.nanoTime() < deadline) {
-        receive(decisions, tracker, Duration.ofMillis(200));
-      }
-      progress(iteration, tracker);
-      summary(iteration, expected, tracker, (System.nanoTime() - startedNanos) / 1e9);
-    }
-  }
-
-  private Routing routing(int ranks, int layers, int experts) throws IOException {
-    if (settings.trace() == null) {
-      return new SyntheticRouting(
-          ranks, layers, experts, settings.model().tokensPerRank(), settings.seed());
-    }
-    TraceRouting trace =
-        new TraceRouting(settings.trace(), ranks, layers, settings.traceSampleIterations());
-    if (trace.experts() != experts) {
-      throw new IllegalArgumentException(
-          settings.trace()
-              + " has "
-              + trace.experts()
-              + " experts per layer but the model has "
-              + experts);
-    }
-    return trace;
-  }
-
-  private ExpertLoad load(int rank, int ranks, long iteration, long planVersion, long[][] counts) {
-    List<LayerLoad> layers = new ArrayList<>(counts.length);
-    for (int layer = 0; layer < counts.length; layer++) {
-      layers.add(new LayerLoad(layer, Arrays.stream(counts[layer]).boxed().toList()));
-    }
-    return ExpertLoad.newBuilder()
-        .setJobId(settings.jobId())
-        .setRank(rank)
-        .setWorldSize(ranks)
-        .setIteration(iteration)
-        .setPlanVersion(planVersion)
-        .setLayers(layers)
-        .setProducedAt(Instant.now())
-        .build();
-  }
-
-  private void receive(
-      KafkaConsumer<byte[], byte[]> consumer, PlacementTracker tracker, Duration wait) {
-    for (ConsumerRecord<byte[], byte[]> record : consumer.poll(wait)) {
-      PlanDecision decision = Topics.PLAN_DECISIONS.valueCodec().decode(record.value());
-      if (!decision.getJobId().equals(settings.jobId()) || !tracker.offer(decision)) {
-        continue;
-      }
-      Long windowEnd = windowEndNanos.get(decision.getWindow());
-      if (windowEnd != null && decision.getLayer() == 0) {
-        loopLatenciesMillis.add(Duration.ofNanos(System.nanoTime() - windowEnd).toMillis());
-      }
-      if (decision.getAction() == DecisionAction.SWITCH) {
         out.printf(
-            "decision %s: SWITCH to v%d at iteration %d, predicted %.3f -> %.3f ms, moves %.2f GB"
-                + " (%s)%n",
-            decision.getDecisionId(),
-            decision.getPlanVersion(),
-            decision.getEffectiveIteration(),
-            decision.getPredictedCurrentSeconds() * 1e3,
-            decision.getPredictedNewSeconds() * 1e3,
-            decision.getMigrationBytes() / 1e9,
-            decision.getReason());
+            "running %s iterations of %d ranks x %d layers x %d experts at %.1f iterations/s on an"
+                + " in-process cpu executor (%d workers x %d slots), %s (Ctrl-C stops)%n",
+            settings.iterations() == 0 ? "unbounded" : Long.toString(settings.iterations()),
+            ranks,
+            layers,
+            experts,
+            settings.iterationsPerSecond(),
+            executorModel.layout().workers(),
+            executorModel.layout().slotsPerWorker(),
+            settings.trace() == null
+                ? "synthetic tokens through a real gate"
+                : "routing replayed from " + settings.trace().getFileName());
+        Measured measured = new Measured();
+        Measured whole = new Measured();
+        long ran =
+            executor.run(
+                report -> {
+                  tracker.applyDue(report.iteration());
+                  tracker.account(report.counts());
+                  measured.add(report);
+                  whole.add(report);
+                  if ((report.iteration() + 1) % settings.windowIterations() == 0) {
+                    windowEndNanos.put(
+                        report.iteration() / settings.windowIterations(), System.nanoTime());
+                  }
+                  if (System.nanoTime() - measured.lastPrinted > 2_000_000_000L) {
+                    progress(report.iteration() + 1, tracker, executor, measured);
+                    measured.reset();
+                  }
+                });
+        long windows = ran / settings.windowIterations();
+        long expected = windows * layers;
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (tracker.decisions() < expected && System.nanoTime() < deadline) {
+          observed.poll(Duration.ofMillis(200));
+        }
+        progress(ran, tracker, executor, whole);
+        summary(ran, expected, tracker, executor, (System.nanoTime() - startedNanos) / 1e9);
+      } finally {
+        this.executor = null;
       }
     }
   }
 
-  private void progress(long iterations, PlacementTracker tracker) {
+  /** Prints a switch decision as it arrives and notes the loop latency of its window. */
+  private void observe(PlanDecision decision, PlacementTracker tracker) {
+    if (!decision.getJobId().equals(settings.jobId()) || !tracker.offer(decision)) {
+      return;
+    }
+    Long windowEnd = windowEndNanos.get(decision.getWindow());
+    if (windowEnd != null && decision.getLayer() == 0) {
+      loopLatenciesMillis.add(Duration.ofNanos(System.nanoTime() - windowEnd).toMillis());
+    }
+    if (decision.getAction() == DecisionAction.SWITCH) {
+      out.printf(
+          Locale.ROOT,
+          "decision %s: SWITCH to v%d at iteration %d, predicted %.3f -> %.3f ms, moves %.1f KiB"
+              + " (%s)%n",
+          decision.getDecisionId(),
+          decision.getPlanVersion(),
+          decision.getEffectiveIteration(),
+          decision.getPredictedCurrentSeconds() * 1e3,
+          decision.getPredictedNewSeconds() * 1e3,
+          decision.getMigrationBytes() / 1024.0,
+          decision.getReason());
+    }
+  }
+
+  /** Measured per-worker compute since the last progress line. */
+  private static final class Measured {
+    long lastPrinted = System.nanoTime();
+    double maxOverMean;
+    double slowestMillis;
+    int iterations;
+
+    void add(IterationReport report) {
+      maxOverMean += report.computeImbalance();
+      slowestMillis += report.maxWorkerMillis();
+      iterations++;
+    }
+
+    void reset() {
+      lastPrinted = System.nanoTime();
+      maxOverMean = 0;
+      slowestMillis = 0;
+      iterations = 0;
+    }
+
+    String describe() {
+      return iterations == 0
+          ? "-"
+          : String.format(
+              Locale.ROOT,
+              "slowest worker %.2f ms per iteration, max/mean %.2f per layer",
+              slowestMillis / iterations,
+              maxOverMean / iterations);
+    }
+  }
+
+  private void progress(
+      long iterations, PlacementTracker tracker, Executor executor, Measured measured) {
     out.printf(
+        Locale.ROOT,
         "[progress] iterations %d, decisions %d, switches applied %d, predicted speedup vs"
-            + " static %.3fx, loop latency p50 %s ms%n",
+            + " static %.3fx, loop latency p50 %s ms, measured expert compute: %s%n",
         iterations,
         tracker.decisions(),
-        tracker.planVersion(),
+        executor.follower().switchesApplied(),
         tracker.speedupOverStatic(),
-        percentile(0.5));
+        percentile(0.5),
+        measured.describe());
   }
 
   private void summary(
-      long iterations, long expectedDecisions, PlacementTracker tracker, double seconds) {
+      long iterations,
+      long expectedDecisions,
+      PlacementTracker tracker,
+      Executor executor,
+      double seconds) {
     out.printf(
-        "summary: %d iterations, %d of %d decisions received (%.1f/s), %d switches applied (%d"
-            + " late), modelled MoE time %.3fx faster than static, loop latency p50 %s ms p99 %s"
-            + " ms%n",
+        Locale.ROOT,
+        "summary: %d iterations, %d of %d decisions received (%.1f/s), %d switches applied by"
+            + " every rank at their effective iteration (%d decisions timed out, %d late),"
+            + " %.1f KiB of weights and Adam state moved in %.2f ms, modelled MoE time %.3fx"
+            + " faster than static, loop latency p50 %s ms p99 %s ms%n",
         iterations,
         tracker.decisions(),
         expectedDecisions,
         tracker.decisions() / seconds,
-        tracker.planVersion(),
-        tracker.lateSwitches(),
+        executor.follower().switchesApplied(),
+        executor.follower().timeouts(),
+        executor.follower().lateDecisions(),
+        executor.migratedBytes() / 1024.0,
+        executor.migrationMillis(),
         tracker.speedupOverStatic(),
         percentile(0.5),
         percentile(0.99));

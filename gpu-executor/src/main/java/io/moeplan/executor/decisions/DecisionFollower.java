@@ -1,0 +1,304 @@
+package io.moeplan.executor.decisions;
+
+import io.moeplan.executor.backend.Placement;
+import io.moeplan.schemas.PlanDecision;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.function.LongSupplier;
+
+/**
+ * The executor's side of consistent switching for one job: takes decisions as they arrive (dropping
+ * redeliveries by decision id), and at each window's effective iteration waits, bounded, for that
+ * window's decision of every layer.
+ *
+ * <p>Window {@code w} holds iterations {@code [wF, wF + F - 1]}; its decisions take effect at
+ * {@code wF + F - 1 + lead}, before that iteration runs. A decision whose placement differs from
+ * the one in force becomes a {@link LayerSwitch} (SWITCH, or KEEP repairing a missed switch); a
+ * layer whose decision has not arrived by the bound keeps its placement and its plan version, and
+ * the decision, when it comes, is counted late and not applied: the next window's decision carries
+ * the placement to converge to. The plan version of a layer is the version of the decision whose
+ * placement it runs (0 for the pool's first plan). Not thread-safe.
+ */
+public final class DecisionFollower {
+
+  private static final long FORGET_AFTER_WINDOWS = 16;
+
+  private final String jobId;
+  private final int windowIterations;
+  private final int leadIterations;
+  private final LongSupplier nanoClock;
+  private final Placement[] current;
+  private final long[] versions;
+  private final List<TreeMap<Long, PlanDecision>> received;
+  // ids seen, by window; windows far behind the resolved one are forgotten (their redeliveries
+  // then count as late instead of duplicate, and are dropped all the same)
+  private final TreeMap<Long, Set<String>> seen = new TreeMap<>();
+  private long resolvedWindow = -1;
+  private long decisions;
+  private long duplicates;
+  private long late;
+  private long rejected;
+  private long timeouts;
+  private long switchesApplied;
+
+  /**
+   * A follower for {@code jobId} whose layers start on {@code initial}; {@code nanoClock} is the
+   * clock of the waiting bound ({@code System::nanoTime} outside tests).
+   */
+  public DecisionFollower(
+      String jobId,
+      int windowIterations,
+      int leadIterations,
+      Placement[] initial,
+      LongSupplier nanoClock) {
+    if (windowIterations < 1 || leadIterations < 0) {
+      throw new IllegalArgumentException(
+          "window must be >= 1 and lead >= 0, got " + windowIterations + ", " + leadIterations);
+    }
+    this.jobId = jobId;
+    this.windowIterations = windowIterations;
+    this.leadIterations = leadIterations;
+    this.nanoClock = nanoClock;
+    this.current = initial.clone();
+    this.versions = new long[initial.length];
+    this.received = new ArrayList<>();
+    for (int layer = 0; layer < initial.length; layer++) {
+      received.add(new TreeMap<>());
+    }
+  }
+
+  /**
+   * Takes one decision; returns false (and counts why) for another job's, a redelivery of an id
+   * already taken, one for an unknown layer or whose placement has other slots or experts than the
+   * layer runs, or one whose window is resolved.
+   */
+  public boolean offer(PlanDecision decision) {
+    if (!decision.getJobId().equals(jobId)) {
+      return false;
+    }
+    if (!seen.computeIfAbsent(decision.getWindow(), w -> new HashSet<>())
+        .add(decision.getDecisionId())) {
+      duplicates++;
+      return false;
+    }
+    int layer = decision.getLayer();
+    if (layer < 0 || layer >= current.length || !fits(decision, current[layer])) {
+      rejected++;
+      return false;
+    }
+    decisions++;
+    if (decision.getWindow() <= resolvedWindow) {
+      late++;
+      return false;
+    }
+    received.get(layer).put(decision.getWindow(), decision);
+    return true;
+  }
+
+  /** The window whose decisions take effect at {@code iteration}, or -1 if none does. */
+  public long windowDueAt(long iteration) {
+    long end = iteration - leadIterations + 1; // (w + 1) F
+    if (end < windowIterations || end % windowIterations != 0) {
+      return -1;
+    }
+    return end / windowIterations - 1;
+  }
+
+  /** The first iteration at which window {@code window}'s decisions take effect. */
+  public long effectiveIteration(long window) {
+    return window * windowIterations + windowIterations - 1 + leadIterations;
+  }
+
+  /**
+   * Before {@code iteration} runs: takes what arrived and, if a window's decisions take effect at
+   * this iteration, waits up to {@code bound} for the missing ones, then returns the changes to
+   * apply. The caller applies them before running the iteration.
+   */
+  public StepOutcome step(long iteration, DecisionSource source, Duration bound) {
+    drain(source, Duration.ZERO);
+    long window = windowDueAt(iteration);
+    if (window < 0 || window <= resolvedWindow) {
+      return StepOutcome.NONE;
+    }
+    awaitWindow(window, source, bound);
+    List<LayerSwitch> switches = new ArrayList<>();
+    List<Integer> timedOut = new ArrayList<>();
+    for (int layer = 0; layer < current.length; layer++) {
+      PlanDecision decision = received.get(layer).get(window);
+      if (decision == null) {
+        timeouts++;
+        timedOut.add(layer);
+        continue;
+      }
+      LayerSwitch change = adopt(layer, iteration, decision);
+      if (change != null) {
+        switches.add(change);
+      }
+    }
+    resolve(window);
+    return new StepOutcome(window, switches, timedOut);
+  }
+
+  /**
+   * For an executor starting at {@code startIteration} (a restart): waits up to {@code bound} for
+   * the decisions of the last window that took effect before it, then adopts for every layer the
+   * newest decision received among those windows (the compacted topic keeps the latest per layer).
+   * Returns the placements adopted, as changes from the initial ones.
+   */
+  public List<LayerSwitch> resume(long startIteration, DecisionSource source, Duration bound) {
+    drain(source, Duration.ZERO);
+    long last = windowDueAt(startIteration - 1);
+    for (long i = startIteration - 1; last < 0 && i >= effectiveIteration(0); i--) {
+      last = windowDueAt(i);
+    }
+    if (last < 0) {
+      return List.of();
+    }
+    awaitWindow(last, source, bound);
+    List<LayerSwitch> adopted = new ArrayList<>();
+    for (int layer = 0; layer < current.length; layer++) {
+      Map.Entry<Long, PlanDecision> newest = received.get(layer).floorEntry(last);
+      if (newest != null) {
+        LayerSwitch change = adopt(layer, startIteration, newest.getValue());
+        if (change != null) {
+          adopted.add(change);
+        }
+      }
+    }
+    resolve(last);
+    return adopted;
+  }
+
+  private void awaitWindow(long window, DecisionSource source, Duration bound) {
+    long deadline = nanoClock.getAsLong() + bound.toNanos();
+    while (!complete(window)) {
+      long left = deadline - nanoClock.getAsLong();
+      if (left <= 0) {
+        return;
+      }
+      drain(source, Duration.ofNanos(Math.min(left, Duration.ofMillis(100).toNanos())));
+    }
+  }
+
+  private void drain(DecisionSource source, Duration wait) {
+    for (PlanDecision decision : source.poll(wait)) {
+      offer(decision);
+    }
+  }
+
+  private boolean complete(long window) {
+    for (TreeMap<Long, PlanDecision> layer : received) {
+      if (!layer.containsKey(window)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private LayerSwitch adopt(int layer, long iteration, PlanDecision decision) {
+    Placement target = placementOf(decision);
+    Placement from = current[layer];
+    versions[layer] = decision.getPlanVersion();
+    if (target.equals(from)) {
+      return null;
+    }
+    current[layer] = target;
+    switchesApplied++;
+    return new LayerSwitch(
+        layer,
+        iteration,
+        from,
+        target,
+        decision.getPlanVersion(),
+        decision.getDecisionId(),
+        decision.getAction() != io.moeplan.schemas.DecisionAction.SWITCH);
+  }
+
+  /** Whether a decision's placement has the slots of {@code running} and serves its experts. */
+  private static boolean fits(PlanDecision decision, Placement running) {
+    List<Integer> slots = decision.getSlotToExpert();
+    if (slots.size() != running.slots()) {
+      return false;
+    }
+    Set<Integer> expected = new HashSet<>();
+    for (int expert : running.expertOfSlot()) {
+      expected.add(expert);
+    }
+    return new HashSet<>(slots).equals(expected);
+  }
+
+  private void resolve(long window) {
+    resolvedWindow = window;
+    seen.headMap(window - FORGET_AFTER_WINDOWS).clear();
+    for (TreeMap<Long, PlanDecision> layer : received) {
+      layer.headMap(window, true).clear();
+    }
+  }
+
+  private static Placement placementOf(PlanDecision decision) {
+    List<Integer> slots = decision.getSlotToExpert();
+    int[] experts = new int[slots.size()];
+    for (int i = 0; i < experts.length; i++) {
+      experts[i] = slots.get(i);
+    }
+    return new Placement(experts);
+  }
+
+  /** The placement layer {@code layer} runs. */
+  public Placement placement(int layer) {
+    return current[layer];
+  }
+
+  /** The plan version of the placement layer {@code layer} runs. */
+  public long planVersion(int layer) {
+    return versions[layer];
+  }
+
+  /**
+   * The plan version a rank reports in its ExpertLoad: the sum of its layers' versions, which grows
+   * by one with every switch of any layer and equals the job's count of switches when no rank
+   * missed one.
+   */
+  public long planVersion() {
+    long sum = 0;
+    for (long version : versions) {
+      sum += version;
+    }
+    return sum;
+  }
+
+  /** Decisions taken (redeliveries and other jobs' not counted). */
+  public long decisions() {
+    return decisions;
+  }
+
+  /** Redelivered decisions dropped by id. */
+  public long duplicates() {
+    return duplicates;
+  }
+
+  /** Decisions that arrived after their window was resolved without them. */
+  public long lateDecisions() {
+    return late;
+  }
+
+  /** Decisions for an unknown layer or of a placement shape this process does not run. */
+  public long rejected() {
+    return rejected;
+  }
+
+  /** Layer-windows whose decision did not arrive within the bound (placement kept). */
+  public long timeouts() {
+    return timeouts;
+  }
+
+  /** Placement changes applied. */
+  public long switchesApplied() {
+    return switchesApplied;
+  }
+}

@@ -1,0 +1,368 @@
+package io.moeplan.executor.process;
+
+import io.moeplan.schemas.Topics;
+import java.nio.file.Path;
+import java.time.Duration;
+
+/**
+ * Everything one executor process runs with, parsed once.
+ *
+ * @param jobId the training job
+ * @param ranks worker ranks this process hosts
+ * @param firstRank the first of them
+ * @param worldSize ranks of the whole job
+ * @param backend compute backend
+ * @param trace trace to replay as routing, or null for the synthetic stream through a real gate
+ * @param traceSampleIterations iterations each trace sample stands for
+ * @param iterations iterations to run (0: until stopped)
+ * @param startIteration first iteration (a restarted executor resumes here)
+ * @param iterationsPerSecond pacing (0: as fast as the compute allows)
+ * @param windowIterations the job's replan interval F
+ * @param leadIterations the job's lead L
+ * @param decisionTimeout how long an effective iteration waits for its window's decisions
+ * @param poolTimeout how long to wait for the job's pool at start
+ * @param dims model dimensions overriding the pool's (0 keeps the pool's)
+ * @param seed seed of weights, gate and tokens
+ * @param topics topic names
+ */
+public record ExecutorSettings(
+    String jobId,
+    int ranks,
+    int firstRank,
+    int worldSize,
+    BackendKind backend,
+    Path trace,
+    int traceSampleIterations,
+    long iterations,
+    long startIteration,
+    double iterationsPerSecond,
+    int windowIterations,
+    int leadIterations,
+    Duration decisionTimeout,
+    Duration poolTimeout,
+    DimOverrides dims,
+    long seed,
+    TopicNames topics) {
+
+  /** Validates the settings; messages name the command-line option. */
+  public ExecutorSettings {
+    require(ranks >= 1, "--workers must be >= 1, got " + ranks);
+    require(firstRank >= 0, "--first-rank must be >= 0, got " + firstRank);
+    require(
+        firstRank + ranks <= worldSize,
+        "--first-rank "
+            + firstRank
+            + " + --workers "
+            + ranks
+            + " exceeds --world-size "
+            + worldSize);
+    require(iterations >= 0, "--iterations must be >= 0, got " + iterations);
+    require(startIteration >= 0, "--start-iteration must be >= 0, got " + startIteration);
+    require(
+        iterationsPerSecond >= 0 && Double.isFinite(iterationsPerSecond),
+        "--rate must be >= 0, got " + iterationsPerSecond);
+    require(windowIterations >= 1, "--window must be >= 1, got " + windowIterations);
+    require(leadIterations >= 0, "--lead must be >= 0, got " + leadIterations);
+    require(
+        traceSampleIterations >= 1,
+        "--trace-sample-iterations must be >= 1, got " + traceSampleIterations);
+    require(!decisionTimeout.isNegative(), "--decision-timeout must be >= 0");
+  }
+
+  private static void require(boolean ok, String message) {
+    if (!ok) {
+      throw new IllegalArgumentException(message);
+    }
+  }
+
+  /** Which backend computes the layers. */
+  public enum BackendKind {
+    /** The plain-Java float32 reference. */
+    CPU,
+    /** JCuda kernels on the first CUDA device. */
+    CUDA
+  }
+
+  /**
+   * Model dimensions replacing the pool's, for small CPU demos; 0 keeps the pool's value.
+   *
+   * @param hidden model width
+   * @param ffn expert FFN width
+   * @param tokensPerRank tokens (not assignments) each rank routes per layer and iteration
+   */
+  public record DimOverrides(int hidden, int ffn, int tokensPerRank) {
+    /** Keep every dimension of the pool. */
+    public static final DimOverrides NONE = new DimOverrides(0, 0, 0);
+
+    /** Validates that no value is negative. */
+    public DimOverrides {
+      if (hidden < 0 || ffn < 0 || tokensPerRank < 0) {
+        throw new IllegalArgumentException(
+            "--hidden, --ffn and --tokens-per-rank must be >= 0 (0 keeps the pool's)");
+      }
+    }
+  }
+
+  /** Names of the topics an executor reads and writes; {@link #DEFAULT} the registry's. */
+  public record TopicNames(
+      String expertLoad, String planPool, String planDecisions, String workerTimes) {
+    /** The registry's topic names. */
+    public static final TopicNames DEFAULT =
+        new TopicNames(
+            Topics.EXPERT_LOAD.name(),
+            Topics.PLAN_POOL.name(),
+            Topics.PLAN_DECISIONS.name(),
+            Topics.WORKER_TIMES.name());
+
+    /** The same names with a prefix and a dot before each, as tests create them. */
+    public TopicNames prefixed(String prefix) {
+      return new TopicNames(
+          prefix + "." + expertLoad,
+          prefix + "." + planPool,
+          prefix + "." + planDecisions,
+          prefix + "." + workerTimes);
+    }
+  }
+
+  /** Defaults for a job and its hosted ranks; change them with the {@code with*} methods. */
+  public static ExecutorSettings defaults(String jobId, int ranks) {
+    return new ExecutorSettings(
+        jobId,
+        ranks,
+        0,
+        ranks,
+        BackendKind.CPU,
+        null,
+        10,
+        0,
+        0,
+        0,
+        10,
+        2,
+        Duration.ofSeconds(10),
+        Duration.ofSeconds(30),
+        DimOverrides.NONE,
+        1,
+        TopicNames.DEFAULT);
+  }
+
+  /** With the hosted ranks placed in a world. */
+  public ExecutorSettings withRanks(int newFirstRank, int newWorldSize) {
+    return new ExecutorSettings(
+        jobId,
+        ranks,
+        newFirstRank,
+        newWorldSize,
+        backend,
+        trace,
+        traceSampleIterations,
+        iterations,
+        startIteration,
+        iterationsPerSecond,
+        windowIterations,
+        leadIterations,
+        decisionTimeout,
+        poolTimeout,
+        dims,
+        seed,
+        topics);
+  }
+
+  /** With another backend. */
+  public ExecutorSettings withBackend(BackendKind value) {
+    return new ExecutorSettings(
+        jobId,
+        ranks,
+        firstRank,
+        worldSize,
+        value,
+        trace,
+        traceSampleIterations,
+        iterations,
+        startIteration,
+        iterationsPerSecond,
+        windowIterations,
+        leadIterations,
+        decisionTimeout,
+        poolTimeout,
+        dims,
+        seed,
+        topics);
+  }
+
+  /** Replaying a trace (null: the synthetic stream), each sample for some iterations. */
+  public ExecutorSettings withTrace(Path file, int sampleIterations) {
+    return new ExecutorSettings(
+        jobId,
+        ranks,
+        firstRank,
+        worldSize,
+        backend,
+        file,
+        sampleIterations,
+        iterations,
+        startIteration,
+        iterationsPerSecond,
+        windowIterations,
+        leadIterations,
+        decisionTimeout,
+        poolTimeout,
+        dims,
+        seed,
+        topics);
+  }
+
+  /** Running iterations {@code [start, start + count)} (count 0: until stopped). */
+  public ExecutorSettings withIterations(long start, long count) {
+    return new ExecutorSettings(
+        jobId,
+        ranks,
+        firstRank,
+        worldSize,
+        backend,
+        trace,
+        traceSampleIterations,
+        count,
+        start,
+        iterationsPerSecond,
+        windowIterations,
+        leadIterations,
+        decisionTimeout,
+        poolTimeout,
+        dims,
+        seed,
+        topics);
+  }
+
+  /** With another pacing (0: unpaced). */
+  public ExecutorSettings withRate(double value) {
+    return new ExecutorSettings(
+        jobId,
+        ranks,
+        firstRank,
+        worldSize,
+        backend,
+        trace,
+        traceSampleIterations,
+        iterations,
+        startIteration,
+        value,
+        windowIterations,
+        leadIterations,
+        decisionTimeout,
+        poolTimeout,
+        dims,
+        seed,
+        topics);
+  }
+
+  /** With the job's window and lead, and the bound on waiting for a window's decisions. */
+  public ExecutorSettings withWindow(int window, int lead, Duration timeout) {
+    return new ExecutorSettings(
+        jobId,
+        ranks,
+        firstRank,
+        worldSize,
+        backend,
+        trace,
+        traceSampleIterations,
+        iterations,
+        startIteration,
+        iterationsPerSecond,
+        window,
+        lead,
+        timeout,
+        poolTimeout,
+        dims,
+        seed,
+        topics);
+  }
+
+  /** With another bound on waiting for the pool. */
+  public ExecutorSettings withPoolTimeout(Duration value) {
+    return new ExecutorSettings(
+        jobId,
+        ranks,
+        firstRank,
+        worldSize,
+        backend,
+        trace,
+        traceSampleIterations,
+        iterations,
+        startIteration,
+        iterationsPerSecond,
+        windowIterations,
+        leadIterations,
+        decisionTimeout,
+        value,
+        dims,
+        seed,
+        topics);
+  }
+
+  /** With model dimensions overriding the pool's. */
+  public ExecutorSettings withDims(DimOverrides value) {
+    return new ExecutorSettings(
+        jobId,
+        ranks,
+        firstRank,
+        worldSize,
+        backend,
+        trace,
+        traceSampleIterations,
+        iterations,
+        startIteration,
+        iterationsPerSecond,
+        windowIterations,
+        leadIterations,
+        decisionTimeout,
+        poolTimeout,
+        value,
+        seed,
+        topics);
+  }
+
+  /** With another seed. */
+  public ExecutorSettings withSeed(long value) {
+    return new ExecutorSettings(
+        jobId,
+        ranks,
+        firstRank,
+        worldSize,
+        backend,
+        trace,
+        traceSampleIterations,
+        iterations,
+        startIteration,
+        iterationsPerSecond,
+        windowIterations,
+        leadIterations,
+        decisionTimeout,
+        poolTimeout,
+        dims,
+        value,
+        topics);
+  }
+
+  /** With other topic names. */
+  public ExecutorSettings withTopics(TopicNames value) {
+    return new ExecutorSettings(
+        jobId,
+        ranks,
+        firstRank,
+        worldSize,
+        backend,
+        trace,
+        traceSampleIterations,
+        iterations,
+        startIteration,
+        iterationsPerSecond,
+        windowIterations,
+        leadIterations,
+        decisionTimeout,
+        poolTimeout,
+        dims,
+        seed,
+        value);
+  }
+}

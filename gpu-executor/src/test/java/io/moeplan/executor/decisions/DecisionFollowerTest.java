@@ -1,0 +1,226 @@
+package io.moeplan.executor.decisions;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.moeplan.executor.backend.Placement;
+import io.moeplan.schemas.DecisionAction;
+import io.moeplan.schemas.PlanDecision;
+import io.moeplan.schemas.Topics;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Deque;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class DecisionFollowerTest {
+
+  private static final String JOB = "job";
+  private static final int WINDOW = 4;
+  private static final int LEAD = 2;
+  private static final Duration BOUND = Duration.ofSeconds(5);
+  private static final Placement START = new Placement(new int[] {0, 1, 2, 3});
+  private static final Placement SWAPPED = new Placement(new int[] {1, 0, 2, 3});
+
+  private final TestingDecisions source = new TestingDecisions();
+  private final DecisionFollower follower =
+      new DecisionFollower(JOB, WINDOW, LEAD, new Placement[] {START, START}, source::now);
+
+  @Test
+  void windowDecisionsTakeEffectAtTheLastIterationOfTheWindowPlusLead() {
+    assertThat(follower.windowDueAt(4)).isEqualTo(-1);
+    assertThat(follower.windowDueAt(5)).isEqualTo(0);
+    assertThat(follower.windowDueAt(9)).isEqualTo(1);
+    assertThat(follower.effectiveIteration(1)).isEqualTo(9);
+  }
+
+  @Test
+  void appliesASwitchAtExactlyItsEffectiveIteration() {
+    source.arrive(decision(0, 0, DecisionAction.SWITCH, SWAPPED, 1), keep(1, 0));
+
+    for (long iteration = 0; iteration < 5; iteration++) {
+      assertThat(follower.step(iteration, source, BOUND).switches()).isEmpty();
+      assertThat(follower.placement(0)).isEqualTo(START);
+    }
+    StepOutcome at5 = follower.step(5, source, BOUND);
+
+    assertThat(at5.window()).isEqualTo(0);
+    assertThat(at5.switches())
+        .singleElement()
+        .satisfies(
+            change -> {
+              assertThat(change.layer()).isZero();
+              assertThat(change.iteration()).isEqualTo(5);
+              assertThat(change.from()).isEqualTo(START);
+              assertThat(change.to()).isEqualTo(SWAPPED);
+              assertThat(change.repair()).isFalse();
+            });
+    assertThat(follower.placement(0)).isEqualTo(SWAPPED);
+    assertThat(follower.planVersion(0)).isEqualTo(1);
+    assertThat(follower.planVersion()).isEqualTo(1);
+    assertThat(follower.step(6, source, BOUND).switches()).isEmpty();
+  }
+
+  @Test
+  void dropsRedeliveredDecisionsById() {
+    PlanDecision first = decision(0, 0, DecisionAction.SWITCH, SWAPPED, 1);
+    source.arrive(first, keep(1, 0), first, keep(1, 0));
+    follower.step(5, source, BOUND);
+    source.arrive(first);
+    follower.step(6, source, BOUND);
+
+    assertThat(follower.decisions()).isEqualTo(2);
+    assertThat(follower.duplicates()).isEqualTo(3);
+    assertThat(follower.switchesApplied()).isEqualTo(1);
+  }
+
+  @Test
+  void waitsForTheWindowsDecisionsUpToTheBound() {
+    // the decision of layer 1 arrives on the third poll of the wait
+    source.arrive(decision(0, 0, DecisionAction.SWITCH, SWAPPED, 1));
+    source.arriveAfterPolls(3, keep(1, 0));
+
+    StepOutcome outcome = follower.step(5, source, BOUND);
+
+    assertThat(outcome.timedOutLayers()).isEmpty();
+    assertThat(outcome.switches()).hasSize(1);
+    assertThat(source.waitedNanos).isLessThan(BOUND.toNanos());
+  }
+
+  @Test
+  void keepsThePlacementWhenADecisionMissesTheBoundAndIgnoresItWhenLate() {
+    source.arrive(keep(0, 0));
+    StepOutcome outcome = follower.step(5, source, Duration.ofMillis(300));
+
+    assertThat(outcome.timedOutLayers()).containsExactly(1);
+    assertThat(source.waitedNanos).isGreaterThanOrEqualTo(Duration.ofMillis(300).toNanos());
+    assertThat(follower.timeouts()).isEqualTo(1);
+
+    source.arrive(decision(1, 0, DecisionAction.SWITCH, SWAPPED, 1));
+    assertThat(follower.step(6, source, BOUND).switches()).isEmpty();
+    assertThat(follower.placement(1)).isEqualTo(START);
+    assertThat(follower.planVersion(1)).isZero();
+    assertThat(follower.lateDecisions()).isEqualTo(1);
+
+    // the next window's decision still names the switched placement: the layer converges
+    source.arrive(keep(0, 1), decision(1, 1, DecisionAction.KEEP, SWAPPED, 1));
+    StepOutcome repaired = follower.step(9, source, BOUND);
+    assertThat(repaired.switches())
+        .singleElement()
+        .satisfies(
+            change -> {
+              assertThat(change.layer()).isEqualTo(1);
+              assertThat(change.repair()).isTrue();
+            });
+    assertThat(follower.planVersion(1)).isEqualTo(1);
+  }
+
+  @Test
+  void ignoresOtherJobsAndPlacementsThisProcessCannotRun() {
+    PlanDecision other =
+        PlanDecision.newBuilder(decision(0, 0, DecisionAction.SWITCH, SWAPPED, 1))
+            .setJobId("other")
+            .setDecisionId(Topics.decisionId("other", 0, 0))
+            .build();
+    PlanDecision wrongShape =
+        decision(1, 0, DecisionAction.SWITCH, new Placement(new int[] {0, 1, 2}), 1);
+    PlanDecision unknownExpert =
+        decision(0, 0, DecisionAction.SWITCH, new Placement(new int[] {0, 1, 2, 7}), 1);
+    assertThat(follower.offer(other)).isFalse();
+    assertThat(follower.offer(wrongShape)).isFalse();
+    assertThat(follower.offer(unknownExpert)).isFalse();
+    assertThat(follower.rejected()).isEqualTo(2);
+  }
+
+  @Test
+  void resumesFromTheLatestDecisionThatTookEffectBeforeTheStart() {
+    source.arrive(
+        decision(0, 0, DecisionAction.SWITCH, SWAPPED, 1),
+        keep(1, 0),
+        decision(0, 1, DecisionAction.KEEP, SWAPPED, 1),
+        keep(1, 1),
+        decision(0, 2, DecisionAction.SWITCH, START, 2),
+        keep(1, 2));
+
+    // window 1 took effect at 9, window 2 takes effect at 13: a restart at 11 runs window 1's
+    List<LayerSwitch> adopted = follower.resume(11, source, BOUND);
+
+    assertThat(adopted).singleElement().satisfies(change -> assertThat(change.layer()).isZero());
+    assertThat(follower.placement(0)).isEqualTo(SWAPPED);
+    assertThat(follower.planVersion()).isEqualTo(1);
+    assertThat(follower.step(13, source, BOUND).switches())
+        .singleElement()
+        .satisfies(change -> assertThat(change.to()).isEqualTo(START));
+    assertThat(follower.planVersion()).isEqualTo(2);
+  }
+
+  private static PlanDecision keep(int layer, long window) {
+    return decision(layer, window, DecisionAction.KEEP, START, 0);
+  }
+
+  private static PlanDecision decision(
+      int layer, long window, DecisionAction action, Placement placement, long version) {
+    long first = window * WINDOW;
+    return PlanDecision.newBuilder()
+        .setDecisionId(Topics.decisionId(JOB, layer, window))
+        .setJobId(JOB)
+        .setLayer(layer)
+        .setWindow(window)
+        .setWindowFirstIteration(first)
+        .setWindowLastIteration(first + WINDOW - 1)
+        .setEffectiveIteration(first + WINDOW - 1 + LEAD)
+        .setAction(action)
+        .setSlotToExpert(Arrays.stream(placement.expertOfSlot()).boxed().toList())
+        .setPlanVersion(version)
+        .setPoolVersion(1)
+        .setPredictedCurrentSeconds(0)
+        .setPredictedNewSeconds(0)
+        .setMigrationBytes(0)
+        .setMigrationSeconds(0)
+        .setRanksReported(4)
+        .setReason("test")
+        .build();
+  }
+
+  /**
+   * Decisions handed out on polls, on a simulated clock that a poll advances by its full wait when
+   * it returns nothing (as a blocking poll would).
+   */
+  private static final class TestingDecisions implements DecisionSource {
+    private final Deque<PlanDecision> ready = new ArrayDeque<>();
+    private final List<PlanDecision> delayed = new ArrayList<>();
+    private int pollsUntilDelayed = -1;
+    private long nanos;
+    long waitedNanos;
+
+    void arrive(PlanDecision... decisions) {
+      ready.addAll(List.of(decisions));
+    }
+
+    void arriveAfterPolls(int polls, PlanDecision... decisions) {
+      pollsUntilDelayed = polls;
+      delayed.addAll(List.of(decisions));
+    }
+
+    long now() {
+      return nanos;
+    }
+
+    @Override
+    public List<PlanDecision> poll(Duration maxWait) {
+      if (pollsUntilDelayed > 0 && --pollsUntilDelayed == 0) {
+        ready.addAll(delayed);
+        delayed.clear();
+      }
+      if (ready.isEmpty()) {
+        nanos += maxWait.toNanos();
+        waitedNanos += maxWait.toNanos();
+        return List.of();
+      }
+      List<PlanDecision> out = new ArrayList<>(ready);
+      ready.clear();
+      return out;
+    }
+  }
+}

@@ -1,0 +1,196 @@
+package io.moeplan.executor.process;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.moeplan.executor.backend.Placement;
+import io.moeplan.executor.backend.SlotState;
+import io.moeplan.schemas.DecisionAction;
+import io.moeplan.schemas.ExpertLoad;
+import io.moeplan.schemas.PlanDecision;
+import io.moeplan.schemas.SampleRecords;
+import io.moeplan.schemas.Topics;
+import io.moeplan.schemas.WorkerTime;
+import io.moeplan.schemas.WorkerTimes;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import org.junit.jupiter.api.Test;
+
+class ExecutorTest {
+
+  private static final String JOB = "job";
+  private static final ExecutorSettings SETTINGS =
+      ExecutorSettings.defaults(JOB, 4)
+          .withDims(new ExecutorSettings.DimOverrides(32, 48, 16))
+          .withWindow(4, 2, Duration.ofSeconds(5))
+          .withIterations(0, 12)
+          .withSeed(3);
+  private static final Placement LAYER1_START = new Placement(new int[] {3, 0, 1, 2});
+  private static final Placement LAYER1_NEXT = new Placement(new int[] {1, 2, 3, 0});
+
+  private final ConcurrentLinkedQueue<PlanDecision> queue = new ConcurrentLinkedQueue<>();
+  private final TestingSink sink = new TestingSink();
+  private final ByteArrayOutputStream console = new ByteArrayOutputStream();
+
+  @Test
+  void everyRankSwitchesAtTheEffectiveIterationAndSlotsHoldTheirNewExperts() throws Exception {
+    queue.addAll(
+        List.of(
+            keep(0, 0, SampleRecords.planPool(JOB).getPlans().get(0), 0),
+            decision(1, 0, DecisionAction.SWITCH, LAYER1_NEXT, 1),
+            keep(0, 1, SampleRecords.planPool(JOB).getPlans().get(0), 0),
+            decision(1, 1, DecisionAction.KEEP, LAYER1_NEXT, 1)));
+    try (Executor executor = executor(SETTINGS)) {
+      List<IterationReport> reports = new ArrayList<>();
+      assertThat(executor.run(reports::add)).isEqualTo(12);
+
+      assertThat(sink.loads).hasSize(4 * 12);
+      for (ExpertLoad load : sink.loads) {
+        assertThat(load.getPlanVersion())
+            .as("rank %d at iteration %d", load.getRank(), load.getIteration())
+            .isEqualTo(load.getIteration() < 5 ? 0 : 1);
+        long assignments =
+            load.getLayers().get(0).getExpertCounts().stream().mapToLong(Long::longValue).sum();
+        assertThat(assignments).isEqualTo(16 * 2);
+      }
+      assertThat(reports.get(5).applied())
+          .singleElement()
+          .satisfies(
+              applied -> {
+                assertThat(applied.change().layer()).isEqualTo(1);
+                assertThat(applied.migration().bytes()).isEqualTo(4 * 12L * 2 * 32 * 48);
+              });
+      assertThat(reports).filteredOn(r -> !r.applied().isEmpty()).hasSize(1);
+      for (WorkerTimes times : sink.times) {
+        if (times.getLayer() == 1) {
+          assertThat(times.getPlanVersion()).isEqualTo(times.getIteration() < 5 ? 0 : 1);
+          assertThat(times.getMigratedBytes() > 0).isEqualTo(times.getIteration() == 5);
+        }
+        assertThat(times.getWorkers()).hasSize(2);
+        assertThat(times.getWorkers().stream().mapToLong(WorkerTime::getTokens).sum())
+            .isEqualTo(4 * 16 * 2);
+        assertThat(times.getWorkers())
+            .allSatisfy(w -> assertThat(w.getComputeSeconds()).isPositive());
+      }
+      for (int slot = 0; slot < 4; slot++) {
+        SlotState expected = executor.initialState(1, LAYER1_NEXT.expertOf(slot));
+        assertThat(executor.backend(1).readSlot(slot).master()).isEqualTo(expected.master());
+        assertThat(executor.backend(1).readSlot(slot).adamV()).isEqualTo(expected.adamV());
+      }
+      assertThat(console.toString(StandardCharsets.UTF_8))
+          .contains("applied job/1/0 at iteration 5 on ranks 0-3: layer 1 -> v1, 4 slots");
+    }
+  }
+
+  @Test
+  void aRestartedExecutorResumesOnThePlacementOfTheLatestDecisions() throws Exception {
+    queue.addAll(
+        List.of(
+            keep(0, 0, SampleRecords.planPool(JOB).getPlans().get(0), 0),
+            decision(1, 0, DecisionAction.SWITCH, LAYER1_NEXT, 1)));
+    try (Executor executor = executor(SETTINGS.withIterations(7, 1))) {
+      executor.run(report -> {});
+
+      assertThat(executor.follower().placement(1)).isEqualTo(LAYER1_NEXT);
+      assertThat(sink.loads).allSatisfy(load -> assertThat(load.getPlanVersion()).isEqualTo(1));
+      for (int slot = 0; slot < 4; slot++) {
+        assertThat(executor.backend(1).readSlot(slot).master())
+            .isEqualTo(executor.initialState(1, LAYER1_NEXT.expertOf(slot)).master());
+      }
+    }
+  }
+
+  @Test
+  void theSyntheticGateSkewsEachRanksRoutingAndTheSameSeedRepeatsIt() throws Exception {
+    List<ExpertLoad> first;
+    try (Executor executor = executor(SETTINGS.withWindow(100, 2, Duration.ZERO))) {
+      executor.run(report -> {});
+      first = List.copyOf(sink.loads);
+    }
+    sink.loads.clear();
+    try (Executor executor = executor(SETTINGS.withWindow(100, 2, Duration.ZERO))) {
+      executor.run(report -> {});
+    }
+    assertThat(sink.loads)
+        .extracting(ExpertLoad::getLayers)
+        .isEqualTo(first.stream().map(ExpertLoad::getLayers).toList());
+    long[] counts =
+        first.get(0).getLayers().get(0).getExpertCounts().stream()
+            .mapToLong(Long::longValue)
+            .toArray();
+    long max = Arrays.stream(counts).max().orElseThrow();
+    assertThat(max).as("the favourite expert's share of 32 assignments").isGreaterThan(32 / 4);
+  }
+
+  private Executor executor(ExecutorSettings settings) throws Exception {
+    ExecutorModel model = ExecutorModel.of(SampleRecords.planPool(JOB), settings.dims());
+    return new Executor(
+        settings,
+        model,
+        maxWait -> {
+          List<PlanDecision> out = new ArrayList<>();
+          for (PlanDecision d = queue.poll(); d != null; d = queue.poll()) {
+            out.add(d);
+          }
+          return out;
+        },
+        sink,
+        new PrintStream(console, true, StandardCharsets.UTF_8));
+  }
+
+  private static PlanDecision keep(int layer, long window, io.moeplan.schemas.Plan plan, long v) {
+    int[] slots =
+        plan.getLayers().get(layer).getSlotToExpert().stream()
+            .mapToInt(Integer::intValue)
+            .toArray();
+    return decision(layer, window, DecisionAction.KEEP, new Placement(slots), v);
+  }
+
+  private static PlanDecision decision(
+      int layer, long window, DecisionAction action, Placement placement, long version) {
+    long first = window * 4;
+    return PlanDecision.newBuilder()
+        .setDecisionId(Topics.decisionId(JOB, layer, window))
+        .setJobId(JOB)
+        .setLayer(layer)
+        .setWindow(window)
+        .setWindowFirstIteration(first)
+        .setWindowLastIteration(first + 3)
+        .setEffectiveIteration(first + 3 + 2)
+        .setAction(action)
+        .setSlotToExpert(Arrays.stream(placement.expertOfSlot()).boxed().toList())
+        .setPlanVersion(version)
+        .setPoolVersion(3)
+        .setPredictedCurrentSeconds(0)
+        .setPredictedNewSeconds(0)
+        .setMigrationBytes(0)
+        .setMigrationSeconds(0)
+        .setRanksReported(4)
+        .setReason("test")
+        .build();
+  }
+
+  /** Collects what an executor publishes. */
+  private static final class TestingSink implements ExecutorSink {
+    final List<ExpertLoad> loads = new ArrayList<>();
+    final List<WorkerTimes> times = new ArrayList<>();
+
+    @Override
+    public void expertLoad(ExpertLoad load) {
+      loads.add(load);
+    }
+
+    @Override
+    public void workerTimes(WorkerTimes t) {
+      times.add(t);
+    }
+
+    @Override
+    public void flush() {}
+  }
+}
