@@ -1,5 +1,6 @@
 package io.moeplan.launcher.cluster;
 
+import io.moeplan.launcher.kafka.EmbeddedKafkaBroker;
 import io.moeplan.planner.pool.Pool;
 import io.moeplan.planner.pool.PoolOptions;
 import io.moeplan.planner.pool.PoolSearch;
@@ -11,15 +12,12 @@ import io.moeplan.poolloader.PoolPublisher;
 import io.moeplan.poolloader.PoolRecords;
 import io.moeplan.schemas.Topic;
 import io.moeplan.schemas.Topics;
-import java.io.ByteArrayOutputStream;
 import java.io.File;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -38,7 +36,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
-import kafka.tools.StorageTool;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.runtime.clusterframework.TaskExecutorProcessSpec;
 import org.apache.flink.runtime.clusterframework.TaskExecutorProcessUtils;
@@ -166,8 +163,15 @@ public final class LocalCluster {
 
     long started = System.nanoTime();
     writeLogConfig();
-    Path kafkaConfig = writeKafkaConfig(settings);
-    formatKafka(kafkaConfig);
+    Path kafkaConfig = state.resolve("conf").resolve("kafka.properties");
+    EmbeddedKafkaBroker.format(
+        EmbeddedKafkaBroker.singleNodeProperties(
+            settings.kafkaPort(),
+            settings.kafkaControllerPort(),
+            state.resolve("kafka"),
+            KAFKA_PARTITIONS),
+        kafkaConfig,
+        Uuid.randomUuid().toString());
     Configuration flink = flinkConfiguration(settings);
     writeFlinkConfig(flink);
     ClusterInfo info =
@@ -569,64 +573,6 @@ public final class LocalCluster {
             "logger.kafkaclients.name = org.apache.kafka.clients",
             "logger.kafkaclients.level = WARN",
             ""));
-  }
-
-  private Path writeKafkaConfig(ClusterSettings settings) throws IOException {
-    Map<String, String> properties = new LinkedHashMap<>();
-    properties.put("process.roles", "broker,controller");
-    properties.put("node.id", "1");
-    properties.put("controller.quorum.voters", "1@localhost:" + settings.kafkaControllerPort());
-    properties.put(
-        "listeners",
-        "PLAINTEXT://localhost:"
-            + settings.kafkaPort()
-            + ",CONTROLLER://localhost:"
-            + settings.kafkaControllerPort());
-    properties.put("advertised.listeners", "PLAINTEXT://localhost:" + settings.kafkaPort());
-    properties.put("controller.listener.names", "CONTROLLER");
-    properties.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
-    properties.put("inter.broker.listener.name", "PLAINTEXT");
-    properties.put("log.dirs", state.resolve("kafka").toString());
-    properties.put("num.partitions", Integer.toString(KAFKA_PARTITIONS));
-    properties.put("offsets.topic.replication.factor", "1");
-    properties.put("offsets.topic.num.partitions", "4");
-    properties.put("transaction.state.log.replication.factor", "1");
-    properties.put("transaction.state.log.min.isr", "1");
-    properties.put("share.coordinator.state.topic.replication.factor", "1");
-    properties.put("share.coordinator.state.topic.min.isr", "1");
-    properties.put("group.initial.rebalance.delay.ms", "0");
-    properties.put("auto.create.topics.enable", "false");
-    Properties file = new Properties();
-    file.putAll(properties);
-    Path config = state.resolve("conf").resolve("kafka.properties");
-    try (OutputStream out = Files.newOutputStream(config)) {
-      file.store(out, "written by moeplan cluster up");
-    }
-    return config;
-  }
-
-  private void formatKafka(Path config) {
-    ByteArrayOutputStream output = new ByteArrayOutputStream();
-    int exitCode;
-    try (PrintStream print = new PrintStream(output, true, StandardCharsets.UTF_8)) {
-      exitCode =
-          StorageTool.execute(
-              new String[] {
-                "format",
-                "-t",
-                Uuid.randomUuid().toString(),
-                "-c",
-                config.toString(),
-                "--ignore-formatted"
-              },
-              print);
-    } catch (Exception e) {
-      throw new IllegalStateException("cannot format Kafka storage in " + state, e);
-    }
-    if (exitCode != 0) {
-      throw new IllegalStateException(
-          "formatting Kafka storage failed: " + output.toString(StandardCharsets.UTF_8));
-    }
   }
 
   /** The cluster's Flink configuration, written to conf/config.yaml. */

@@ -156,6 +156,18 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
   }
 
   private Properties serverProperties() {
+    Properties properties =
+        singleNodeProperties(port, controllerPort, dataDirectory.resolve("logs"), partitions);
+    properties.putAll(overrides);
+    return properties;
+  }
+
+  /**
+   * The server properties of a single-node KRaft Kafka (combined broker and controller) on
+   * localhost: the embedded broker's, and those of a broker run as its own process.
+   */
+  public static Properties singleNodeProperties(
+      int port, int controllerPort, Path logDirectory, int partitions) {
     Properties properties = new Properties();
     properties.put("process.roles", "broker,controller");
     properties.put("node.id", "1");
@@ -166,7 +178,7 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
     properties.put("controller.listener.names", "CONTROLLER");
     properties.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
     properties.put("inter.broker.listener.name", "PLAINTEXT");
-    properties.put("log.dirs", dataDirectory.resolve("logs").toString());
+    properties.put("log.dirs", logDirectory.toString());
     properties.put("num.partitions", Integer.toString(partitions));
     properties.put("offsets.topic.replication.factor", "1");
     properties.put("offsets.topic.num.partitions", "4");
@@ -176,14 +188,20 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
     properties.put("share.coordinator.state.topic.min.isr", "1");
     properties.put("group.initial.rebalance.delay.ms", "0");
     properties.put("auto.create.topics.enable", "false");
-    properties.putAll(overrides);
     return properties;
   }
 
   private void format(Properties properties) {
-    Path config = dataDirectory.resolve("server.properties");
+    format(properties, dataDirectory.resolve("server.properties"), clusterId);
+  }
+
+  /**
+   * Writes {@code properties} to {@code config} and formats the storage they name with Kafka's
+   * StorageTool (a storage formatted before is kept).
+   */
+  public static void format(Properties properties, Path config, String clusterId) {
     try (OutputStream out = Files.newOutputStream(config)) {
-      properties.store(out, "moeplan embedded Kafka broker");
+      properties.store(out, "moeplan single-node Kafka broker");
     } catch (IOException e) {
       throw new UncheckedIOException("cannot write " + config, e);
     }
@@ -197,12 +215,12 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
               },
               print);
     } catch (Exception e) {
-      throw new IllegalStateException("cannot format Kafka storage in " + dataDirectory, e);
+      throw new IllegalStateException("cannot format the Kafka storage of " + config, e);
     }
     if (exitCode != 0) {
       throw new IllegalStateException(
-          "formatting Kafka storage in "
-              + dataDirectory
+          "formatting the Kafka storage of "
+              + config
               + " failed with exit code "
               + exitCode
               + ": "
