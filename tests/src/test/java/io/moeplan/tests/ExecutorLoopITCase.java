@@ -32,6 +32,9 @@ import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
@@ -43,9 +46,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The whole loop with a real executor: the plan-selector job on a MiniCluster at parallelism 2, a
- * cpu executor at tiny dimensions hosting every rank, both on a real broker. Every rank switches at
- * each decision's effective iteration, and an executor closed mid-run and started again resumes on
- * the latest decisions without any rank diverging.
+ * cpu executor at tiny dimensions hosting every rank (or two hosting half each), all on a real
+ * broker. Every rank switches at each decision's effective iteration, and an executor closed
+ * mid-run and started again resumes on the latest decisions without any rank diverging.
  */
 class ExecutorLoopITCase {
 
@@ -89,7 +92,7 @@ class ExecutorLoopITCase {
       loop.assertConsistent(ITERATIONS);
       assertThat(console.toString(StandardCharsets.UTF_8)).contains("applied exec-job/");
     } finally {
-      loop.job.cancel().get();
+      loop.stop();
     }
   }
 
@@ -135,7 +138,43 @@ class ExecutorLoopITCase {
           .contains("resumed at iteration " + restartAt);
       loop.assertConsistent(ITERATIONS);
     } finally {
-      loop.job.cancel().get();
+      loop.stop();
+    }
+  }
+
+  @Test
+  void twoExecutorsHostingHalfTheRanksEachSwitchAtTheSameIterations(@TempDir Path checkpoints)
+      throws Exception {
+    Loop loop = Loop.start("exec-pair", checkpoints);
+    try {
+      ByteArrayOutputStream console = new ByteArrayOutputStream();
+      try (KafkaExecutorIo lowIo = new KafkaExecutorIo(broker.clientProperties(), loop.names);
+          KafkaExecutorIo highIo = new KafkaExecutorIo(broker.clientProperties(), loop.names);
+          Executor low = loop.executor(lowIo, 0, RANKS / 2, 0, ITERATIONS, console);
+          Executor high = loop.executor(highIo, RANKS / 2, RANKS / 2, 0, ITERATIONS, console)) {
+        CompletableFuture<Long> lowRan =
+            CompletableFuture.supplyAsync(
+                () -> {
+                  try {
+                    return low.run(report -> {});
+                  } catch (InterruptedException e) {
+                    throw new IllegalStateException(e);
+                  }
+                });
+        assertThat(high.run(report -> {})).isEqualTo(ITERATIONS);
+        assertThat(lowRan.get(3, TimeUnit.MINUTES)).isEqualTo(ITERATIONS);
+        assertThat(low.follower().timeouts()).isZero();
+        assertThat(high.follower().timeouts()).isZero();
+        assertThat(low.follower().switchesApplied())
+            .isPositive()
+            .isEqualTo(high.follower().switchesApplied());
+        for (int layer = 0; layer < LAYERS; layer++) {
+          assertThat(low.follower().placement(layer)).isEqualTo(high.follower().placement(layer));
+        }
+      }
+      loop.assertConsistent(ITERATIONS, 2);
+    } finally {
+      loop.stop();
     }
   }
 
@@ -165,10 +204,42 @@ class ExecutorLoopITCase {
       return new Loop(jobId, topics, names, pool, job);
     }
 
+    /**
+     * Cancels the job and polls (bounded) until it is terminal, so no checkpoint is still being
+     * written when the temporary directory is deleted.
+     */
+    void stop() throws Exception {
+      job.cancel().get();
+      long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+      while (System.nanoTime() < deadline) {
+        try {
+          if (job.getJobStatus().get().isGloballyTerminalState()) {
+            return;
+          }
+        } catch (ExecutionException e) {
+          return; // the cluster no longer knows the job: it has ended
+        }
+        Thread.sleep(50);
+      }
+      throw new AssertionError("job " + job.getJobID() + " did not end within 60 s of its cancel");
+    }
+
     Executor executor(KafkaExecutorIo io, long start, long count, ByteArrayOutputStream console)
         throws Exception {
+      return executor(io, 0, RANKS, start, count, console);
+    }
+
+    Executor executor(
+        KafkaExecutorIo io,
+        int firstRank,
+        int hosted,
+        long start,
+        long count,
+        ByteArrayOutputStream console)
+        throws Exception {
       ExecutorSettings settings =
-          ExecutorSettings.defaults(jobId, RANKS)
+          ExecutorSettings.defaults(jobId, hosted)
+              .withRanks(firstRank, RANKS)
               .withTopics(names)
               .withDims(new DimOverrides(16, 32, 16))
               .withWindow(WINDOW, LEAD, Duration.ofSeconds(60))
@@ -197,6 +268,11 @@ class ExecutorLoopITCase {
      * iterations), and that each layer's worker times ran and migrated exactly then.
      */
     void assertConsistent(int iterations) {
+      assertConsistent(iterations, 1);
+    }
+
+    /** As {@link #assertConsistent(int)}, for ranks spread over {@code executors} processes. */
+    void assertConsistent(int iterations, int executors) {
       Map<String, PlanDecision> decisions = decisions(iterations);
       assertThat(decisions).hasSizeGreaterThanOrEqualTo(iterations / WINDOW * LAYERS);
       assertThat(decisions.values())
@@ -227,8 +303,8 @@ class ExecutorLoopITCase {
       }
       String timesTopic = TopicNames.DEFAULT.prefixed(prefixOf(topics)).workerTimes();
       List<WorkerTimes> times =
-          io.readAtLeast(timesTopic, Topics.WORKER_TIMES, iterations * LAYERS);
-      assertThat(times).hasSize(iterations * LAYERS);
+          io.readAtLeast(timesTopic, Topics.WORKER_TIMES, iterations * LAYERS * executors);
+      assertThat(times).hasSize(iterations * LAYERS * executors);
       for (WorkerTimes t : times) {
         PlanDecision inForce = inForce(decisions.values(), t.getLayer(), t.getIteration());
         assertThat(t.getPlanVersion())

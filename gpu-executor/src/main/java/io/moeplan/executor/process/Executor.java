@@ -247,6 +247,7 @@ public final class Executor implements AutoCloseable {
     long now = System.currentTimeMillis();
     long[][][] counts = new long[settings.ranks()][model.layers()][];
     double[][] workerMillis = new double[model.layers()][];
+    long[][] workerTokens = new long[model.layers()][model.layout().workers()];
     for (int layer = 0; layer < model.layers(); layer++) {
       MoeLayerBackend backend = backends.get(layer);
       LayerInput input = workload.input(layer, backend);
@@ -260,6 +261,9 @@ public final class Executor implements AutoCloseable {
         counts[rank][layer] = row;
       }
       workerMillis[layer] = step.workerMillis();
+      for (int slot = 0; slot < step.slotTokens().length; slot++) {
+        workerTokens[layer][model.layout().workerOf(slot)] += step.slotTokens()[slot];
+      }
       sink.workerTimes(workerTimes(iteration, layer, step, migrated[layer], now));
     }
     long planVersion = follower.planVersion();
@@ -269,7 +273,13 @@ public final class Executor implements AutoCloseable {
     }
     sink.flush();
     return new IterationReport(
-        iteration, planVersion, applied, outcome.timedOutLayers(), workerMillis, counts);
+        iteration,
+        planVersion,
+        applied,
+        outcome.timedOutLayers(),
+        workerMillis,
+        workerTokens,
+        counts);
   }
 
   private ExpertLoad expertLoad(int rank, long iteration, long planVersion, long[][] counts) {

@@ -7,8 +7,9 @@ import java.util.List;
 /**
  * What one iteration did: the plan version every hosted rank reported, the switches applied before
  * it ran (with what each moved), the layers whose decision timed out, and each layer's measured
- * per-worker compute in milliseconds ({@code workerMillis[layer][worker]}), and the tokens each
- * hosted rank routed to each expert ({@code counts[rank][layer][expert]}).
+ * per-worker compute in milliseconds ({@code workerMillis[layer][worker]}), the token assignments
+ * each worker computed ({@code workerTokens[layer][worker]}), and the tokens each hosted rank
+ * routed to each expert ({@code counts[rank][layer][expert]}).
  */
 public record IterationReport(
     long iteration,
@@ -16,6 +17,7 @@ public record IterationReport(
     List<Applied> applied,
     List<Integer> timedOutLayers,
     double[][] workerMillis,
+    long[][] workerTokens,
     long[][][] counts) {
 
   /** A switch and its migration. */
@@ -40,6 +42,21 @@ public record IterationReport(
       sum += mean > 0 ? max / mean : 1;
     }
     return workerMillis.length == 0 ? 1 : sum / workerMillis.length;
+  }
+
+  /** Max over mean of the token assignments per worker, averaged over layers (1 is balanced). */
+  public double tokenImbalance() {
+    double sum = 0;
+    for (long[] layer : workerTokens) {
+      double max = 0;
+      double mean = 0;
+      for (long tokens : layer) {
+        max = Math.max(max, tokens);
+        mean += (double) tokens / layer.length;
+      }
+      sum += mean > 0 ? max / mean : 1;
+    }
+    return workerTokens.length == 0 ? 1 : sum / workerTokens.length;
   }
 
   /** Measured compute of the slowest worker, summed over layers, in milliseconds. */

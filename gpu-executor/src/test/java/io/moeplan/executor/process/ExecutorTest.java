@@ -88,6 +88,28 @@ class ExecutorTest {
   }
 
   @Test
+  void aLayerWhoseDecisionTimesOutKeepsItsPlacementAndRanksReportTheVersionRun() throws Exception {
+    Placement layer0Next = new Placement(new int[] {1, 0, 3, 2});
+    queue.add(decision(0, 0, DecisionAction.SWITCH, layer0Next, 1));
+    try (Executor executor =
+        executor(SETTINGS.withWindow(4, 2, Duration.ofMillis(50)).withIterations(0, 8))) {
+      executor.run(report -> {});
+
+      assertThat(executor.follower().placement(0)).isEqualTo(layer0Next);
+      assertThat(executor.follower().placement(1)).isEqualTo(LAYER1_START);
+      assertThat(executor.follower().timeouts()).isEqualTo(1);
+      assertThat(sink.loads)
+          .filteredOn(load -> load.getIteration() >= 5)
+          .allSatisfy(load -> assertThat(load.getPlanVersion()).isEqualTo(1));
+      assertThat(sink.times)
+          .filteredOn(t -> t.getLayer() == 1)
+          .allSatisfy(t -> assertThat(t.getPlanVersion()).isZero());
+      assertThat(console.toString(StandardCharsets.UTF_8))
+          .contains("decision for window 0 of layer 1 did not arrive within 50 ms: placement v0");
+    }
+  }
+
+  @Test
   void aRestartedExecutorResumesOnThePlacementOfTheLatestDecisions() throws Exception {
     queue.addAll(
         List.of(

@@ -447,34 +447,45 @@ public final class LocalStack {
     }
   }
 
-  /** Measured per-worker compute since the last progress line. */
+  /**
+   * Measured per-worker compute since the last progress line: the slowest worker's time per
+   * iteration (mean), and the median over iterations of max/mean per layer, measured and in tokens
+   * (the median, as a worker preempted on a busy machine inflates single iterations).
+   */
   private static final class Measured {
     long lastPrinted = System.nanoTime();
-    double maxOverMean;
+    final List<Double> computeImbalance = new ArrayList<>();
+    final List<Double> tokenImbalance = new ArrayList<>();
     double slowestMillis;
-    int iterations;
 
     void add(IterationReport report) {
-      maxOverMean += report.computeImbalance();
+      computeImbalance.add(report.computeImbalance());
+      tokenImbalance.add(report.tokenImbalance());
       slowestMillis += report.maxWorkerMillis();
-      iterations++;
     }
 
     void reset() {
       lastPrinted = System.nanoTime();
-      maxOverMean = 0;
+      computeImbalance.clear();
+      tokenImbalance.clear();
       slowestMillis = 0;
-      iterations = 0;
     }
 
     String describe() {
-      return iterations == 0
+      return computeImbalance.isEmpty()
           ? "-"
           : String.format(
               Locale.ROOT,
-              "slowest worker %.2f ms per iteration, max/mean %.2f per layer",
-              slowestMillis / iterations,
-              maxOverMean / iterations);
+              "slowest worker %.2f ms per iteration, max/mean per layer %.2f (tokens %.2f)",
+              slowestMillis / computeImbalance.size(),
+              median(computeImbalance),
+              median(tokenImbalance));
+    }
+
+    private static double median(List<Double> values) {
+      List<Double> sorted = new ArrayList<>(values);
+      sorted.sort(Comparator.naturalOrder());
+      return sorted.get(sorted.size() / 2);
     }
   }
 

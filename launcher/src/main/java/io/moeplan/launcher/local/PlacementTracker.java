@@ -13,10 +13,11 @@ import java.util.PriorityQueue;
 import java.util.Set;
 
 /**
- * Plays the executors' side of the loop for the local stack: keeps every layer's placement, applies
- * each switch at its effective iteration (dropping redelivered decisions by id), and accounts the
- * modelled time of each iteration on the placements in force against the static layout. Not
- * thread-safe: the caller serialises access.
+ * The modelled side of the local stack's report: follows the decisions as the executor does
+ * (dropping redeliveries by id, each switch from its effective iteration) and accounts the modelled
+ * time of each iteration's measured loads on the placements in force against the static layout. The
+ * executor itself applies the switches; this only counts and models. Not thread-safe: the caller
+ * serialises access.
  */
 final class PlacementTracker {
 
