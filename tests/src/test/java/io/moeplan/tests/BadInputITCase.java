@@ -114,7 +114,7 @@ class BadInputITCase {
           .isEqualTo(sent);
       assertThat(counts.get("moeplanRecordsIn")).isEqualTo(sent);
     } finally {
-      job.cancel().get();
+      PlanSelectorJobITCase.cancelAndAwait(job);
     }
   }
 
@@ -130,7 +130,7 @@ class BadInputITCase {
       return PlanSelectorJobITCase.byId(
           io.readAtLeast(topics.decisions(), Topics.PLAN_DECISIONS, 2 * windows));
     } finally {
-      job.cancel().get();
+      PlanSelectorJobITCase.cancelAndAwait(job);
     }
   }
 

@@ -33,7 +33,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import org.apache.flink.core.execution.JobClient;
@@ -204,24 +203,9 @@ class ExecutorLoopITCase {
       return new Loop(jobId, topics, names, pool, job);
     }
 
-    /**
-     * Cancels the job and polls (bounded) until it is terminal, so no checkpoint is still being
-     * written when the temporary directory is deleted.
-     */
+    /** Cancels the job and waits until it has ended. */
     void stop() throws Exception {
-      job.cancel().get();
-      long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-      while (System.nanoTime() < deadline) {
-        try {
-          if (job.getJobStatus().get().isGloballyTerminalState()) {
-            return;
-          }
-        } catch (ExecutionException e) {
-          return; // the cluster no longer knows the job: it has ended
-        }
-        Thread.sleep(50);
-      }
-      throw new AssertionError("job " + job.getJobID() + " did not end within 60 s of its cancel");
+      PlanSelectorJobITCase.cancelAndAwait(job);
     }
 
     Executor executor(KafkaExecutorIo io, long start, long count, ByteArrayOutputStream console)

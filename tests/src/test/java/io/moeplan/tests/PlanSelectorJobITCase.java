@@ -101,7 +101,7 @@ class PlanSelectorJobITCase {
           .anySatisfy(detail -> assertThat(detail).contains("expertCounts[2] is negative: -5"));
       assertThat(awaitCompletedCheckpoint(checkpoints)).isTrue();
     } finally {
-      job.cancel().get();
+      cancelAndAwait(job);
     }
   }
 
@@ -125,6 +125,26 @@ class PlanSelectorJobITCase {
           .isTrue();
     }
     return byId;
+  }
+
+  /**
+   * Cancels a job and polls (bounded) until it is terminal, so no checkpoint is still being written
+   * when a test deletes its temporary directory.
+   */
+  static void cancelAndAwait(JobClient job) throws Exception {
+    job.cancel().get();
+    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+    while (System.nanoTime() < deadline) {
+      try {
+        if (job.getJobStatus().get().isGloballyTerminalState()) {
+          return;
+        }
+      } catch (java.util.concurrent.ExecutionException e) {
+        return; // the cluster no longer knows the job: it has ended
+      }
+      Thread.sleep(50);
+    }
+    throw new AssertionError("job " + job.getJobID() + " did not end within 60 s of its cancel");
   }
 
   static JobClient submit(PlanSelectorConfig config) throws Exception {

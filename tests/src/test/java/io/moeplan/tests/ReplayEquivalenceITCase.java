@@ -156,7 +156,7 @@ class ReplayEquivalenceITCase {
           io.readAtLeast(topics.decisions(), Topics.PLAN_DECISIONS, LAYERS * SAMPLES);
       return PlanSelectorJobITCase.byId(decisions);
     } finally {
-      job.cancel().get();
+      PlanSelectorJobITCase.cancelAndAwait(job);
     }
   }
 
