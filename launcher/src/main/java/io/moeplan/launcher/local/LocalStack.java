@@ -40,6 +40,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Properties;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Stream;
 import org.apache.flink.api.common.JobStatus;
@@ -264,10 +265,26 @@ public final class LocalStack {
             "checkpoints: %.1f KiB on disk (RocksDB, incremental) after the run%n",
             directorySize(workDirectory.resolve("checkpoints")) / 1024.0);
       } finally {
-        job.cancel().get();
+        cancelAndAwait(job);
       }
     } finally {
       deleteRecursively(workDirectory);
+    }
+  }
+
+  /** Cancels the job and waits (bounded) until it ended, so no checkpoint is left half-written. */
+  private static void cancelAndAwait(JobClient job) throws Exception {
+    job.cancel().get();
+    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    while (System.nanoTime() < deadline) {
+      try {
+        if (job.getJobStatus().get().isGloballyTerminalState()) {
+          return;
+        }
+      } catch (ExecutionException e) {
+        return; // the MiniCluster no longer knows the job: it has ended
+      }
+      Thread.sleep(50);
     }
   }
 
