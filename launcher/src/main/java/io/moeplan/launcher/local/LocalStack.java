@@ -281,8 +281,8 @@ public final class LocalStack {
         if (job.getJobStatus().get().isGloballyTerminalState()) {
           return;
         }
-      } catch (ExecutionException e) {
-        return; // the MiniCluster no longer knows the job: it has ended
+      } catch (ExecutionException | IllegalStateException e) {
+        return; // the job's MiniCluster no longer knows it, or has shut down: it has ended
       }
       Thread.sleep(50);
     }
