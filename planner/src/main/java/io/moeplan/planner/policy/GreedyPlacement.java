@@ -295,31 +295,63 @@ public final class GreedyPlacement {
   /** Item indices by weight descending, lower index first on equal weight (a stable sort). */
   static int[] sortByWeightDescending(double[] weight) {
     int n = weight.length;
-    int[] a = new int[n];
+    int[] idx = new int[n];
+    double[] w = weight.clone();
     for (int i = 0; i < n; i++) {
-      a[i] = i;
+      idx[i] = i;
     }
-    int[] tmp = new int[n];
-    for (int width = 1; width < n; width *= 2) {
-      for (int lo = 0; lo < n - width; lo += 2 * width) {
-        int mid = lo + width;
+    // insertion sort of short runs, then merges; an item only passes strictly lighter ones
+    final int run = 16;
+    for (int lo = 0; lo < n; lo += run) {
+      int hi = Math.min(lo + run, n);
+      for (int i = lo + 1; i < hi; i++) {
+        double key = w[i];
+        int item = idx[i];
+        int j = i - 1;
+        while (j >= lo && w[j] < key) {
+          w[j + 1] = w[j];
+          idx[j + 1] = idx[j];
+          j--;
+        }
+        w[j + 1] = key;
+        idx[j + 1] = item;
+      }
+    }
+    int[] idxTo = new int[n];
+    double[] wTo = new double[n];
+    for (int width = run; width < n; width *= 2) {
+      for (int lo = 0; lo < n; lo += 2 * width) {
+        int mid = Math.min(lo + width, n);
         int hi = Math.min(lo + 2 * width, n);
         int i = lo;
         int j = mid;
         int k = lo;
         while (i < mid && j < hi) {
-          tmp[k++] = weight[a[j]] > weight[a[i]] ? a[j++] : a[i++];
+          if (w[j] > w[i]) {
+            wTo[k] = w[j];
+            idxTo[k++] = idx[j++];
+          } else {
+            wTo[k] = w[i];
+            idxTo[k++] = idx[i++];
+          }
         }
         while (i < mid) {
-          tmp[k++] = a[i++];
+          wTo[k] = w[i];
+          idxTo[k++] = idx[i++];
         }
         while (j < hi) {
-          tmp[k++] = a[j++];
+          wTo[k] = w[j];
+          idxTo[k++] = idx[j++];
         }
-        System.arraycopy(tmp, lo, a, lo, hi - lo);
       }
+      int[] ti = idx;
+      idx = idxTo;
+      idxTo = ti;
+      double[] tw = w;
+      w = wTo;
+      wTo = tw;
     }
-    return a;
+    return idx;
   }
 
   private static boolean contains(int[] values, int count, int v) {
@@ -338,10 +370,12 @@ public final class GreedyPlacement {
   public static Placement arrange(
       int[][] onWorker, int workers, int slotsPerWorker, int experts, Placement previous) {
     int[] s2e = new int[workers * slotsPerWorker];
+    boolean[] taken = new boolean[slotsPerWorker];
+    boolean[] placed = new boolean[slotsPerWorker];
     for (int w = 0; w < workers; w++) {
       int base = w * slotsPerWorker;
-      boolean[] taken = new boolean[slotsPerWorker];
-      boolean[] placed = new boolean[slotsPerWorker];
+      Arrays.fill(taken, false);
+      Arrays.fill(placed, false);
       if (previous != null) {
         for (int i = 0; i < slotsPerWorker; i++) {
           for (int j = 0; j < slotsPerWorker; j++) {

@@ -39,9 +39,19 @@ final class IncrementalEvaluator {
   private final double migrationWeight;
   private final int[] reference;
   private final boolean[] refOnNode;
+  // the reference's worker of each expert, -1 when it has none, -2 when it has several
+  private final int[] refWorker;
+  // tokens of an expert from every source, {@code colT[colOff[e] + s]}, filled on first use:
+  // the all-to-all updates of a swap read one expert for all sources of two nodes
+  private final int[] colOff;
+  private double[] colT = new double[0];
+  private int colCount;
   private final double migIntraSeconds;
   private final double migInterSeconds;
 
+  // worker of each slot and node of each worker (lookups instead of divisions in the hot loops)
+  private final int[] slotWorker;
+  private final int[] workerNode;
   private final int[] s2e;
   private final int[] rep;
   private final double[] invRep;
@@ -65,7 +75,19 @@ final class IncrementalEvaluator {
   private final int[] topM = new int[3];
   private final double[] nodeMaxA;
   private final int[] topNode = new int[3];
+  // per worker, the all-to-all counting receives only: a lower bound of its all-to-all after any
+  // swap that leaves its receives alone (every swap not involving it)
+  private final double[] recvOnlyA;
+  // per node, the three workers with the largest recvOnlyA
+  private final int[] nodeTopR;
   private double sumSq;
+  // caches of preparePair(), valid for the pair (pairA, pairB) until the state changes
+  private int pairA = -1;
+  private int pairB = -1;
+  private double pairMaxC;
+  private double pairMaxMig;
+  private double pairUntouchedA;
+  private double pairFloorA;
 
   private double lastSecondary;
   private double lastLayerSeconds;
@@ -90,6 +112,10 @@ final class IncrementalEvaluator {
       throw new IllegalArgumentException(
           "load has " + sources + " sources, more than the " + workers + " workers");
     }
+    if (reference.workerCount() != workers || reference.slotsPerWorker() != slotsPerWorker) {
+      throw new IllegalArgumentException(
+          "reference placement is not of " + workers + " workers x " + slotsPerWorker + " slots");
+    }
     if (reference.expertCount() != experts) {
       throw new IllegalArgumentException(
           "load has " + experts + " experts, placement has " + reference.expertCount());
@@ -108,14 +134,29 @@ final class IncrementalEvaluator {
     this.fixedPerWorker = slotsPerWorker * model.fixedSeconds();
     this.migrationWeight = migrationWeight;
     this.reference = reference.slotToExpert();
+    this.s2e = new int[workers * slotsPerWorker];
+    this.slotWorker = new int[s2e.length];
+    this.workerNode = new int[workers];
     this.refOnNode = new boolean[nodes * experts];
-    for (int slot = 0; slot < this.reference.length; slot++) {
-      refOnNode[(slot / slotsPerWorker / gpusPerNode) * experts + this.reference[slot]] = true;
+    this.refWorker = new int[experts];
+    Arrays.fill(refWorker, -1);
+    for (int w = 0, slot = 0, node = 0; w < workers; w++) {
+      if (w > 0 && w % gpusPerNode == 0) {
+        node++;
+      }
+      workerNode[w] = node;
+      for (int i = 0; i < slotsPerWorker; i++, slot++) {
+        slotWorker[slot] = w;
+        int e = this.reference[slot];
+        refOnNode[node * experts + e] = true;
+        refWorker[e] = refWorker[e] == -1 || refWorker[e] == w ? w : -2;
+      }
     }
+    this.colOff = new int[experts];
+    Arrays.fill(colOff, -1);
     this.migIntraSeconds = model.migrationBytesPerExpert() / model.intraNodeBandwidth();
     this.migInterSeconds = model.migrationBytesPerExpert() / model.interNodeBandwidth();
 
-    this.s2e = new int[workers * slotsPerWorker];
     this.rep = new int[experts];
     this.invRep = new double[experts];
     this.replicatedLayout = (long) workers * slotsPerWorker > experts;
@@ -131,6 +172,8 @@ final class IncrementalEvaluator {
     this.cw = new double[workers];
     this.aw = new double[workers];
     this.nodeMaxA = new double[nodes];
+    this.recvOnlyA = new double[workers];
+    this.nodeTopR = new int[nodes * 3];
   }
 
   int workers() {
@@ -161,12 +204,29 @@ final class IncrementalEvaluator {
     return col[expert];
   }
 
+  /** Compute seconds of a worker as of the last {@link #beginStep}. */
   double computeSeconds(int worker) {
-    return fixedPerWorker + perToken * tok[worker];
+    return cw[worker];
   }
 
+  /** All-to-all seconds of a worker as of the last {@link #beginStep}. */
   double allToAllSeconds(int worker) {
-    return a2a(sendIntra[worker], sendInter[worker], recvIntra[worker], recvInter[worker]);
+    return aw[worker];
+  }
+
+  /** The worker with the largest compute as of the last {@link #beginStep}, lowest on ties. */
+  int busiestByCompute() {
+    return topC[0];
+  }
+
+  /** The worker with the largest all-to-all as of the last {@link #beginStep}, lowest on ties. */
+  int busiestByAllToAll() {
+    return topA[0];
+  }
+
+  /** The worker with the largest migration as of the last {@link #beginStep}, lowest on ties. */
+  int busiestByMigration() {
+    return topM[0];
   }
 
   private double a2a(double sI, double sX, double rI, double rX) {
@@ -187,6 +247,7 @@ final class IncrementalEvaluator {
 
   /** Resets the state to the given placement (of this evaluator's shape). */
   void load(Placement placement) {
+    pairA = -1;
     for (int slot = 0; slot < s2e.length; slot++) {
       s2e[slot] = placement.expertAt(slot);
     }
@@ -201,18 +262,18 @@ final class IncrementalEvaluator {
     Arrays.fill(mig, 0);
     syncSum = 0;
     for (int slot = 0; slot < s2e.length; slot++) {
-      int w = slot / slotsPerWorker;
+      int w = slotWorker[slot];
       int e = s2e[slot];
       rep[e]++;
       if (!heldEarlier(s2e, w * slotsPerWorker, slot - w * slotsPerWorker, e)) {
         mig[w] += migrationSecondsOf(e, w);
       }
-      if (cntN[(w / gpusPerNode) * experts + e]++ == 0) {
+      if (cntN[workerNode[w] * experts + e]++ == 0) {
         nodesUsed[e]++;
       }
     }
     for (int slot = 0; slot < s2e.length; slot++) {
-      int w = slot / slotsPerWorker;
+      int w = slotWorker[slot];
       int e = s2e[slot];
       double share = 1.0 / rep[e];
       tok[w] += col[e] * share;
@@ -224,7 +285,7 @@ final class IncrementalEvaluator {
       invRep[e] = rep[e] == 0 ? 0 : 1.0 / rep[e];
     }
     for (int s = 0; s < sources; s++) {
-      int first = (s / gpusPerNode) * slotsPerNode;
+      int first = workerNode[s] * slotsPerNode;
       int last = Math.min(s2e.length, first + slotsPerNode);
       double inNode = 0;
       for (int slot = first; slot < last; slot++) {
@@ -257,17 +318,42 @@ final class IncrementalEvaluator {
   }
 
   private double migrationSecondsOf(int expert, int worker) {
+    int held = refWorker[expert];
+    if (held != -2) {
+      if (held == worker) {
+        return 0;
+      }
+      return refOnNode[workerNode[worker] * experts + expert] ? migIntraSeconds : migInterSeconds;
+    }
     int base = worker * slotsPerWorker;
     for (int i = 0; i < slotsPerWorker; i++) {
       if (reference[base + i] == expert) {
         return 0;
       }
     }
-    return refOnNode[(worker / gpusPerNode) * experts + expert] ? migIntraSeconds : migInterSeconds;
+    return refOnNode[workerNode[worker] * experts + expert] ? migIntraSeconds : migInterSeconds;
+  }
+
+  /** The offset of {@code e}'s column in {@link #colT}, copied from the load on first use. */
+  private int column(int e) {
+    int o = colOff[e];
+    if (o >= 0) {
+      return o;
+    }
+    o = colCount * sources;
+    if (o + sources > colT.length) {
+      colT = Arrays.copyOf(colT, Math.max(16 * sources, 2 * colT.length));
+    }
+    for (int s = 0; s < sources; s++) {
+      colT[o + s] = load.tokens(s, e);
+    }
+    colOff[e] = o;
+    colCount++;
+    return o;
   }
 
   private void recvReplica(int w, int e, double share) {
-    double fromNode = nodeCol[(w / gpusPerNode) * experts + e];
+    double fromNode = nodeCol[workerNode[w] * experts + e];
     double own = w < sources ? load.tokens(w, e) : 0;
     recvIntra[w] += share * (fromNode - own);
     recvInter[w] += share * (col[e] - fromNode);
@@ -278,7 +364,7 @@ final class IncrementalEvaluator {
     if (v == 0) {
       return;
     }
-    int on = cntN[(s / gpusPerNode) * experts + e];
+    int on = cntN[workerNode[s] * experts + e];
     int local = count(s, e);
     double r = rep[e];
     sendIntra[s] += sign * v * (on - local) / r;
@@ -308,12 +394,13 @@ final class IncrementalEvaluator {
 
   /** Swaps the experts of two slots on different workers holding different experts. */
   void swap(int x, int y) {
+    pairA = -1;
     int e = s2e[x];
     int f = s2e[y];
-    int a = x / slotsPerWorker;
-    int b = y / slotsPerWorker;
-    int nodeA = a / gpusPerNode;
-    int nodeB = b / gpusPerNode;
+    int a = slotWorker[x];
+    int b = slotWorker[y];
+    int nodeA = workerNode[a];
+    int nodeB = workerNode[b];
     sendsAround(e, -1, nodeA, nodeB, a, b);
     sendsAround(f, -1, nodeA, nodeB, a, b);
     double shareE = 1.0 / rep[e];
@@ -370,9 +457,10 @@ final class IncrementalEvaluator {
 
   /** Puts expert {@code f} in slot {@code x}, whose expert must keep at least one other replica. */
   void replace(int x, int f) {
+    pairA = -1;
     int e = s2e[x];
-    int a = x / slotsPerWorker;
-    int nodeA = a / gpusPerNode;
+    int a = slotWorker[x];
+    int nodeA = workerNode[a];
     expertFull(e, -1);
     expertFull(f, -1);
     if (count(a, e) == 1) {
@@ -400,7 +488,7 @@ final class IncrementalEvaluator {
     double share = sign / rep[e];
     for (int slot = 0; slot < s2e.length; slot++) {
       if (s2e[slot] == e) {
-        int w = slot / slotsPerWorker;
+        int w = slotWorker[slot];
         tok[w] += col[e] * share;
         recvReplica(w, e, share);
       }
@@ -451,7 +539,7 @@ final class IncrementalEvaluator {
       double rI = 0;
       double rX = 0;
       int base = w * slotsPerWorker;
-      int nodeBase = (w / gpusPerNode) * experts;
+      int nodeBase = workerNode[w] * experts;
       for (int i = 0; i < slotsPerWorker; i++) {
         int e = placement.expertAt(base + i);
         double share = replicated ? 1.0 / placement.replicaCount(e) : 1.0;
@@ -510,20 +598,24 @@ final class IncrementalEvaluator {
 
   /** Caches per-worker terms and the largest ones for {@link #evaluateSwap}; returns objective. */
   double beginStep() {
+    pairA = -1;
     Arrays.fill(topC, -1);
     Arrays.fill(topA, -1);
     Arrays.fill(topM, -1);
     Arrays.fill(nodeMaxA, 0);
+    Arrays.fill(nodeTopR, -1);
     double sq = 0;
     for (int w = 0; w < workers; w++) {
       cw[w] = fixedPerWorker + perToken * tok[w];
       aw[w] = a2a(sendIntra[w], sendInter[w], recvIntra[w], recvInter[w]);
+      recvOnlyA[w] = scale4 * (latency + recvIntra[w] * kIntra + recvInter[w] * kInter);
       sq += cw[w] * cw[w] + aw[w] * aw[w];
       insertTop(topC, cw, w);
       insertTop(topA, aw, w);
       insertTop(topM, mig, w);
-      int n = w / gpusPerNode;
+      int n = workerNode[w];
       nodeMaxA[n] = Math.max(nodeMaxA[n], aw[w]);
+      insertTop(nodeTopR, n * 3, recvOnlyA, w);
     }
     Arrays.fill(topNode, -1);
     for (int n = 0; n < nodes; n++) {
@@ -533,8 +625,39 @@ final class IncrementalEvaluator {
     return objective();
   }
 
+  private static void insertTop(int[] top, int from, double[] values, int index) {
+    double v = values[index];
+    int last = top[from + 2];
+    if (last >= 0 && !(v > values[last])) {
+      return;
+    }
+    for (int i = from; i < from + 3; i++) {
+      if (top[i] < 0 || v > values[top[i]]) {
+        for (int j = from + 2; j > i; j--) {
+          top[j] = top[j - 1];
+        }
+        top[i] = index;
+        return;
+      }
+    }
+  }
+
+  private static double maxExcept(int[] top, int from, double[] values, int a, int b) {
+    for (int i = from; i < from + 3; i++) {
+      int w = top[i];
+      if (w >= 0 && w != a && w != b) {
+        return values[w];
+      }
+    }
+    return 0;
+  }
+
   private static void insertTop(int[] top, double[] values, int index) {
     double v = values[index];
+    int last = top[top.length - 1];
+    if (last >= 0 && !(v > values[last])) {
+      return;
+    }
     for (int i = 0; i < top.length; i++) {
       if (top[i] < 0 || v > values[top[i]]) {
         for (int j = top.length - 1; j > i; j--) {
@@ -556,6 +679,31 @@ final class IncrementalEvaluator {
   }
 
   /**
+   * Caches what an evaluation of a swap between workers a and b takes from the untouched workers:
+   * their largest compute, all-to-all and migration, and the receive-only floor of the all-to-all
+   * of the other workers on a's and b's nodes.
+   */
+  private void preparePair(int a, int b, int nodeA, int nodeB) {
+    pairA = a;
+    pairB = b;
+    pairMaxC = maxExcept(topC, cw, a, b);
+    pairMaxMig = maxExcept(topM, mig, a, b);
+    if (nodeA == nodeB) {
+      pairUntouchedA = maxExcept(topA, aw, a, b);
+      pairFloorA = pairUntouchedA;
+    } else {
+      pairUntouchedA = maxExcept(topNode, nodeMaxA, nodeA, nodeB);
+      // on a cross-node swap the other workers of the two nodes keep their receives
+      pairFloorA =
+          Math.max(
+              pairUntouchedA,
+              Math.max(
+                  maxExcept(nodeTopR, nodeA * 3, recvOnlyA, a, b),
+                  maxExcept(nodeTopR, nodeB * 3, recvOnlyA, a, b)));
+    }
+  }
+
+  /**
    * The objective after swapping slots {@code x} and {@code y} (different workers, different
    * experts), without changing the state; valid after {@link #beginStep()} until the next change.
    * Also sets {@link #lastSecondary()}. When a cheap lower bound already exceeds {@code cutoff},
@@ -564,24 +712,27 @@ final class IncrementalEvaluator {
   double evaluateSwap(int x, int y, double cutoff) {
     int e = s2e[x];
     int f = s2e[y];
-    int a = x / slotsPerWorker;
-    int b = y / slotsPerWorker;
-    int nodeA = a / gpusPerNode;
-    int nodeB = b / gpusPerNode;
+    int a = slotWorker[x];
+    int b = slotWorker[y];
+    int nodeA = workerNode[a];
+    int nodeB = workerNode[b];
     double shareE = invRep[e];
     double shareF = invRep[f];
     double dTok = col[f] * shareF - col[e] * shareE;
     double ca = fixedPerWorker + perToken * (tok[a] + dTok);
     double cb = fixedPerWorker + perToken * (tok[b] - dTok);
-    double maxC = Math.max(Math.max(ca, cb), maxExcept(topC, cw, a, b));
-    double untouchedA =
-        nodeA == nodeB ? maxExcept(topA, aw, a, b) : maxExcept(topNode, nodeMaxA, nodeA, nodeB);
+    if (a != pairA || b != pairB) {
+      preparePair(a, b, nodeA, nodeB);
+    }
+    double maxC = Math.max(Math.max(ca, cb), pairMaxC);
+    double untouchedA = pairUntouchedA;
+    double floorA = pairFloorA;
     // cheapest bound first: compute, untouched all-to-all, sync and the others' migration
     double early =
         maxC
-            + Math.max(untouchedA, scale4 * latency)
+            + Math.max(floorA, scale4 * latency)
             + (replicatedLayout ? 0 : syncSum)
-            + migrationWeight * maxExcept(topM, mig, a, b);
+            + migrationWeight * pairMaxMig;
     if (early > cutoff) {
       lastSecondary = Double.POSITIVE_INFINITY;
       return early;
@@ -590,55 +741,78 @@ final class IncrementalEvaluator {
 
     double migA = mig[a];
     double migB = mig[b];
-    if (count(a, e) == 1) {
+    // without replicas every expert has one slot, so e leaves a and f leaves b entirely
+    if (!replicatedLayout || count(a, e) == 1) {
       migA -= migrationSecondsOf(e, a);
     }
-    if (count(a, f) == 0) {
+    if (!replicatedLayout || count(a, f) == 0) {
       migA += migrationSecondsOf(f, a);
     }
-    if (count(b, f) == 1) {
+    if (!replicatedLayout || count(b, f) == 1) {
       migB -= migrationSecondsOf(f, b);
     }
-    if (count(b, e) == 0) {
+    if (!replicatedLayout || count(b, e) == 0) {
       migB += migrationSecondsOf(e, b);
     }
-    double maxMig = Math.max(Math.max(migA, migB), maxExcept(topM, mig, a, b));
+    double maxMig = Math.max(Math.max(migA, migB), pairMaxMig);
     double sync = syncSum;
     if (nodeA != nodeB && (rep[e] > 1 || rep[f] > 1)) {
       sync += syncAfterMove(e, nodeA, nodeB) + syncAfterMove(f, nodeB, nodeA);
     }
-    double bound = maxC + Math.max(untouchedA, scale4 * latency) + sync + migrationWeight * maxMig;
+    double bound = maxC + Math.max(floorA, scale4 * latency) + sync + migrationWeight * maxMig;
     if (bound > cutoff) {
       lastSecondary = Double.POSITIVE_INFINITY;
       return bound;
     }
 
+    int oe = column(e);
+    int of = column(f);
     double maxA;
     if (nodeA == nodeB) {
-      double aa = swappedA(a, a, b, e, f, shareE, shareF, nodeA, nodeB);
-      double ab = swappedA(b, a, b, e, f, shareE, shareF, nodeA, nodeB);
+      // inside one node only a's and b's own tokens of e and f change between their sends
+      double tokEA = a < sources ? colT[oe + a] : 0;
+      double tokFA = a < sources ? colT[of + a] : 0;
+      double tokEB = b < sources ? colT[oe + b] : 0;
+      double tokFB = b < sources ? colT[of + b] : 0;
+      double aa = ownA2a(a, tokEA * shareE - tokFA * shareF, 0, f, e, shareF, shareE, tokFA, tokEA);
+      double ab = ownA2a(b, tokFB * shareF - tokEB * shareE, 0, e, f, shareE, shareF, tokEB, tokFB);
       maxA = Math.max(Math.max(aa, ab), maxExcept(topA, aw, a, b));
       sq += aa * aa + ab * ab - aw[a] * aw[a] - aw[b] * aw[b];
     } else {
-      // the two workers that change most first: often they already rule the move out
-      double aa = swappedA(a, a, b, e, f, shareE, shareF, nodeA, nodeB);
-      double ab = swappedA(b, a, b, e, f, shareE, shareF, nodeA, nodeB);
+      // the two workers that change most first: often they already rule the move out. Across
+      // nodes a and b keep their intra-node sends of e and f and trade inter-node ones
+      double tokEA = a < sources ? colT[oe + a] : 0;
+      double tokFA = a < sources ? colT[of + a] : 0;
+      double tokEB = b < sources ? colT[oe + b] : 0;
+      double tokFB = b < sources ? colT[of + b] : 0;
+      double aa = ownA2a(a, 0, tokFA * shareF - tokEA * shareE, f, e, shareF, shareE, tokFA, tokEA);
+      double ab = ownA2a(b, 0, tokEB * shareE - tokFB * shareF, e, f, shareE, shareF, tokEB, tokFB);
       maxA = Math.max(untouchedA, Math.max(aa, ab));
-      double partial = maxC + maxA + sync + migrationWeight * maxMig;
+      double mw = migrationWeight * maxMig;
+      // summed as the final value is, so that a bound above the cutoff implies the value is
+      double partial = Math.max(maxA, floorA) + maxC + sync + mw;
       if (partial > cutoff) {
         lastSecondary = Double.POSITIVE_INFINITY;
         return partial;
       }
       sq += aa * aa + ab * ab - aw[a] * aw[a] - aw[b] * aw[b];
       for (int pass = 0; pass < 2; pass++) {
-        int node = pass == 0 ? nodeA : nodeB;
-        int end = Math.min(workers, (node + 1) * gpusPerNode);
-        for (int w = node * gpusPerNode; w < end; w++) {
+        int first = pass == 0 ? nodeA * gpusPerNode : nodeB * gpusPerNode;
+        int end = Math.min(workers, first + gpusPerNode);
+        double sign = pass == 0 ? 1 : -1;
+        for (int w = first; w < end; w++) {
           if (w == a || w == b) {
             continue;
           }
-          double v = swappedA(w, a, b, e, f, shareE, shareF, nodeA, nodeB);
-          maxA = Math.max(maxA, v);
+          double v = swappedOther(w, oe, of, shareE, shareF, sign);
+          if (v > maxA) {
+            maxA = v;
+            partial = maxA + maxC + sync + mw;
+            if (partial > cutoff) {
+              lastSecondary = Double.POSITIVE_INFINITY;
+              return partial;
+            }
+          }
           sq += v * v - aw[w] * aw[w];
         }
       }
@@ -663,39 +837,41 @@ final class IncrementalEvaluator {
     return model.syncSeconds(rep[e], used > 1) - syncE[e];
   }
 
-  /** All-to-all of worker w after e (slot on a) and f (slot on b) swap. */
-  private double swappedA(
-      int w, int a, int b, int e, int f, double shareE, double shareF, int nodeA, int nodeB) {
-    double sI = sendIntra[w];
-    double sX = sendInter[w];
-    double rI = recvIntra[w];
-    double rX = recvInter[w];
-    if (w < sources) {
-      int nw = w / gpusPerNode;
-      // e moves from a to b, f from b to a
-      int dOnE = (nw == nodeB ? 1 : 0) - (nw == nodeA ? 1 : 0);
-      int dLocE = (w == b ? 1 : 0) - (w == a ? 1 : 0);
-      int dOnF = -dOnE;
-      int dLocF = -dLocE;
-      double te = load.tokens(w, e) * shareE;
-      double tf = load.tokens(w, f) * shareF;
-      sI += te * (dOnE - dLocE) + tf * (dOnF - dLocF);
-      sX -= te * dOnE + tf * dOnF;
+  /**
+   * All-to-all of worker w (a or b) after the swap: its intra-node sends grow by {@code dSendIntra}
+   * and its inter-node sends fall by {@code dSendInter}; it receives expert {@code gain} instead of
+   * {@code lose}, of which its own source routes {@code ownGain} and {@code ownLose} tokens.
+   */
+  private double ownA2a(
+      int w,
+      double dSendIntra,
+      double dSendInter,
+      int gain,
+      int lose,
+      double shareGain,
+      double shareLose,
+      double ownGain,
+      double ownLose) {
+    int base = workerNode[w] * experts;
+    double nodeGain = nodeCol[base + gain];
+    double nodeLose = nodeCol[base + lose];
+    double rI =
+        recvIntra[w] + (shareGain * (nodeGain - ownGain) - shareLose * (nodeLose - ownLose));
+    double rX =
+        recvInter[w] + (shareGain * (col[gain] - nodeGain) - shareLose * (col[lose] - nodeLose));
+    return a2a(sendIntra[w] + dSendIntra, sendInter[w] - dSendInter, rI, rX);
+  }
+
+  /**
+   * All-to-all of worker w, neither a nor b, on node A ({@code sign} 1) or node B ({@code sign} -1)
+   * of a cross-node swap: its receives stay, and f's tokens instead of e's stay in its node.
+   */
+  private double swappedOther(int w, int oe, int of, double shareE, double shareF, double sign) {
+    if (w >= sources) {
+      return aw[w];
     }
-    if (w == a || w == b) {
-      int gain = w == a ? f : e;
-      int lose = w == a ? e : f;
-      double shareGain = w == a ? shareF : shareE;
-      double shareLose = w == a ? shareE : shareF;
-      int base = (w / gpusPerNode) * experts;
-      double own = w < sources ? load.tokens(w, gain) : 0;
-      double ownLose = w < sources ? load.tokens(w, lose) : 0;
-      rI += shareGain * (nodeCol[base + gain] - own) - shareLose * (nodeCol[base + lose] - ownLose);
-      rX +=
-          shareGain * (col[gain] - nodeCol[base + gain])
-              - shareLose * (col[lose] - nodeCol[base + lose]);
-    }
-    return a2a(sI, sX, rI, rX);
+    double d = sign * (colT[of + w] * shareF - colT[oe + w] * shareE);
+    return a2a(sendIntra[w] + d, sendInter[w] - d, recvIntra[w], recvInter[w]);
   }
 
   /** Secondary score of the last evaluation. */

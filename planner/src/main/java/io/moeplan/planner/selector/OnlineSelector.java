@@ -265,22 +265,11 @@ public final class OnlineSelector {
     return j <= bestJ + tol && sec < bestSec * (1 - 1e-9);
   }
 
+  /** The busiest workers by compute, all-to-all and migration; valid after beginStep. */
   private static int busiestWorkers(IncrementalEvaluator ev, int[] out) {
-    int workers = ev.workers();
-    int c = 0;
-    int a = 0;
-    int m = 0;
-    for (int w = 1; w < workers; w++) {
-      if (ev.computeSeconds(w) > ev.computeSeconds(c)) {
-        c = w;
-      }
-      if (ev.allToAllSeconds(w) > ev.allToAllSeconds(a)) {
-        a = w;
-      }
-      if (ev.migrationSeconds(w) > ev.migrationSeconds(m)) {
-        m = w;
-      }
-    }
+    int c = ev.busiestByCompute();
+    int a = ev.busiestByAllToAll();
+    int m = ev.busiestByMigration();
     int n = 0;
     out[n++] = c;
     if (a != c) {

@@ -3,6 +3,9 @@ package io.moeplan.planner.policy;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.moeplan.planner.placement.Placement;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 class GreedyPlacementTest {
@@ -42,6 +45,25 @@ class GreedyPlacementTest {
     assertThat(p.replicaCount(0)).isEqualTo(3);
     for (int w = 0; w < 3; w++) {
       assertThat(p.workerHolds(w, 0)).isTrue();
+    }
+  }
+
+  @Test
+  void itemsSortByWeightDescendingWithLowerIndexFirstOnTies() {
+    Random random = new Random(5);
+    for (int round = 0; round < 500; round++) {
+      int n = random.nextInt(300);
+      double[] weight = new double[n];
+      boolean fewValues = random.nextBoolean();
+      for (int i = 0; i < n; i++) {
+        weight[i] = fewValues ? random.nextInt(4) : random.nextDouble();
+      }
+      Integer[] expected = new Integer[n];
+      Arrays.setAll(expected, i -> i);
+      Arrays.sort(
+          expected, Comparator.comparingDouble((Integer i) -> -weight[i]).thenComparingInt(i -> i));
+      assertThat(GreedyPlacement.sortByWeightDescending(weight))
+          .containsExactly(Arrays.stream(expected).mapToInt(Integer::intValue).toArray());
     }
   }
 }

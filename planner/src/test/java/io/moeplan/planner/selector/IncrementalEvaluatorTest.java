@@ -89,4 +89,86 @@ class IncrementalEvaluatorTest {
       }
     }
   }
+
+  /** The index pair the selector's scan would pick, comparing as OnlineSelector does. */
+  private static int[] bestSwap(IncrementalEvaluator ev, int slotCount, int slots, boolean pruned) {
+    double bestJ = ev.beginStep();
+    double bestSec = ev.lastSecondary();
+    int[] best = {-1, -1};
+    for (int x = 0; x < slotCount; x++) {
+      for (int y = 0; y < slotCount; y++) {
+        if (x / slots == y / slots || ev.expertAt(x) == ev.expertAt(y)) {
+          continue;
+        }
+        double tol = 1e-12 * Math.abs(bestJ);
+        double j = ev.evaluateSwap(x, y, pruned ? bestJ + tol : Double.POSITIVE_INFINITY);
+        double sec = ev.lastSecondary();
+        if (j < bestJ - tol || (j <= bestJ + tol && sec < bestSec * (1 - 1e-9))) {
+          bestJ = j;
+          bestSec = sec;
+          best = new int[] {x, y};
+        }
+      }
+    }
+    return best;
+  }
+
+  @ParameterizedTest
+  @CsvSource({"8, 4, 32, 8", "12, 4, 48, 12", "16, 2, 32, 16", "12, 3, 30, 9", "8, 5, 32, 8"})
+  void prunedSwapScanPicksWhatTheExhaustiveScanPicks(
+      int workers, int slots, int experts, int sources) {
+    Random random = new Random(workers * 131L + slots * 7L + experts);
+    for (int round = 0; round < 25; round++) {
+      LoadMatrix load = randomLoad(random, sources, experts);
+      Placement from = randomPlacement(random, workers, slots, experts);
+      IncrementalEvaluator pruned =
+          new IncrementalEvaluator(MODEL, load, workers, slots, from, 0.05);
+      IncrementalEvaluator exhaustive =
+          new IncrementalEvaluator(MODEL, load, workers, slots, from, 0.05);
+      Placement start = randomPlacement(random, workers, slots, experts);
+      pruned.load(start);
+      exhaustive.load(start);
+      for (int step = 0; step < 6; step++) {
+        int[] a = bestSwap(pruned, workers * slots, slots, true);
+        int[] b = bestSwap(exhaustive, workers * slots, slots, false);
+        assertThat(a).containsExactly(b);
+        if (a[0] < 0) {
+          break;
+        }
+        pruned.swap(a[0], a[1]);
+        exhaustive.swap(b[0], b[1]);
+      }
+    }
+  }
+
+  @ParameterizedTest
+  @CsvSource({"8, 4, 32, 8", "16, 2, 32, 16", "12, 3, 30, 9"})
+  void aCutoffOnlyEverReturnsABoundAboveItOrTheExactValue(
+      int workers, int slots, int experts, int sources) {
+    Random random = new Random(workers * 17L + slots);
+    for (int round = 0; round < 20; round++) {
+      LoadMatrix load = randomLoad(random, sources, experts);
+      Placement from = randomPlacement(random, workers, slots, experts);
+      IncrementalEvaluator ev = new IncrementalEvaluator(MODEL, load, workers, slots, from, 0.05);
+      ev.load(randomPlacement(random, workers, slots, experts));
+      double now = ev.beginStep();
+      for (int move = 0; move < 60; move++) {
+        int x = random.nextInt(workers * slots);
+        int y = random.nextInt(workers * slots);
+        if (x / slots == y / slots || ev.expertAt(x) == ev.expertAt(y)) {
+          continue;
+        }
+        double exact = ev.evaluateSwap(x, y, Double.POSITIVE_INFINITY);
+        double exactSecondary = ev.lastSecondary();
+        double cutoff = now * (0.9 + 0.2 * random.nextDouble());
+        double cut = ev.evaluateSwap(x, y, cutoff);
+        if (cut > cutoff) {
+          assertThat(exact).isGreaterThanOrEqualTo(cut);
+        } else {
+          assertThat(cut).isEqualTo(exact);
+          assertThat(ev.lastSecondary()).isEqualTo(exactSecondary);
+        }
+      }
+    }
+  }
 }
