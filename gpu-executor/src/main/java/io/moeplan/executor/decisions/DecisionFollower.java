@@ -185,6 +185,17 @@ public final class DecisionFollower {
     }
   }
 
+  /**
+   * Takes the decisions that arrive within {@code wait} and returns once it has passed: how an
+   * executor spends the time between paced iterations, so decisions are taken as they arrive.
+   */
+  public void receive(DecisionSource source, Duration wait) {
+    long deadline = nanoClock.getAsLong() + wait.toNanos();
+    for (long left = wait.toNanos(); left > 0; left = deadline - nanoClock.getAsLong()) {
+      drain(source, Duration.ofNanos(left));
+    }
+  }
+
   private void drain(DecisionSource source, Duration wait) {
     for (PlanDecision decision : source.poll(wait)) {
       offer(decision);

@@ -25,6 +25,7 @@ import io.moeplan.schemas.WorkerTimes;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.InetAddress;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -198,7 +199,8 @@ public final class Executor implements AutoCloseable {
         next += periodNanos;
         long wait = next - System.nanoTime();
         if (wait > 0) {
-          Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
+          // pace to the rate, taking decisions as they arrive meanwhile
+          follower.receive(decisions, Duration.ofNanos(wait));
         } else {
           next = System.nanoTime();
         }

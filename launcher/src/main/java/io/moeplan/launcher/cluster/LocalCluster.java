@@ -204,7 +204,7 @@ public final class LocalCluster {
       out.printf("plan-selector job %s submitted%n", jobId);
     }
     for (int index = 1; index <= settings.executors(); index++) {
-      String name = "executor-" + index;
+      String name = executorName(index);
       start(name, executorCommand(settings, index));
       out.printf("%s started (log %s)%n", name, state.resolve("logs").resolve(name + ".out"));
     }
@@ -288,7 +288,63 @@ public final class LocalCluster {
 
   /** Kills TaskManager {@code index} (1-based) with SIGKILL, as a machine failure would. */
   public void killTaskManager(int index) {
-    String name = taskManagerName(index);
+    kill(taskManagerName(index));
+  }
+
+  /**
+   * Kills the Kafka broker with SIGKILL, as a machine failure would; its data stays in the state
+   * directory for {@link #startKafka}.
+   */
+  public void killKafka() {
+    kill(KAFKA);
+  }
+
+  /**
+   * Starts the Kafka broker again on its data and ports, e.g. after {@link #killKafka}, and waits
+   * until it serves clients.
+   *
+   * @throws IllegalStateException when it already runs or does not come up (the message names its
+   *     log)
+   */
+  public void startKafka(ClusterSettings settings) throws IOException {
+    if (process(KAFKA).isPresent()) {
+      throw new IllegalStateException(KAFKA + " is already running");
+    }
+    start(KAFKA, kafkaCommand(settings, state.resolve("conf").resolve("kafka.properties")));
+    awaitKafka("localhost:" + settings.kafkaPort());
+  }
+
+  /** Kills executor process {@code index} (1-based) with SIGKILL, as a machine failure would. */
+  public void killExecutor(int index) {
+    kill(executorName(index));
+  }
+
+  /**
+   * Starts executor process {@code index} (1-based) of the pool's job again, e.g. after {@link
+   * #killExecutor}: it hosts the same ranks and resumes at {@code startIteration} on the placements
+   * of the latest decisions that took effect before it.
+   */
+  public void startExecutor(ClusterSettings settings, int index, long startIteration)
+      throws IOException {
+    String name = executorName(index);
+    if (index < 1 || index > settings.executors()) {
+      throw new IllegalArgumentException(
+          "executor " + index + " outside 1.." + settings.executors());
+    }
+    if (process(name).isPresent()) {
+      throw new IllegalStateException(name + " is already running");
+    }
+    List<String> command = new ArrayList<>(executorCommand(settings, index));
+    command.addAll(List.of("--start-iteration", Long.toString(startIteration)));
+    start(name, command);
+  }
+
+  /** Name of executor process {@code index} (1-based). */
+  public static String executorName(int index) {
+    return "executor-" + index;
+  }
+
+  private void kill(String name) {
     ProcessHandle process =
         process(name).orElseThrow(() -> new IllegalStateException(name + " is not running"));
     process.destroyForcibly();
@@ -412,7 +468,8 @@ public final class LocalCluster {
         new ProcessBuilder(full)
             .directory(state.toFile())
             .redirectErrorStream(true)
-            .redirectOutput(output.toFile())
+            // appended: a restarted process keeps the output of the one it replaces
+            .redirectOutput(ProcessBuilder.Redirect.appendTo(output.toFile()))
             .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
             .start();
     Files.writeString(pidFile(name), Long.toString(process.pid()) + "\n");
