@@ -206,8 +206,16 @@ public final class PlanSelectorJob {
         .setBootstrapServers(config.bootstrapServers())
         .setDeliveryGuarantee(DeliveryGuarantee.AT_LEAST_ONCE)
         .setRecordSerializer(new RegistrySerializer<>(topic, topicName, key))
-        .setKafkaProducerConfig(kafkaProperties(config))
+        .setKafkaProducerConfig(producerProperties(config))
         .build();
+  }
+
+  /** Decisions are few and late ones cost iterations: send each at once unless told otherwise. */
+  private static Properties producerProperties(PlanSelectorConfig config) {
+    Properties properties = new Properties();
+    properties.put("linger.ms", "0");
+    properties.putAll(config.kafkaProperties());
+    return properties;
   }
 
   private static Properties kafkaProperties(PlanSelectorConfig config) {

@@ -131,7 +131,7 @@ public final class PlanSelectorOptions {
   public static final ConfigOption<Duration> BUFFER_TIMEOUT =
       ConfigOptions.key("buffer-timeout")
           .durationType()
-          .defaultValue(Duration.ofMillis(5))
+          .defaultValue(Duration.ofMillis(1))
           .withDescription(
               "Longest time a record waits in a network buffer between operators; the control"
                   + " loop's latency, so far below Flink's 100 ms default.");
