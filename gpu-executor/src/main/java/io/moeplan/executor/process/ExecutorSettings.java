@@ -3,6 +3,7 @@ package io.moeplan.executor.process;
 import io.moeplan.schemas.Topics;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.function.Consumer;
 
 /**
  * Everything one executor process runs with, parsed once.
@@ -148,221 +149,133 @@ public record ExecutorSettings(
 
   /** With the hosted ranks placed in a world. */
   public ExecutorSettings withRanks(int newFirstRank, int newWorldSize) {
-    return new ExecutorSettings(
-        jobId,
-        ranks,
-        newFirstRank,
-        newWorldSize,
-        backend,
-        trace,
-        traceSampleIterations,
-        iterations,
-        startIteration,
-        iterationsPerSecond,
-        windowIterations,
-        leadIterations,
-        decisionTimeout,
-        poolTimeout,
-        dims,
-        seed,
-        topics);
+    return copy(
+        c -> {
+          c.firstRank = newFirstRank;
+          c.worldSize = newWorldSize;
+        });
   }
 
   /** With another backend. */
   public ExecutorSettings withBackend(BackendKind value) {
-    return new ExecutorSettings(
-        jobId,
-        ranks,
-        firstRank,
-        worldSize,
-        value,
-        trace,
-        traceSampleIterations,
-        iterations,
-        startIteration,
-        iterationsPerSecond,
-        windowIterations,
-        leadIterations,
-        decisionTimeout,
-        poolTimeout,
-        dims,
-        seed,
-        topics);
+    return copy(c -> c.backend = value);
   }
 
   /** Replaying a trace (null: the synthetic stream), each sample for some iterations. */
   public ExecutorSettings withTrace(Path file, int sampleIterations) {
-    return new ExecutorSettings(
-        jobId,
-        ranks,
-        firstRank,
-        worldSize,
-        backend,
-        file,
-        sampleIterations,
-        iterations,
-        startIteration,
-        iterationsPerSecond,
-        windowIterations,
-        leadIterations,
-        decisionTimeout,
-        poolTimeout,
-        dims,
-        seed,
-        topics);
+    return copy(
+        c -> {
+          c.trace = file;
+          c.traceSampleIterations = sampleIterations;
+        });
   }
 
   /** Running iterations {@code [start, start + count)} (count 0: until stopped). */
   public ExecutorSettings withIterations(long start, long count) {
-    return new ExecutorSettings(
-        jobId,
-        ranks,
-        firstRank,
-        worldSize,
-        backend,
-        trace,
-        traceSampleIterations,
-        count,
-        start,
-        iterationsPerSecond,
-        windowIterations,
-        leadIterations,
-        decisionTimeout,
-        poolTimeout,
-        dims,
-        seed,
-        topics);
+    return copy(
+        c -> {
+          c.startIteration = start;
+          c.iterations = count;
+        });
   }
 
   /** With another pacing (0: unpaced). */
   public ExecutorSettings withRate(double value) {
-    return new ExecutorSettings(
-        jobId,
-        ranks,
-        firstRank,
-        worldSize,
-        backend,
-        trace,
-        traceSampleIterations,
-        iterations,
-        startIteration,
-        value,
-        windowIterations,
-        leadIterations,
-        decisionTimeout,
-        poolTimeout,
-        dims,
-        seed,
-        topics);
+    return copy(c -> c.iterationsPerSecond = value);
   }
 
   /** With the job's window and lead, and the bound on waiting for a window's decisions. */
   public ExecutorSettings withWindow(int window, int lead, Duration timeout) {
-    return new ExecutorSettings(
-        jobId,
-        ranks,
-        firstRank,
-        worldSize,
-        backend,
-        trace,
-        traceSampleIterations,
-        iterations,
-        startIteration,
-        iterationsPerSecond,
-        window,
-        lead,
-        timeout,
-        poolTimeout,
-        dims,
-        seed,
-        topics);
+    return copy(
+        c -> {
+          c.windowIterations = window;
+          c.leadIterations = lead;
+          c.decisionTimeout = timeout;
+        });
   }
 
   /** With another bound on waiting for the pool. */
   public ExecutorSettings withPoolTimeout(Duration value) {
-    return new ExecutorSettings(
-        jobId,
-        ranks,
-        firstRank,
-        worldSize,
-        backend,
-        trace,
-        traceSampleIterations,
-        iterations,
-        startIteration,
-        iterationsPerSecond,
-        windowIterations,
-        leadIterations,
-        decisionTimeout,
-        value,
-        dims,
-        seed,
-        topics);
+    return copy(c -> c.poolTimeout = value);
   }
 
   /** With model dimensions overriding the pool's. */
   public ExecutorSettings withDims(DimOverrides value) {
-    return new ExecutorSettings(
-        jobId,
-        ranks,
-        firstRank,
-        worldSize,
-        backend,
-        trace,
-        traceSampleIterations,
-        iterations,
-        startIteration,
-        iterationsPerSecond,
-        windowIterations,
-        leadIterations,
-        decisionTimeout,
-        poolTimeout,
-        value,
-        seed,
-        topics);
+    return copy(c -> c.dims = value);
   }
 
   /** With another seed. */
   public ExecutorSettings withSeed(long value) {
-    return new ExecutorSettings(
-        jobId,
-        ranks,
-        firstRank,
-        worldSize,
-        backend,
-        trace,
-        traceSampleIterations,
-        iterations,
-        startIteration,
-        iterationsPerSecond,
-        windowIterations,
-        leadIterations,
-        decisionTimeout,
-        poolTimeout,
-        dims,
-        value,
-        topics);
+    return copy(c -> c.seed = value);
   }
 
   /** With other topic names. */
   public ExecutorSettings withTopics(TopicNames value) {
+    return copy(c -> c.topics = value);
+  }
+
+  /** A copy with the changes {@code edit} makes to the mutable view of these settings. */
+  private ExecutorSettings copy(Consumer<Copy> edit) {
+    Copy c = new Copy(this);
+    edit.accept(c);
     return new ExecutorSettings(
-        jobId,
-        ranks,
-        firstRank,
-        worldSize,
-        backend,
-        trace,
-        traceSampleIterations,
-        iterations,
-        startIteration,
-        iterationsPerSecond,
-        windowIterations,
-        leadIterations,
-        decisionTimeout,
-        poolTimeout,
-        dims,
-        seed,
-        value);
+        c.jobId,
+        c.ranks,
+        c.firstRank,
+        c.worldSize,
+        c.backend,
+        c.trace,
+        c.traceSampleIterations,
+        c.iterations,
+        c.startIteration,
+        c.iterationsPerSecond,
+        c.windowIterations,
+        c.leadIterations,
+        c.decisionTimeout,
+        c.poolTimeout,
+        c.dims,
+        c.seed,
+        c.topics);
+  }
+
+  /** The fields of a settings value, for {@link #copy}. */
+  private static final class Copy {
+    String jobId;
+    int ranks;
+    int firstRank;
+    int worldSize;
+    BackendKind backend;
+    Path trace;
+    int traceSampleIterations;
+    long iterations;
+    long startIteration;
+    double iterationsPerSecond;
+    int windowIterations;
+    int leadIterations;
+    Duration decisionTimeout;
+    Duration poolTimeout;
+    DimOverrides dims;
+    long seed;
+    TopicNames topics;
+
+    Copy(ExecutorSettings s) {
+      jobId = s.jobId;
+      ranks = s.ranks;
+      firstRank = s.firstRank;
+      worldSize = s.worldSize;
+      backend = s.backend;
+      trace = s.trace;
+      traceSampleIterations = s.traceSampleIterations;
+      iterations = s.iterations;
+      startIteration = s.startIteration;
+      iterationsPerSecond = s.iterationsPerSecond;
+      windowIterations = s.windowIterations;
+      leadIterations = s.leadIterations;
+      decisionTimeout = s.decisionTimeout;
+      poolTimeout = s.poolTimeout;
+      dims = s.dims;
+      seed = s.seed;
+      topics = s.topics;
+    }
   }
 }
