@@ -41,11 +41,10 @@ final class IncrementalEvaluator {
   private final boolean[] refOnNode;
   // the reference's worker of each expert, -1 when it has none, -2 when it has several
   private final int[] refWorker;
-  // tokens of an expert from every source, {@code colT[colOff[e] + s]}, filled on first use:
-  // the all-to-all updates of a swap read one expert for all sources of two nodes
-  private final int[] colOff;
-  private double[] colT = new double[0];
-  private int colCount;
+  // tokens of an expert from the sources of a node, {@code blocks[node * experts + e][s - first
+  // source of node]} (0 past the last source), filled on first use: the all-to-all updates of a
+  // swap read two experts for the sources of two nodes
+  private final double[][] blocks;
   private final double migIntraSeconds;
   private final double migInterSeconds;
 
@@ -81,13 +80,21 @@ final class IncrementalEvaluator {
   // per node, the three workers with the largest recvOnlyA
   private final int[] nodeTopR;
   private double sumSq;
-  // caches of preparePair(), valid for the pair (pairA, pairB) until the state changes
+  // caches of preparePair() for the pairs (pairA, b), valid while pairSeen[b] == pairEpoch, until
+  // the state changes or another worker a comes
   private int pairA = -1;
-  private int pairB = -1;
-  private double pairMaxC;
-  private double pairMaxMig;
-  private double pairUntouchedA;
-  private double pairFloorA;
+  private int pairEpoch;
+  private final int[] pairSeen;
+  private final double[] pairMaxC;
+  private final double[] pairMaxMig;
+  private final double[] pairUntouchedA;
+  private final double[] pairFloorA;
+
+  // the workers lowerBound starts its scans of compute and all-to-all, and of migration, from
+  private int boundFrom;
+  private int migBoundFrom;
+  private final Object[][] saved = new Object[2][];
+  private final double[] savedSyncSum = new double[2];
 
   private double lastSecondary;
   private double lastLayerSeconds;
@@ -152,8 +159,7 @@ final class IncrementalEvaluator {
         refWorker[e] = refWorker[e] == -1 || refWorker[e] == w ? w : -2;
       }
     }
-    this.colOff = new int[experts];
-    Arrays.fill(colOff, -1);
+    this.blocks = new double[nodes * experts][];
     this.migIntraSeconds = model.migrationBytesPerExpert() / model.intraNodeBandwidth();
     this.migInterSeconds = model.migrationBytesPerExpert() / model.interNodeBandwidth();
 
@@ -174,6 +180,11 @@ final class IncrementalEvaluator {
     this.nodeMaxA = new double[nodes];
     this.recvOnlyA = new double[workers];
     this.nodeTopR = new int[nodes * 3];
+    this.pairSeen = new int[workers];
+    this.pairMaxC = new double[workers];
+    this.pairMaxMig = new double[workers];
+    this.pairUntouchedA = new double[workers];
+    this.pairFloorA = new double[workers];
   }
 
   int workers() {
@@ -230,7 +241,16 @@ final class IncrementalEvaluator {
   }
 
   private double a2a(double sI, double sX, double rI, double rX) {
-    return scale4 * (latency + Math.max(sI, rI) * kIntra + Math.max(sX, rX) * kInter);
+    return scale4 * (latency + max(sI, rI) * kIntra + max(sX, rX) * kInter);
+  }
+
+  /**
+   * The larger of two values: Math.max for the finite values this class compares (where a 0.0 or a
+   * -0.0 gives the same sums and comparisons), without its NaN and signed-zero checks, which cost
+   * in the hot loops.
+   */
+  private static double max(double a, double b) {
+    return a >= b ? a : b;
   }
 
   double migrationSeconds(int worker) {
@@ -306,6 +326,52 @@ final class IncrementalEvaluator {
     }
   }
 
+  /** Remembers the state in {@code slot} (0 or 1), for {@link #restore}. */
+  void save(int slot) {
+    Object[] state = state();
+    if (saved[slot] == null) {
+      saved[slot] = new Object[state.length];
+      for (int i = 0; i < state.length; i++) {
+        saved[slot][i] =
+            state[i] instanceof int[] ints ? ints.clone() : ((double[]) state[i]).clone();
+      }
+    } else {
+      for (int i = 0; i < state.length; i++) {
+        copy(state[i], saved[slot][i]);
+      }
+    }
+    savedSyncSum[slot] = syncSum;
+  }
+
+  /** Returns to the state last saved in {@code slot}, as loading that placement again would. */
+  void restore(int slot) {
+    if (saved[slot] == null) {
+      throw new IllegalStateException("nothing saved in slot " + slot);
+    }
+    pairA = -1;
+    Object[] state = state();
+    for (int i = 0; i < state.length; i++) {
+      copy(saved[slot][i], state[i]);
+    }
+    syncSum = savedSyncSum[slot];
+  }
+
+  /** The arrays {@link #load} fills. */
+  private Object[] state() {
+    return new Object[] {
+      s2e, rep, invRep, cntN, nodesUsed, tok, sendIntra, sendInter, recvIntra, recvInter, mig, syncE
+    };
+  }
+
+  private static void copy(Object from, Object to) {
+    if (from instanceof int[] ints) {
+      System.arraycopy(ints, 0, to, 0, ints.length);
+    } else {
+      double[] doubles = (double[]) from;
+      System.arraycopy(doubles, 0, to, 0, doubles.length);
+    }
+  }
+
   /** Replicas of {@code expert} on {@code worker}. */
   private int count(int worker, int expert) {
     int n = 0;
@@ -334,22 +400,19 @@ final class IncrementalEvaluator {
     return refOnNode[workerNode[worker] * experts + expert] ? migIntraSeconds : migInterSeconds;
   }
 
-  /** The offset of {@code e}'s column in {@link #colT}, copied from the load on first use. */
-  private int column(int e) {
-    int o = colOff[e];
-    if (o >= 0) {
-      return o;
+  /** The tokens of expert {@code e} from the sources of {@code node}, copied on first use. */
+  private double[] block(int node, int e) {
+    double[] c = blocks[node * experts + e];
+    if (c == null) {
+      c = new double[gpusPerNode];
+      int first = node * gpusPerNode;
+      int end = Math.min(sources, first + gpusPerNode);
+      for (int s = first; s < end; s++) {
+        c[s - first] = load.tokens(s, e);
+      }
+      blocks[node * experts + e] = c;
     }
-    o = colCount * sources;
-    if (o + sources > colT.length) {
-      colT = Arrays.copyOf(colT, Math.max(16 * sources, 2 * colT.length));
-    }
-    for (int s = 0; s < sources; s++) {
-      colT[o + s] = load.tokens(s, e);
-    }
-    colOff[e] = o;
-    colCount++;
-    return o;
+    return c;
   }
 
   private void recvReplica(int w, int e, double share) {
@@ -514,9 +577,9 @@ final class IncrementalEvaluator {
     for (int w = 0; w < workers; w++) {
       double c = fixedPerWorker + perToken * tok[w];
       double a = a2a(sendIntra[w], sendInter[w], recvIntra[w], recvInter[w]);
-      maxC = Math.max(maxC, c);
-      maxA = Math.max(maxA, a);
-      maxMig = Math.max(maxMig, mig[w]);
+      maxC = max(maxC, c);
+      maxA = max(maxA, a);
+      maxMig = max(maxMig, mig[w]);
       secondary += c * c + a * a;
     }
     lastSecondary = secondary;
@@ -534,7 +597,9 @@ final class IncrementalEvaluator {
     boolean replicated = placement.slotCount() > experts;
     double maxC = 0;
     double maxA = 0;
-    for (int w = 0; w < workers; w++) {
+    // from the worker that ended the last scan early: placements tend to share their busy workers,
+    // and the order changes nothing but how soon the scan can stop
+    for (int k = 0, w = boundFrom; k < workers; k++, w = w + 1 == workers ? 0 : w + 1) {
       double t = 0;
       double rI = 0;
       double rX = 0;
@@ -548,15 +613,17 @@ final class IncrementalEvaluator {
         rI += share * (fromNode - (w < sources ? load.tokens(w, e) : 0));
         rX += share * (col[e] - fromNode);
       }
-      maxC = Math.max(maxC, fixedPerWorker + perToken * t);
-      maxA = Math.max(maxA, a2a(0, 0, rI, rX));
+      maxC = max(maxC, fixedPerWorker + perToken * t);
+      maxA = max(maxA, a2a(0, 0, rI, rX));
       if (maxC + maxA >= cutoff) {
+        boundFrom = w;
         return maxC + maxA;
       }
     }
     double maxMig = 0;
     if (migrationWeight > 0) {
-      for (int w = 0; w < workers; w++) {
+      double layerFloor = maxC + maxA;
+      for (int k = 0, w = migBoundFrom; k < workers; k++, w = w + 1 == workers ? 0 : w + 1) {
         double m = 0;
         int base = w * slotsPerWorker;
         for (int i = 0; i < slotsPerWorker; i++) {
@@ -565,7 +632,12 @@ final class IncrementalEvaluator {
             m += migrationSecondsOf(e, w);
           }
         }
-        maxMig = Math.max(maxMig, m);
+        maxMig = max(maxMig, m);
+        // the sync seconds added below only raise the bound
+        if (layerFloor + migrationWeight * maxMig >= cutoff) {
+          migBoundFrom = w;
+          return layerFloor + migrationWeight * maxMig;
+        }
       }
     }
     double sync = 0;
@@ -599,47 +671,79 @@ final class IncrementalEvaluator {
   /** Caches per-worker terms and the largest ones for {@link #evaluateSwap}; returns objective. */
   double beginStep() {
     pairA = -1;
-    Arrays.fill(topC, -1);
-    Arrays.fill(topA, -1);
-    Arrays.fill(topM, -1);
-    Arrays.fill(nodeMaxA, 0);
-    Arrays.fill(nodeTopR, -1);
     double sq = 0;
+    double maxC = 0;
+    double maxA = 0;
+    double maxMig = 0;
     for (int w = 0; w < workers; w++) {
-      cw[w] = fixedPerWorker + perToken * tok[w];
-      aw[w] = a2a(sendIntra[w], sendInter[w], recvIntra[w], recvInter[w]);
+      double c = fixedPerWorker + perToken * tok[w];
+      double a = a2a(sendIntra[w], sendInter[w], recvIntra[w], recvInter[w]);
+      cw[w] = c;
+      aw[w] = a;
+      maxC = max(maxC, c);
+      maxA = max(maxA, a);
+      maxMig = max(maxMig, mig[w]);
       recvOnlyA[w] = scale4 * (latency + recvIntra[w] * kIntra + recvInter[w] * kInter);
-      sq += cw[w] * cw[w] + aw[w] * aw[w];
-      insertTop(topC, cw, w);
-      insertTop(topA, aw, w);
-      insertTop(topM, mig, w);
-      int n = workerNode[w];
-      nodeMaxA[n] = Math.max(nodeMaxA[n], aw[w]);
-      insertTop(nodeTopR, n * 3, recvOnlyA, w);
+      sq += c * c + a * a;
     }
-    Arrays.fill(topNode, -1);
+    top3(cw, 0, workers, topC, 0);
+    top3(aw, 0, workers, topA, 0);
+    top3(mig, 0, workers, topM, 0);
     for (int n = 0; n < nodes; n++) {
-      insertTop(topNode, nodeMaxA, n);
+      int first = n * gpusPerNode;
+      int end = Math.min(workers, first + gpusPerNode);
+      double m = 0;
+      for (int w = first; w < end; w++) {
+        m = max(m, aw[w]);
+      }
+      nodeMaxA[n] = m;
+      top3(recvOnlyA, first, end, nodeTopR, n * 3);
     }
+    top3(nodeMaxA, 0, nodes, topNode, 0);
     sumSq = sq;
-    return objective();
+    // what objective() would compute, from the same values in the same order
+    lastSecondary = sq;
+    lastLayerSeconds = maxA + maxC + syncSum;
+    lastSwitchSeconds = maxMig;
+    return lastLayerSeconds + migrationWeight * maxMig;
   }
 
-  private static void insertTop(int[] top, int from, double[] values, int index) {
-    double v = values[index];
-    int last = top[from + 2];
-    if (last >= 0 && !(v > values[last])) {
-      return;
-    }
-    for (int i = from; i < from + 3; i++) {
-      if (top[i] < 0 || v > values[top[i]]) {
-        for (int j = from + 2; j > i; j--) {
-          top[j] = top[j - 1];
-        }
-        top[i] = index;
-        return;
+  /**
+   * The indices of the three largest of {@code values[from..to)} into {@code out[at..at + 3)},
+   * largest first, the lowest index first among equal values, -1 where there are fewer.
+   */
+  private static void top3(double[] values, int from, int to, int[] out, int at) {
+    int i1 = -1;
+    int i2 = -1;
+    int i3 = -1;
+    double v1 = Double.NEGATIVE_INFINITY;
+    double v2 = Double.NEGATIVE_INFINITY;
+    double v3 = Double.NEGATIVE_INFINITY;
+    for (int i = from; i < to; i++) {
+      double v = values[i];
+      if (i3 >= 0 && !(v > v3)) {
+        continue;
+      }
+      if (i1 < 0 || v > v1) {
+        i3 = i2;
+        v3 = v2;
+        i2 = i1;
+        v2 = v1;
+        i1 = i;
+        v1 = v;
+      } else if (i2 < 0 || v > v2) {
+        i3 = i2;
+        v3 = v2;
+        i2 = i;
+        v2 = v;
+      } else {
+        i3 = i;
+        v3 = v;
       }
     }
+    out[at] = i1;
+    out[at + 1] = i2;
+    out[at + 2] = i3;
   }
 
   private static double maxExcept(int[] top, int from, double[] values, int a, int b) {
@@ -650,23 +754,6 @@ final class IncrementalEvaluator {
       }
     }
     return 0;
-  }
-
-  private static void insertTop(int[] top, double[] values, int index) {
-    double v = values[index];
-    int last = top[top.length - 1];
-    if (last >= 0 && !(v > values[last])) {
-      return;
-    }
-    for (int i = 0; i < top.length; i++) {
-      if (top[i] < 0 || v > values[top[i]]) {
-        for (int j = top.length - 1; j > i; j--) {
-          top[j] = top[j - 1];
-        }
-        top[i] = index;
-        return;
-      }
-    }
   }
 
   private static double maxExcept(int[] top, double[] values, int a, int b) {
@@ -684,20 +771,19 @@ final class IncrementalEvaluator {
    * of the other workers on a's and b's nodes.
    */
   private void preparePair(int a, int b, int nodeA, int nodeB) {
-    pairA = a;
-    pairB = b;
-    pairMaxC = maxExcept(topC, cw, a, b);
-    pairMaxMig = maxExcept(topM, mig, a, b);
+    pairSeen[b] = pairEpoch;
+    pairMaxC[b] = maxExcept(topC, cw, a, b);
+    pairMaxMig[b] = maxExcept(topM, mig, a, b);
     if (nodeA == nodeB) {
-      pairUntouchedA = maxExcept(topA, aw, a, b);
-      pairFloorA = pairUntouchedA;
+      pairUntouchedA[b] = maxExcept(topA, aw, a, b);
+      pairFloorA[b] = pairUntouchedA[b];
     } else {
-      pairUntouchedA = maxExcept(topNode, nodeMaxA, nodeA, nodeB);
+      pairUntouchedA[b] = maxExcept(topNode, nodeMaxA, nodeA, nodeB);
       // on a cross-node swap the other workers of the two nodes keep their receives
-      pairFloorA =
-          Math.max(
-              pairUntouchedA,
-              Math.max(
+      pairFloorA[b] =
+          max(
+              pairUntouchedA[b],
+              max(
                   maxExcept(nodeTopR, nodeA * 3, recvOnlyA, a, b),
                   maxExcept(nodeTopR, nodeB * 3, recvOnlyA, a, b)));
     }
@@ -721,18 +807,26 @@ final class IncrementalEvaluator {
     double dTok = col[f] * shareF - col[e] * shareE;
     double ca = fixedPerWorker + perToken * (tok[a] + dTok);
     double cb = fixedPerWorker + perToken * (tok[b] - dTok);
-    if (a != pairA || b != pairB) {
+    if (a != pairA) {
+      pairA = a;
+      if (++pairEpoch == Integer.MAX_VALUE) {
+        Arrays.fill(pairSeen, 0);
+        pairEpoch = 1;
+      }
+    }
+    if (pairSeen[b] != pairEpoch) {
       preparePair(a, b, nodeA, nodeB);
     }
-    double maxC = Math.max(Math.max(ca, cb), pairMaxC);
-    double untouchedA = pairUntouchedA;
-    double floorA = pairFloorA;
+    double maxC = max(max(ca, cb), pairMaxC[b]);
+    double untouchedA = pairUntouchedA[b];
+    double floorA = pairFloorA[b];
+    double othersMig = pairMaxMig[b];
     // cheapest bound first: compute, untouched all-to-all, sync and the others' migration
     double early =
         maxC
-            + Math.max(floorA, scale4 * latency)
+            + max(floorA, scale4 * latency)
             + (replicatedLayout ? 0 : syncSum)
-            + migrationWeight * pairMaxMig;
+            + migrationWeight * othersMig;
     if (early > cutoff) {
       lastSecondary = Double.POSITIVE_INFINITY;
       return early;
@@ -754,57 +848,63 @@ final class IncrementalEvaluator {
     if (!replicatedLayout || count(b, e) == 0) {
       migB += migrationSecondsOf(e, b);
     }
-    double maxMig = Math.max(Math.max(migA, migB), pairMaxMig);
+    double maxMig = max(max(migA, migB), othersMig);
     double sync = syncSum;
     if (nodeA != nodeB && (rep[e] > 1 || rep[f] > 1)) {
       sync += syncAfterMove(e, nodeA, nodeB) + syncAfterMove(f, nodeB, nodeA);
     }
-    double bound = maxC + Math.max(floorA, scale4 * latency) + sync + migrationWeight * maxMig;
+    double bound = maxC + max(floorA, scale4 * latency) + sync + migrationWeight * maxMig;
     if (bound > cutoff) {
       lastSecondary = Double.POSITIVE_INFINITY;
       return bound;
     }
 
-    int oe = column(e);
-    int of = column(f);
+    int firstA = nodeA * gpusPerNode;
+    int firstB = nodeB * gpusPerNode;
+    double[] eA = block(nodeA, e);
+    double[] fA = block(nodeA, f);
     double maxA;
     if (nodeA == nodeB) {
       // inside one node only a's and b's own tokens of e and f change between their sends
-      double tokEA = a < sources ? colT[oe + a] : 0;
-      double tokFA = a < sources ? colT[of + a] : 0;
-      double tokEB = b < sources ? colT[oe + b] : 0;
-      double tokFB = b < sources ? colT[of + b] : 0;
+      double tokEA = eA[a - firstA];
+      double tokFA = fA[a - firstA];
+      double tokEB = eA[b - firstA];
+      double tokFB = fA[b - firstA];
       double aa = ownA2a(a, tokEA * shareE - tokFA * shareF, 0, f, e, shareF, shareE, tokFA, tokEA);
       double ab = ownA2a(b, tokFB * shareF - tokEB * shareE, 0, e, f, shareE, shareF, tokEB, tokFB);
-      maxA = Math.max(Math.max(aa, ab), maxExcept(topA, aw, a, b));
+      maxA = max(max(aa, ab), maxExcept(topA, aw, a, b));
       sq += aa * aa + ab * ab - aw[a] * aw[a] - aw[b] * aw[b];
     } else {
       // the two workers that change most first: often they already rule the move out. Across
       // nodes a and b keep their intra-node sends of e and f and trade inter-node ones
-      double tokEA = a < sources ? colT[oe + a] : 0;
-      double tokFA = a < sources ? colT[of + a] : 0;
-      double tokEB = b < sources ? colT[oe + b] : 0;
-      double tokFB = b < sources ? colT[of + b] : 0;
+      double[] eB = block(nodeB, e);
+      double[] fB = block(nodeB, f);
+      double tokEA = eA[a - firstA];
+      double tokFA = fA[a - firstA];
+      double tokEB = eB[b - firstB];
+      double tokFB = fB[b - firstB];
       double aa = ownA2a(a, 0, tokFA * shareF - tokEA * shareE, f, e, shareF, shareE, tokFA, tokEA);
       double ab = ownA2a(b, 0, tokEB * shareE - tokFB * shareF, e, f, shareE, shareF, tokEB, tokFB);
-      maxA = Math.max(untouchedA, Math.max(aa, ab));
+      maxA = max(untouchedA, max(aa, ab));
       double mw = migrationWeight * maxMig;
       // summed as the final value is, so that a bound above the cutoff implies the value is
-      double partial = Math.max(maxA, floorA) + maxC + sync + mw;
+      double partial = max(maxA, floorA) + maxC + sync + mw;
       if (partial > cutoff) {
         lastSecondary = Double.POSITIVE_INFINITY;
         return partial;
       }
       sq += aa * aa + ab * ab - aw[a] * aw[a] - aw[b] * aw[b];
       for (int pass = 0; pass < 2; pass++) {
-        int first = pass == 0 ? nodeA * gpusPerNode : nodeB * gpusPerNode;
+        int first = pass == 0 ? firstA : firstB;
         int end = Math.min(workers, first + gpusPerNode);
         double sign = pass == 0 ? 1 : -1;
+        double[] oe = pass == 0 ? eA : eB;
+        double[] of = pass == 0 ? fA : fB;
         for (int w = first; w < end; w++) {
           if (w == a || w == b) {
             continue;
           }
-          double v = swappedOther(w, oe, of, shareE, shareF, sign);
+          double v = swappedOther(w, oe[w - first], of[w - first], shareE, shareF, sign);
           if (v > maxA) {
             maxA = v;
             partial = maxA + maxC + sync + mw;
@@ -866,11 +966,12 @@ final class IncrementalEvaluator {
    * All-to-all of worker w, neither a nor b, on node A ({@code sign} 1) or node B ({@code sign} -1)
    * of a cross-node swap: its receives stay, and f's tokens instead of e's stay in its node.
    */
-  private double swappedOther(int w, int oe, int of, double shareE, double shareF, double sign) {
+  private double swappedOther(
+      int w, double tokE, double tokF, double shareE, double shareF, double sign) {
     if (w >= sources) {
       return aw[w];
     }
-    double d = sign * (colT[of + w] * shareF - colT[oe + w] * shareE);
+    double d = sign * (tokF * shareF - tokE * shareE);
     return a2a(sendIntra[w] + d, sendInter[w] - d, recvIntra[w], recvInter[w]);
   }
 

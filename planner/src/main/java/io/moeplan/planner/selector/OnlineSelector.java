@@ -124,6 +124,7 @@ public final class OnlineSelector {
     IncrementalEvaluator ev =
         new IncrementalEvaluator(model, load, workers, spw, current, migrationWeight);
     ev.load(current);
+    ev.save(0);
     double currentScore = ev.objective();
     double currentSeconds = ev.lastLayerSeconds();
     List<Placement> starts = new ArrayList<>();
@@ -148,12 +149,13 @@ public final class OnlineSelector {
       if (j < bestStartScore) {
         bestStartScore = j;
         bestStart = start;
+        ev.save(1);
       }
     }
     int[] best = null;
     double bestScore = currentScore;
     double bestSeconds = currentSeconds;
-    ev.load(current);
+    ev.restore(0);
     int currentSteps =
         bestStart == null
             ? options.maxSearchSteps()
@@ -165,7 +167,7 @@ public final class OnlineSelector {
       best = ev.slotToExpert();
     }
     if (bestStart != null) {
-      ev.load(bestStart);
+      ev.restore(1);
       double fromStart = localSearch(ev, options.maxSearchSteps());
       if (fromStart < bestScore - REL_TOL * Math.abs(bestScore)) {
         bestScore = fromStart;

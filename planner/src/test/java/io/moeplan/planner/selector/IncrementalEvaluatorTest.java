@@ -171,4 +171,73 @@ class IncrementalEvaluatorTest {
       }
     }
   }
+
+  @ParameterizedTest
+  @CsvSource({"8, 4, 32, 8", "8, 5, 32, 8", "12, 2, 20, 9", "16, 2, 32, 16"})
+  void restoringASavedStateContinuesExactlyAsReloadingThePlacement(
+      int workers, int slots, int experts, int sources) {
+    Random random = new Random(workers * 17L + slots * 5L + experts);
+    for (int round = 0; round < 10; round++) {
+      LoadMatrix load = randomLoad(random, sources, experts);
+      Placement from = randomPlacement(random, workers, slots, experts);
+      Placement first = randomPlacement(random, workers, slots, experts);
+      Placement second = randomPlacement(random, workers, slots, experts);
+      IncrementalEvaluator restored =
+          new IncrementalEvaluator(MODEL, load, workers, slots, from, 0.07);
+      IncrementalEvaluator reloaded =
+          new IncrementalEvaluator(MODEL, load, workers, slots, from, 0.07);
+      restored.load(first);
+      restored.save(0);
+      restored.load(second);
+      restored.save(1);
+      for (int y = slots; y < workers * slots; y++) {
+        int e = restored.expertAt(0);
+        int f = restored.expertAt(y);
+        if (e != f && !restored.workerHolds(y / slots, e) && !restored.workerHolds(0, f)) {
+          restored.swap(0, y);
+          break;
+        }
+      }
+      restored.restore(0);
+      reloaded.load(first);
+      assertThat(restored.beginStep()).isEqualTo(reloaded.beginStep());
+      assertThat(restored.lastSecondary()).isEqualTo(reloaded.lastSecondary());
+      assertThat(bestSwap(restored, workers * slots, slots, true))
+          .containsExactly(bestSwap(reloaded, workers * slots, slots, true));
+      restored.restore(1);
+      reloaded.load(second);
+      assertThat(restored.slotToExpert()).containsExactly(reloaded.slotToExpert());
+      assertThat(restored.beginStep()).isEqualTo(reloaded.beginStep());
+      assertThat(bestSwap(restored, workers * slots, slots, true))
+          .containsExactly(bestSwap(reloaded, workers * slots, slots, true));
+    }
+  }
+
+  @ParameterizedTest
+  @CsvSource({"8, 4, 32, 8", "8, 5, 32, 8", "16, 2, 32, 16"})
+  void aLowerBoundReachesTheCutoffWhateverWasBoundedBefore(
+      int workers, int slots, int experts, int sources) {
+    Random random = new Random(workers * 7L + slots * 3L + experts);
+    for (int round = 0; round < 10; round++) {
+      LoadMatrix load = randomLoad(random, sources, experts);
+      Placement from = randomPlacement(random, workers, slots, experts);
+      IncrementalEvaluator used = new IncrementalEvaluator(MODEL, load, workers, slots, from, 0.2);
+      Placement[] placements = new Placement[12];
+      double[] exact = new double[placements.length];
+      for (int i = 0; i < placements.length; i++) {
+        placements[i] = randomPlacement(random, workers, slots, experts);
+        IncrementalEvaluator fresh =
+            new IncrementalEvaluator(MODEL, load, workers, slots, from, 0.2);
+        exact[i] = fresh.lowerBound(placements[i], Double.POSITIVE_INFINITY);
+      }
+      for (int i = 0; i < placements.length; i++) {
+        double cutoff = exact[(i + 5) % exact.length];
+        double bound = used.lowerBound(placements[i], cutoff);
+        assertThat(bound >= cutoff).isEqualTo(exact[i] >= cutoff);
+        if (bound < cutoff) {
+          assertThat(bound).isEqualTo(exact[i]);
+        }
+      }
+    }
+  }
 }
