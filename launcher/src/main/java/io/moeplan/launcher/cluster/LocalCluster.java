@@ -205,7 +205,7 @@ public final class LocalCluster {
     }
     for (int index = 1; index <= settings.executors(); index++) {
       String name = executorName(index);
-      start(name, executorCommand(settings, index));
+      startExecutor(settings, index, executorOptions(settings, index));
       out.printf("%s started (log %s)%n", name, state.resolve("logs").resolve(name + ".out"));
     }
     out.printf(
@@ -321,21 +321,43 @@ public final class LocalCluster {
 
   /**
    * Starts executor process {@code index} (1-based) of the pool's job again, e.g. after {@link
-   * #killExecutor}: it hosts the same ranks and resumes at {@code startIteration} on the placements
-   * of the latest decisions that took effect before it.
+   * #killExecutor}: it hosts the same ranks as {@code up} gave it and resumes at {@code
+   * startIteration} on the placements of the latest decisions that took effect before it.
    */
   public void startExecutor(ClusterSettings settings, int index, long startIteration)
       throws IOException {
-    String name = executorName(index);
-    if (index < 1 || index > settings.executors()) {
+    if (settings.pool() == null || index < 1 || index > settings.executors()) {
       throw new IllegalArgumentException(
-          "executor " + index + " outside 1.." + settings.executors());
+          "executor " + index + " is not one of the " + settings.executors() + " up starts");
     }
+    List<String> options = new ArrayList<>(executorOptions(settings, index));
+    options.addAll(List.of("--start-iteration", Long.toString(startIteration)));
+    startExecutor(settings, index, options);
+  }
+
+  /**
+   * Starts a {@code moeplan executor} process named {@link #executorName executorName(index)} on
+   * the cluster's broker with these options (all but {@code --bootstrap-servers}, e.g. {@code
+   * --job}, {@code --workers}, {@code --start-iteration}); its output goes to {@code
+   * logs/executor-INDEX.out}.
+   */
+  public void startExecutor(ClusterSettings settings, int index, List<String> options)
+      throws IOException {
+    String name = executorName(index);
     if (process(name).isPresent()) {
       throw new IllegalStateException(name + " is already running");
     }
-    List<String> command = new ArrayList<>(executorCommand(settings, index));
-    command.addAll(List.of("--start-iteration", Long.toString(startIteration)));
+    List<String> command =
+        new ArrayList<>(
+            List.of(
+                "-Xmx256m",
+                "-cp",
+                classpath(settings.classpath()),
+                "io.moeplan.launcher.Moeplan",
+                "executor",
+                "--bootstrap-servers",
+                "localhost:" + settings.kafkaPort()));
+    command.addAll(options);
     start(name, command);
   }
 
@@ -505,24 +527,17 @@ public final class LocalCluster {
    * A CPU executor hosting its share of the pool's ranks, with the dimensions shrunk so that the
    * experts' float32 reference compute runs a few iterations per second on a laptop.
    */
-  private List<String> executorCommand(ClusterSettings settings, int index) {
+  private static List<String> executorOptions(ClusterSettings settings, int index) {
     int processes = settings.executors();
     int firstRank = (index - 1) * POOL_RANKS / processes;
     int workers = index * POOL_RANKS / processes - firstRank;
     List<String> command =
         new ArrayList<>(
             List.of(
-                "-Xmx256m",
-                "-cp",
-                classpath(settings.classpath()),
-                "io.moeplan.launcher.Moeplan",
-                "executor",
                 "--job",
                 settings.pool().jobId(),
                 "--backend",
                 "cpu",
-                "--bootstrap-servers",
-                "localhost:" + settings.kafkaPort(),
                 "--workers",
                 Integer.toString(workers),
                 "--first-rank",
