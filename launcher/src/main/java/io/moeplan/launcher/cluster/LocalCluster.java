@@ -1,5 +1,6 @@
 package io.moeplan.launcher.cluster;
 
+import io.moeplan.executor.process.CpuWorkers;
 import io.moeplan.launcher.kafka.EmbeddedKafkaBroker;
 import io.moeplan.planner.pool.Pool;
 import io.moeplan.planner.pool.PoolOptions;
@@ -195,7 +196,7 @@ public final class LocalCluster {
         "Flink dashboard on http://localhost:%d (%d task managers x %d slots)%n",
         settings.restPort(), settings.taskManagers(), settings.slotsPerTaskManager());
     if (settings.pool() != null) {
-      publishPool(settings.pool(), info.bootstrapServers(), out);
+      publishPool(settings.pool(), settings.executors() > 0, info.bootstrapServers(), out);
     }
     if (settings.submitJob()) {
       String jobId = submit(settings, settings.jobArguments());
@@ -547,16 +548,25 @@ public final class LocalCluster {
                 "--rate",
                 "2",
                 "--hidden",
-                "64",
+                Integer.toString(EXECUTOR_HIDDEN),
                 "--ffn",
-                "128",
+                Integer.toString(EXECUTOR_FFN),
                 "--tokens-per-rank",
-                "64"));
+                Integer.toString(EXECUTOR_TOKENS_PER_RANK)));
     jobOption(settings, "--window-iterations")
         .ifPresent(v -> command.addAll(List.of("--window", v)));
     jobOption(settings, "--lead-iterations").ifPresent(v -> command.addAll(List.of("--lead", v)));
     return command;
   }
+
+  /** Model width the cluster's CPU executors run (and its pool is built for). */
+  private static final int EXECUTOR_HIDDEN = 64;
+
+  /** Expert FFN width of the cluster's CPU executors. */
+  private static final int EXECUTOR_FFN = 128;
+
+  /** Tokens each rank of the cluster's CPU executors routes per layer and iteration. */
+  private static final int EXECUTOR_TOKENS_PER_RANK = 64;
 
   private static Optional<String> jobOption(ClusterSettings settings, String option) {
     List<String> arguments = settings.jobArguments();
@@ -765,21 +775,31 @@ public final class LocalCluster {
     }
   }
 
+  /**
+   * Builds and publishes the job's pool: for the example H100 cluster and GPT-MoE shape, or, when
+   * the cluster runs CPU executors, for those executors' workers and dimensions ({@link
+   * CpuWorkers}), so the selector plans for the computation that actually runs.
+   */
   private static void publishPool(
-      ClusterSettings.PoolSettings pool, String bootstrapServers, PrintStream out) {
+      ClusterSettings.PoolSettings pool,
+      boolean forCpuExecutors,
+      String bootstrapServers,
+      PrintStream out) {
     long started = System.nanoTime();
-    ClusterSpec cluster = SpecLoader.loadExample("cluster-h100-2node.yaml", ClusterSpec.class);
-    ModelSpec example = SpecLoader.loadExample("model-gpt-moe.yaml", ModelSpec.class);
+    ClusterSpec example = SpecLoader.loadExample("cluster-h100-2node.yaml", ClusterSpec.class);
+    ModelSpec gpt = SpecLoader.loadExample("model-gpt-moe.yaml", ModelSpec.class);
+    ClusterSpec cluster =
+        forCpuExecutors ? CpuWorkers.cluster(example.nodes(), example.gpusPerNode()) : example;
     ModelSpec model =
-        new ModelSpec(
-            pool.layers(),
-            example.expertCount(),
-            example.topK(),
-            example.hidden(),
-            example.ffnHidden(),
-            example.bytesPerElement(),
-            example.optimizerBytesPerParam(),
-            example.tokensPerRank());
+        forCpuExecutors
+            ? CpuWorkers.model(
+                pool.layers(),
+                gpt.expertCount(),
+                gpt.topK(),
+                EXECUTOR_HIDDEN,
+                EXECUTOR_FFN,
+                EXECUTOR_TOKENS_PER_RANK)
+            : gpt.withMoeLayers(pool.layers());
     Pool built =
         new PoolSearch(cluster, model, PoolOptions.defaults()).search(ProgressListener.NONE);
     Properties client = new Properties();
