@@ -23,10 +23,6 @@ import io.moeplan.schemas.PlanPool;
 import io.moeplan.schemas.Topic;
 import io.moeplan.schemas.Topics;
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
-import java.nio.file.DirectoryStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -37,7 +33,6 @@ import java.util.Optional;
 import java.util.Properties;
 import java.util.TreeMap;
 import java.util.function.BooleanSupplier;
-import java.util.stream.Stream;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -79,23 +74,9 @@ class ClusterFailoverITCase {
 
   @BeforeAll
   static void startCluster() throws IOException {
-    Optional<Path> root = projectRoot();
-    assumeTrue(
-        root.isPresent(),
-        "no launcher build (launcher/target/moeplan-launcher.jar and lib/) above the working"
-            + " directory: run 'mvn -B -DskipTests install' first");
-    Optional<Path> jobJar = jobJar(root.get());
-    assumeTrue(
-        jobJar.isPresent(),
-        "no shaded job jar flink-jobs/target/moeplan-flink-jobs-*-job.jar: run 'mvn -B"
-            + " -DskipTests install' first");
     assumeTrue(trace().isPresent(), "shared trace " + TRACE + "/layers-00-11.csv.gz not found");
     settings =
-        ClusterSettings.builder(state, launcherClasspath(root.get()), jobJar.get())
-            .kafkaPort(freePort())
-            .kafkaControllerPort(freePort())
-            .restPort(freePort())
-            .rpcPort(freePort())
+        ClusterProcesses.settings(state)
             .taskManagers(2)
             .slotsPerTaskManager(2)
             .parallelism(2)
@@ -320,16 +301,9 @@ class ClusterFailoverITCase {
     }
   }
 
-  /** Polls the condition (each call may block briefly) until it holds or the bound passes. */
   private static void awaitTrue(BooleanSupplier condition, String what)
       throws InterruptedException {
-    long deadline = System.nanoTime() + BOUND.toNanos();
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("not reached within " + BOUND + ": " + what);
-      }
-      Thread.sleep(100);
-    }
+    ClusterProcesses.awaitTrue(condition, BOUND, what);
   }
 
   private static KafkaProducer<byte[], byte[]> producer() {
@@ -357,52 +331,6 @@ class ClusterFailoverITCase {
 
   /** The trace, found by walking up from the working directory. */
   private static Optional<Path> trace() {
-    return walkUp(TRACE.resolve("layers-00-11.csv.gz"));
-  }
-
-  /** The project root: the folder whose launcher build the cluster runs from. */
-  private static Optional<Path> projectRoot() {
-    return walkUp(Path.of("launcher", "target", "moeplan-launcher.jar"))
-        .map(jar -> jar.getParent().getParent().getParent())
-        .filter(root -> Files.isDirectory(root.resolve("launcher/target/lib")));
-  }
-
-  private static Optional<Path> walkUp(Path relative) {
-    for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
-      if (Files.isRegularFile(dir.resolve(relative))) {
-        return Optional.of(dir.resolve(relative));
-      }
-    }
-    return Optional.empty();
-  }
-
-  private static Optional<Path> jobJar(Path root) throws IOException {
-    Path target = root.resolve("flink-jobs/target");
-    if (!Files.isDirectory(target)) {
-      return Optional.empty();
-    }
-    try (DirectoryStream<Path> jars =
-        Files.newDirectoryStream(target, "moeplan-flink-jobs-*-job.jar")) {
-      for (Path jar : jars) {
-        return Optional.of(jar);
-      }
-    }
-    return Optional.empty();
-  }
-
-  /** The launcher jar and its runtime libraries, as the moeplan script runs them. */
-  private static List<Path> launcherClasspath(Path root) throws IOException {
-    List<Path> jars = new ArrayList<>();
-    jars.add(root.resolve("launcher/target/moeplan-launcher.jar"));
-    try (Stream<Path> lib = Files.list(root.resolve("launcher/target/lib"))) {
-      lib.filter(jar -> jar.toString().endsWith(".jar")).sorted().forEach(jars::add);
-    }
-    return jars;
-  }
-
-  private static int freePort() throws IOException {
-    try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      return socket.getLocalPort();
-    }
+    return ClusterProcesses.walkUp(TRACE.resolve("layers-00-11.csv.gz"));
   }
 }
