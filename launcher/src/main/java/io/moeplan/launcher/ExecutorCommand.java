@@ -18,7 +18,6 @@ import java.time.Duration;
 import java.util.Locale;
 import java.util.Properties;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.apache.kafka.clients.CommonClientConfigs;
@@ -202,21 +201,11 @@ final class ExecutorCommand implements Callable<Integer> {
         model.layout().workers(),
         model.layout().slotsPerWorker(),
         pool.getPoolVersion());
-    CountDownLatch finished = new CountDownLatch(1);
-    try (KafkaExecutorIo io = new KafkaExecutorIo(client, settings.topics());
+    StopOnExit exit = new StopOnExit();
+    try (exit;
+        KafkaExecutorIo io = new KafkaExecutorIo(client, settings.topics());
         Executor executor = new Executor(settings, model, io, io, out)) {
-      Thread hook =
-          new Thread(
-              () -> {
-                executor.stop();
-                try {
-                  finished.await();
-                } catch (InterruptedException e) {
-                  Thread.currentThread().interrupt();
-                }
-              },
-              "moeplan-executor-stop");
-      Runtime.getRuntime().addShutdownHook(hook);
+      exit.install("moeplan-executor-stop", executor::stop);
       Progress progress = new Progress(out);
       long started = System.nanoTime();
       long ran = executor.run(progress::accept);
@@ -237,8 +226,6 @@ final class ExecutorCommand implements Callable<Integer> {
           executor.migratedBytes() / 1024.0,
           executor.migrationMillis(),
           executor.follower().planVersion());
-    } finally {
-      finished.countDown();
     }
     return 0;
   }

@@ -6,7 +6,6 @@ import io.moeplan.planner.spec.ModelSpec;
 import io.moeplan.planner.spec.SpecLoader;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -209,23 +208,8 @@ final class LocalCommand implements Callable<Integer> {
                 .decisionTimeout(timeout)
                 .build(),
             System.out);
-    CountDownLatch finished = new CountDownLatch(1);
-    Thread hook =
-        new Thread(
-            () -> {
-              stack.stop();
-              try {
-                finished.await();
-              } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-              }
-            },
-            "moeplan-local-stop");
-    Runtime.getRuntime().addShutdownHook(hook);
-    try {
+    try (StopOnExit exit = StopOnExit.on("moeplan-local-stop", stack::stop)) {
       stack.run();
-    } finally {
-      finished.countDown();
     }
     return 0;
   }
