@@ -143,11 +143,25 @@ public final class LoadMatrix {
    * {@code groupSize} is GPUs per node), for {@code groups} groups.
    */
   public double[] groupedExpertTotals(int groupSize, int groups) {
+    double[] out = new double[Math.max(0, groups) * experts];
+    groupedExpertTotals(groupSize, groups, out);
+    return out;
+  }
+
+  /**
+   * {@link #groupedExpertTotals(int, int)} written into {@code out} (of at least {@code groups *
+   * experts} values), for callers that reuse their arrays.
+   */
+  public void groupedExpertTotals(int groupSize, int groups, double[] out) {
     if (groupSize < 1 || groups < 1 || (long) groups * groupSize < sources) {
       throw new IllegalArgumentException(
           groups + " groups of " + groupSize + " do not cover " + sources + " sources");
     }
-    double[] out = new double[groups * experts];
+    if (out.length < groups * experts) {
+      throw new IllegalArgumentException(
+          "out holds " + out.length + " values, " + groups * experts + " needed");
+    }
+    Arrays.fill(out, 0, groups * experts, 0.0);
     for (int s = 0; s < sources; s++) {
       int base = (s / groupSize) * experts;
       int row = s * experts;
@@ -155,7 +169,11 @@ public final class LoadMatrix {
         out[base + e] += tokens[row + e];
       }
     }
-    return out;
+  }
+
+  /** Copies the per-expert totals into {@code out} (of at least {@link #experts} values). */
+  public void copyExpertTotals(double[] out) {
+    System.arraycopy(expertTotals, 0, out, 0, experts);
   }
 
   /** The row-major values (a copy). */

@@ -21,32 +21,30 @@ final class IncrementalEvaluator {
   private static final long MAX_CELLS = 1L << 26;
 
   private final PerformanceModel model;
-  private final LoadMatrix load;
   private final int workers;
   private final int slotsPerWorker;
   private final int experts;
   private final int nodes;
   private final int gpusPerNode;
-  private final int sources;
-  private final double[] col;
-  private final double[] nodeCol;
   private final double kIntra;
   private final double kInter;
   private final double scale4;
   private final double latency;
   private final double perToken;
   private final double fixedPerWorker;
-  private final double migrationWeight;
+  private final double migIntraSeconds;
+  private final double migInterSeconds;
+
+  // set by reset(): the load, the reference placement and the weight of its switch seconds
+  private LoadMatrix load;
+  private int sources;
+  private final double[] col;
+  private final double[] nodeCol;
+  private double migrationWeight;
   private final int[] reference;
   private final boolean[] refOnNode;
   // the reference's worker of each expert, -1 when it has none, -2 when it has several
   private final int[] refWorker;
-  // tokens of an expert from the sources of a node, {@code blocks[node * experts + e][s - first
-  // source of node]} (0 past the last source), filled on first use: the all-to-all updates of a
-  // swap read two experts for the sources of two nodes
-  private final double[][] blocks;
-  private final double migIntraSeconds;
-  private final double migInterSeconds;
 
   // worker of each slot and node of each worker (lookups instead of divisions in the hot loops)
   private final int[] slotWorker;
@@ -95,74 +93,60 @@ final class IncrementalEvaluator {
   private int migBoundFrom;
   private final Object[][] saved = new Object[2][];
   private final double[] savedSyncSum = new double[2];
+  private final boolean[] savedValid = new boolean[2];
+  private final Object[] stateArrays;
 
   private double lastSecondary;
   private double lastLayerSeconds;
   private double lastSwitchSeconds;
 
-  IncrementalEvaluator(
-      PerformanceModel model,
-      LoadMatrix estimate,
-      int workers,
-      int slotsPerWorker,
-      Placement reference,
-      double migrationWeight) {
+  /**
+   * An evaluator for placements of {@code experts} experts on {@code workers} workers with {@code
+   * slotsPerWorker} slots each; {@link #reset} sets the load and the reference before use. Its
+   * arrays are sized once, so one evaluator serves many decisions without allocating.
+   */
+  IncrementalEvaluator(PerformanceModel model, int workers, int slotsPerWorker, int experts) {
+    if (workers < 1 || slotsPerWorker < 1 || experts < 1) {
+      throw new IllegalArgumentException(
+          "workers, slots per worker and experts must be >= 1, got "
+              + workers
+              + ", "
+              + slotsPerWorker
+              + ", "
+              + experts);
+    }
     this.model = model;
-    this.load = estimate;
     this.workers = workers;
     this.slotsPerWorker = slotsPerWorker;
-    this.experts = estimate.experts();
+    this.experts = experts;
     this.gpusPerNode = model.gpusPerNode();
     this.nodes = (workers + gpusPerNode - 1) / gpusPerNode;
-    this.sources = estimate.sources();
-    if (sources > workers) {
-      throw new IllegalArgumentException(
-          "load has " + sources + " sources, more than the " + workers + " workers");
-    }
-    if (reference.workerCount() != workers || reference.slotsPerWorker() != slotsPerWorker) {
-      throw new IllegalArgumentException(
-          "reference placement is not of " + workers + " workers x " + slotsPerWorker + " slots");
-    }
-    if (reference.expertCount() != experts) {
-      throw new IllegalArgumentException(
-          "load has " + experts + " experts, placement has " + reference.expertCount());
-    }
-    if ((long) nodes * experts > MAX_CELLS) {
+    if ((long) nodes * experts * gpusPerNode > MAX_CELLS) {
       throw new IllegalArgumentException(
           "nodes * experts = " + (long) nodes * experts + " is too large for the selector");
     }
-    this.col = estimate.expertTotals();
-    this.nodeCol = estimate.groupedExpertTotals(gpusPerNode, nodes);
     this.kIntra = model.bytesPerToken() / model.intraNodeBandwidth();
     this.kInter = model.bytesPerToken() / model.interNodeBandwidth();
     this.scale4 = 4 * model.commScale();
     this.latency = model.latencySeconds();
     this.perToken = model.perTokenSeconds();
     this.fixedPerWorker = slotsPerWorker * model.fixedSeconds();
-    this.migrationWeight = migrationWeight;
-    this.reference = reference.slotToExpert();
+    this.migIntraSeconds = model.migrationBytesPerExpert() / model.intraNodeBandwidth();
+    this.migInterSeconds = model.migrationBytesPerExpert() / model.interNodeBandwidth();
+    this.col = new double[experts];
+    this.nodeCol = new double[nodes * experts];
+    this.reference = new int[workers * slotsPerWorker];
+    this.refOnNode = new boolean[nodes * experts];
+    this.refWorker = new int[experts];
     this.s2e = new int[workers * slotsPerWorker];
     this.slotWorker = new int[s2e.length];
     this.workerNode = new int[workers];
-    this.refOnNode = new boolean[nodes * experts];
-    this.refWorker = new int[experts];
-    Arrays.fill(refWorker, -1);
-    for (int w = 0, slot = 0, node = 0; w < workers; w++) {
-      if (w > 0 && w % gpusPerNode == 0) {
-        node++;
-      }
-      workerNode[w] = node;
+    for (int w = 0, slot = 0; w < workers; w++) {
+      workerNode[w] = w / gpusPerNode;
       for (int i = 0; i < slotsPerWorker; i++, slot++) {
         slotWorker[slot] = w;
-        int e = this.reference[slot];
-        refOnNode[node * experts + e] = true;
-        refWorker[e] = refWorker[e] == -1 || refWorker[e] == w ? w : -2;
       }
     }
-    this.blocks = new double[nodes * experts][];
-    this.migIntraSeconds = model.migrationBytesPerExpert() / model.intraNodeBandwidth();
-    this.migInterSeconds = model.migrationBytesPerExpert() / model.interNodeBandwidth();
-
     this.rep = new int[experts];
     this.invRep = new double[experts];
     this.replicatedLayout = (long) workers * slotsPerWorker > experts;
@@ -185,6 +169,74 @@ final class IncrementalEvaluator {
     this.pairMaxMig = new double[workers];
     this.pairUntouchedA = new double[workers];
     this.pairFloorA = new double[workers];
+    this.stateArrays =
+        new Object[] {
+          s2e, rep, invRep, cntN, nodesUsed, tok, sendIntra, sendInter, recvIntra, recvInter, mig,
+          syncE
+        };
+  }
+
+  /** An evaluator of the shape of {@code reference}, reset to {@code estimate} and it. */
+  IncrementalEvaluator(
+      PerformanceModel model,
+      LoadMatrix estimate,
+      int workers,
+      int slotsPerWorker,
+      Placement reference,
+      double migrationWeight) {
+    this(model, workers, slotsPerWorker, estimate.experts());
+    reset(estimate, reference, migrationWeight);
+  }
+
+  /** Whether this evaluator is of the given shape. */
+  boolean fits(int workers, int slotsPerWorker, int experts) {
+    return this.workers == workers
+        && this.slotsPerWorker == slotsPerWorker
+        && this.experts == experts;
+  }
+
+  /**
+   * Starts over with another load and reference placement (the switch seconds of a state are
+   * counted from {@code reference}, weighted by {@code migrationWeight}); the state must be loaded
+   * again and nothing saved before survives.
+   */
+  void reset(LoadMatrix estimate, Placement reference, double migrationWeight) {
+    if (estimate.sources() > workers) {
+      throw new IllegalArgumentException(
+          "load has " + estimate.sources() + " sources, more than the " + workers + " workers");
+    }
+    if (reference.workerCount() != workers || reference.slotsPerWorker() != slotsPerWorker) {
+      throw new IllegalArgumentException(
+          "reference placement is not of " + workers + " workers x " + slotsPerWorker + " slots");
+    }
+    if (estimate.experts() != experts || reference.expertCount() != experts) {
+      throw new IllegalArgumentException(
+          "evaluator is for "
+              + experts
+              + " experts; load has "
+              + estimate.experts()
+              + ", placement has "
+              + reference.expertCount());
+    }
+    this.load = estimate;
+    this.sources = estimate.sources();
+    this.migrationWeight = migrationWeight;
+    estimate.copyExpertTotals(col);
+    estimate.groupedExpertTotals(gpusPerNode, nodes, nodeCol);
+    Arrays.fill(refOnNode, false);
+    Arrays.fill(refWorker, -1);
+    for (int slot = 0; slot < this.reference.length; slot++) {
+      int w = slotWorker[slot];
+      int e = reference.expertAt(slot);
+      this.reference[slot] = e;
+      refOnNode[workerNode[w] * experts + e] = true;
+      refWorker[e] = refWorker[e] == -1 || refWorker[e] == w ? w : -2;
+    }
+    savedValid[0] = false;
+    savedValid[1] = false;
+    pairA = -1;
+    boundFrom = 0;
+    migBoundFrom = 0;
   }
 
   int workers() {
@@ -341,11 +393,12 @@ final class IncrementalEvaluator {
       }
     }
     savedSyncSum[slot] = syncSum;
+    savedValid[slot] = true;
   }
 
   /** Returns to the state last saved in {@code slot}, as loading that placement again would. */
   void restore(int slot) {
-    if (saved[slot] == null) {
+    if (!savedValid[slot]) {
       throw new IllegalStateException("nothing saved in slot " + slot);
     }
     pairA = -1;
@@ -358,9 +411,7 @@ final class IncrementalEvaluator {
 
   /** The arrays {@link #load} fills. */
   private Object[] state() {
-    return new Object[] {
-      s2e, rep, invRep, cntN, nodesUsed, tok, sendIntra, sendInter, recvIntra, recvInter, mig, syncE
-    };
+    return stateArrays;
   }
 
   private static void copy(Object from, Object to) {
@@ -400,19 +451,9 @@ final class IncrementalEvaluator {
     return refOnNode[workerNode[worker] * experts + expert] ? migIntraSeconds : migInterSeconds;
   }
 
-  /** The tokens of expert {@code e} from the sources of {@code node}, copied on first use. */
-  private double[] block(int node, int e) {
-    double[] c = blocks[node * experts + e];
-    if (c == null) {
-      c = new double[gpusPerNode];
-      int first = node * gpusPerNode;
-      int end = Math.min(sources, first + gpusPerNode);
-      for (int s = first; s < end; s++) {
-        c[s - first] = load.tokens(s, e);
-      }
-      blocks[node * experts + e] = c;
-    }
-    return c;
+  /** The tokens source {@code s} routes to expert {@code e}, 0 for a worker that is no source. */
+  private double tokensOf(int s, int e) {
+    return s < sources ? load.tokens(s, e) : 0;
   }
 
   private void recvReplica(int w, int e, double share) {
@@ -859,30 +900,20 @@ final class IncrementalEvaluator {
       return bound;
     }
 
-    int firstA = nodeA * gpusPerNode;
-    int firstB = nodeB * gpusPerNode;
-    double[] eA = block(nodeA, e);
-    double[] fA = block(nodeA, f);
+    double tokEA = tokensOf(a, e);
+    double tokFA = tokensOf(a, f);
+    double tokEB = tokensOf(b, e);
+    double tokFB = tokensOf(b, f);
     double maxA;
     if (nodeA == nodeB) {
       // inside one node only a's and b's own tokens of e and f change between their sends
-      double tokEA = eA[a - firstA];
-      double tokFA = fA[a - firstA];
-      double tokEB = eA[b - firstA];
-      double tokFB = fA[b - firstA];
       double aa = ownA2a(a, tokEA * shareE - tokFA * shareF, 0, f, e, shareF, shareE, tokFA, tokEA);
       double ab = ownA2a(b, tokFB * shareF - tokEB * shareE, 0, e, f, shareE, shareF, tokEB, tokFB);
-      maxA = max(max(aa, ab), maxExcept(topA, aw, a, b));
+      maxA = max(max(aa, ab), untouchedA);
       sq += aa * aa + ab * ab - aw[a] * aw[a] - aw[b] * aw[b];
     } else {
       // the two workers that change most first: often they already rule the move out. Across
       // nodes a and b keep their intra-node sends of e and f and trade inter-node ones
-      double[] eB = block(nodeB, e);
-      double[] fB = block(nodeB, f);
-      double tokEA = eA[a - firstA];
-      double tokFA = fA[a - firstA];
-      double tokEB = eB[b - firstB];
-      double tokFB = fB[b - firstB];
       double aa = ownA2a(a, 0, tokFA * shareF - tokEA * shareE, f, e, shareF, shareE, tokFA, tokEA);
       double ab = ownA2a(b, 0, tokEB * shareE - tokFB * shareF, e, f, shareE, shareF, tokEB, tokFB);
       maxA = max(untouchedA, max(aa, ab));
@@ -895,16 +926,14 @@ final class IncrementalEvaluator {
       }
       sq += aa * aa + ab * ab - aw[a] * aw[a] - aw[b] * aw[b];
       for (int pass = 0; pass < 2; pass++) {
-        int first = pass == 0 ? firstA : firstB;
+        int first = (pass == 0 ? nodeA : nodeB) * gpusPerNode;
         int end = Math.min(workers, first + gpusPerNode);
         double sign = pass == 0 ? 1 : -1;
-        double[] oe = pass == 0 ? eA : eB;
-        double[] of = pass == 0 ? fA : fB;
         for (int w = first; w < end; w++) {
           if (w == a || w == b) {
             continue;
           }
-          double v = swappedOther(w, oe[w - first], of[w - first], shareE, shareF, sign);
+          double v = swappedOther(w, e, f, shareE, shareF, sign);
           if (v > maxA) {
             maxA = v;
             partial = maxA + maxC + sync + mw;
@@ -966,12 +995,11 @@ final class IncrementalEvaluator {
    * All-to-all of worker w, neither a nor b, on node A ({@code sign} 1) or node B ({@code sign} -1)
    * of a cross-node swap: its receives stay, and f's tokens instead of e's stay in its node.
    */
-  private double swappedOther(
-      int w, double tokE, double tokF, double shareE, double shareF, double sign) {
+  private double swappedOther(int w, int e, int f, double shareE, double shareF, double sign) {
     if (w >= sources) {
       return aw[w];
     }
-    double d = sign * (tokF * shareF - tokE * shareE);
+    double d = sign * (load.tokens(w, f) * shareF - load.tokens(w, e) * shareE);
     return a2a(sendIntra[w] + d, sendInter[w] - d, recvIntra[w], recvInter[w]);
   }
 

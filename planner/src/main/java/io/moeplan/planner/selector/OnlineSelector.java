@@ -23,6 +23,9 @@ import java.util.Locale;
  * migration) with an expert of another worker, and, in replicated layouts, giving a replica of an
  * expert with several replicas to the expert with the largest load per replica; the best move is
  * taken while the objective falls. Deterministic: no randomness, fixed scan orders.
+ *
+ * <p>Thread-safe: each thread scores with its own evaluator, kept for its next decision of the same
+ * shape.
  */
 public final class OnlineSelector {
   private static final double REL_TOL = 1e-12;
@@ -35,6 +38,8 @@ public final class OnlineSelector {
 
   private final PerformanceModel model;
   private final SelectorOptions options;
+  // each thread's evaluator of the last shape it decided for: reused, a decision allocates little
+  private final ThreadLocal<IncrementalEvaluator> evaluators = new ThreadLocal<>();
 
   /** A selector scoring with {@code model}. */
   public OnlineSelector(PerformanceModel model, SelectorOptions options) {
@@ -121,8 +126,8 @@ public final class OnlineSelector {
       Placement current, LoadMatrix load, List<Placement> pool, double migrationWeight) {
     int workers = current.workerCount();
     int spw = current.slotsPerWorker();
-    IncrementalEvaluator ev =
-        new IncrementalEvaluator(model, load, workers, spw, current, migrationWeight);
+    IncrementalEvaluator ev = evaluator(workers, spw, current.expertCount());
+    ev.reset(load, current, migrationWeight);
     ev.load(current);
     ev.save(0);
     double currentScore = ev.objective();
@@ -180,6 +185,15 @@ public final class OnlineSelector {
     }
     return new Outcome(
         Placement.of(best, workers, spw, current.expertCount()), bestSeconds, currentSeconds);
+  }
+
+  private IncrementalEvaluator evaluator(int workers, int spw, int experts) {
+    IncrementalEvaluator ev = evaluators.get();
+    if (ev == null || !ev.fits(workers, spw, experts)) {
+      ev = new IncrementalEvaluator(model, workers, spw, experts);
+      evaluators.set(ev);
+    }
+    return ev;
   }
 
   /** Improves the evaluator's state while the objective falls; returns the final objective. */

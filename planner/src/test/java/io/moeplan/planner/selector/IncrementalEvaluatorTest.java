@@ -1,12 +1,14 @@
 package io.moeplan.planner.selector;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
 import io.moeplan.planner.model.PerformanceModel;
 import io.moeplan.planner.placement.LoadMatrix;
 import io.moeplan.planner.placement.Placement;
 import java.util.Random;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -41,6 +43,69 @@ class IncrementalEvaluatorTest {
 
   private static double reference(Placement p, Placement from, LoadMatrix load, double weight) {
     return MODEL.layerSeconds(p, load) + weight * MODEL.switchCost(from, p).seconds();
+  }
+
+  @ParameterizedTest
+  @CsvSource({"8, 4, 32", "8, 5, 32", "12, 2, 20"})
+  void aResetEvaluatorGivesTheValuesOfAFreshOne(int workers, int slots, int experts) {
+    Random random = new Random(workers * 17L + slots);
+    IncrementalEvaluator reused = new IncrementalEvaluator(MODEL, workers, slots, experts);
+    for (int round = 0; round < 15; round++) {
+      // loads with fewer sources than workers too, so nothing of a larger load may linger
+      int sources = 1 + random.nextInt(workers);
+      LoadMatrix load = randomLoad(random, sources, experts);
+      Placement from = randomPlacement(random, workers, slots, experts);
+      Placement start = randomPlacement(random, workers, slots, experts);
+      double weight = random.nextDouble();
+      reused.reset(load, from, weight);
+      IncrementalEvaluator fresh =
+          new IncrementalEvaluator(MODEL, load, workers, slots, from, weight);
+      reused.load(start);
+      fresh.load(start);
+      assertThat(reused.objective()).isEqualTo(fresh.objective());
+      assertThat(reused.lowerBound(from, Double.POSITIVE_INFINITY))
+          .isEqualTo(fresh.lowerBound(from, Double.POSITIVE_INFINITY));
+      for (int move = 0; move < 20; move++) {
+        double expected = fresh.beginStep();
+        assertThat(reused.beginStep()).isEqualTo(expected);
+        int x = random.nextInt(workers * slots);
+        int y = random.nextInt(workers * slots);
+        if (x / slots == y / slots || fresh.expertAt(x) == fresh.expertAt(y)) {
+          continue;
+        }
+        assertThat(reused.evaluateSwap(x, y, Double.POSITIVE_INFINITY))
+            .isEqualTo(fresh.evaluateSwap(x, y, Double.POSITIVE_INFINITY));
+        assertThat(reused.lastSecondary()).isEqualTo(fresh.lastSecondary());
+        reused.swap(x, y);
+        fresh.swap(x, y);
+      }
+      assertThat(reused.slotToExpert()).containsExactly(fresh.slotToExpert());
+      reused.save(0);
+    }
+    reused.reset(
+        randomLoad(random, workers, experts), Placement.staticLayout(workers, slots, experts), 0);
+    assertThatThrownBy(() -> reused.restore(0))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("nothing saved");
+  }
+
+  @Test
+  void resetRefusesAnotherShape() {
+    IncrementalEvaluator ev = new IncrementalEvaluator(MODEL, 8, 4, 32);
+    Random random = new Random(5);
+
+    assertThatThrownBy(
+            () -> ev.reset(randomLoad(random, 8, 16), Placement.staticLayout(8, 4, 32), 0.1))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("load has 16");
+    assertThatThrownBy(
+            () -> ev.reset(randomLoad(random, 9, 32), Placement.staticLayout(8, 4, 32), 0.1))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("9 sources");
+    assertThatThrownBy(
+            () -> ev.reset(randomLoad(random, 8, 32), Placement.staticLayout(8, 5, 32), 0.1))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("8 workers x 4 slots");
   }
 
   @ParameterizedTest

@@ -55,6 +55,54 @@ class OnlineSelectorTest {
   }
 
   @Test
+  void oneSelectorDecidesFromManyThreadsAndShapesAsFromOne() throws Exception {
+    OnlineSelector shared = selector(10);
+    List<Placement> currents =
+        List.of(
+            Placement.staticLayout(8, 4, 32),
+            Placement.staticLayout(8, 5, 32),
+            Placement.staticLayout(8, 2, 16));
+    List<Decision> expected = new java.util.ArrayList<>();
+    for (int i = 0; i < 12; i++) {
+      Placement current = currents.get(i % currents.size());
+      expected.add(selector(10).decide(current, loadFor(current, i), List.of()));
+    }
+    java.util.concurrent.ExecutorService threads =
+        java.util.concurrent.Executors.newFixedThreadPool(3);
+    try {
+      List<java.util.concurrent.Future<Decision>> futures = new java.util.ArrayList<>();
+      for (int round = 0; round < 4; round++) {
+        for (int i = 0; i < 12; i++) {
+          int at = i;
+          Placement current = currents.get(i % currents.size());
+          futures.add(
+              threads.submit(() -> shared.decide(current, loadFor(current, at), List.of())));
+        }
+      }
+      for (int k = 0; k < futures.size(); k++) {
+        assertThat(futures.get(k).get(60, java.util.concurrent.TimeUnit.SECONDS))
+            .isEqualTo(expected.get(k % 12));
+      }
+    } finally {
+      threads.shutdownNow();
+    }
+  }
+
+  /** A skewed load of the placement's expert count, one source per worker. */
+  private static LoadMatrix loadFor(Placement current, long seed) {
+    Random random = new Random(seed);
+    int experts = current.expertCount();
+    double[][] rows = new double[current.workerCount()][experts];
+    for (int s = 0; s < rows.length; s++) {
+      for (int e = 0; e < experts; e++) {
+        rows[s][e] = 100 + random.nextInt(300);
+      }
+      rows[s][random.nextInt(experts)] += 9000;
+    }
+    return LoadMatrix.of(rows);
+  }
+
+  @Test
   void keepsWhenTheGainDoesNotPayTheMigration() {
     Placement start = Placement.staticLayout(8, 4, 32);
     Placement faster = selector(10).search(start, skewedLoad(2), List.of(), 0);
