@@ -1,6 +1,8 @@
 package io.moeplan.launcher;
 
 import io.moeplan.launcher.bench.PipelineBenchmark;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -60,10 +62,18 @@ final class BenchCommand implements Runnable {
 
     @Option(
         names = "--iterations",
-        defaultValue = "4000",
+        defaultValue = "8000",
         description =
             "Iterations produced as fast as possible in the throughput phase. Default: ${DEFAULT-VALUE}.")
     int iterations;
+
+    @Option(
+        names = "--warmup-iterations",
+        defaultValue = "6000",
+        description =
+            "Iterations sent through Kafka alone and through the job before each is measured"
+                + " (0: none). Default: ${DEFAULT-VALUE}.")
+    int warmupIterations;
 
     @Option(
         names = "--latency-rate",
@@ -89,12 +99,30 @@ final class BenchCommand implements Runnable {
         description = "The job's parallelism. Default: ${DEFAULT-VALUE}.")
     int parallelism;
 
+    @Option(
+        names = "--job",
+        paramLabel = "--KEY=VALUE",
+        description =
+            "A further option of the plan-selector job (as its command line takes it, e.g."
+                + " --job=--buffer-timeout=0ms); repeatable. The broker address, window,"
+                + " parallelism and checkpoint directory are the benchmark's.")
+    List<String> jobOptions = new ArrayList<>();
+
     @Override
     public Integer call() throws Exception {
+      for (String option : jobOptions) {
+        if (!option.startsWith("--") || !option.contains("=")) {
+          throw new ParameterException(
+              spec.commandLine(), "--job takes --KEY=VALUE, got '" + option + "'");
+        }
+      }
       if (ranks < 1 || layers < 1 || experts < 1 || iterations < window || window < 1) {
         throw new ParameterException(
             spec.commandLine(),
             "--ranks, --layers, --experts and --window must be >= 1 and --iterations >= --window");
+      }
+      if (warmupIterations < 0) {
+        throw new ParameterException(spec.commandLine(), "--warmup-iterations must be >= 0");
       }
       if (latencyRate <= 0 || latencySeconds < 1 || parallelism < 1) {
         throw new ParameterException(
@@ -108,10 +136,12 @@ final class BenchCommand implements Runnable {
                       layers,
                       experts,
                       iterations,
+                      warmupIterations,
                       latencyRate,
                       latencySeconds,
                       window,
-                      parallelism),
+                      parallelism,
+                      jobOptions),
                   System.out)
               .run();
       PipelineBenchmark.print(result, System.out);

@@ -59,20 +59,31 @@ public final class PipelineBenchmark {
    * @param layers MoE layers per load record
    * @param experts experts per layer
    * @param throughputIterations iterations produced as fast as possible (ranks records each)
+   * @param warmupIterations iterations sent through Kafka alone, and through the job, before each
+   *     is measured, so that neither is measured while the JIT compiler is still busy with it
    * @param latencyIterationsPerSecond iteration rate of the latency phase
    * @param latencySeconds duration of the latency phase
    * @param windowIterations the job's replan interval
    * @param parallelism the job's parallelism
+   * @param jobOptions further job options, {@code --key=value} as the job's command line takes them
    */
   public record Settings(
       int ranks,
       int layers,
       int experts,
       int throughputIterations,
+      int warmupIterations,
       double latencyIterationsPerSecond,
       int latencySeconds,
       int windowIterations,
-      int parallelism) {}
+      int parallelism,
+      List<String> jobOptions) {
+
+    /** Keeps its own copy of the job options. */
+    public Settings {
+      jobOptions = List.copyOf(jobOptions);
+    }
+  }
 
   /** What was measured. */
   public record Result(
@@ -84,6 +95,7 @@ public final class PipelineBenchmark {
       double latencyRecordsPerSecond) {}
 
   private static final String TP_JOB = "bench-throughput";
+  private static final String WARMUP_JOB = "bench-warmup";
   private static final String LAT_JOB = "bench-latency";
 
   private final Settings settings;
@@ -115,7 +127,7 @@ public final class PipelineBenchmark {
               settings.ranks(),
               Math.max(1, settings.experts() / settings.ranks()));
       Properties client = broker.clientProperties();
-      for (String job : List.of(TP_JOB, LAT_JOB)) {
+      for (String job : List.of(WARMUP_JOB, TP_JOB, LAT_JOB)) {
         PoolPublisher.publish(
             PoolRecords.staticPool(job, cluster, model, parallel, Instant.now()),
             Topics.PLAN_POOL.name(),
@@ -130,6 +142,11 @@ public final class PipelineBenchmark {
           settings.experts(),
           records.get(0).length);
 
+      List<byte[]> warmup = encodedLoads(WARMUP_JOB, settings.warmupIterations());
+      if (!warmup.isEmpty()) {
+        out.printf("warm-up: %d records through Kafka alone%n", warmup.size());
+        rawKafkaRate(broker, warmup);
+      }
       double kafkaRate = rawKafkaRate(broker, records);
       out.printf("kafka raw produce+consume: %.0f records/s%n", kafkaRate);
       double latencyRecordRate = settings.latencyIterationsPerSecond() * settings.ranks();
@@ -140,7 +157,11 @@ public final class PipelineBenchmark {
 
       JobClient job = submit(broker, work);
       try {
-        double pipelineRate = pipelineRate(broker, records);
+        if (!warmup.isEmpty()) {
+          out.printf("warm-up: %d records through the job%n", warmup.size());
+          pipelineRate(broker, WARMUP_JOB, warmup);
+        }
+        double pipelineRate = pipelineRate(broker, TP_JOB, records);
         out.printf("pipeline: %.0f records/s%n", pipelineRate);
         Percentiles loop = loopLatency(broker);
         out.printf(
@@ -183,12 +204,15 @@ public final class PipelineBenchmark {
   }
 
   private JobClient submit(EmbeddedKafkaBroker broker, Path work) throws Exception {
-    PlanSelectorConfig config =
-        PlanSelectorConfig.fromArgs(
-            "--bootstrap-servers", broker.bootstrapServers(),
-            "--window-iterations", Integer.toString(settings.windowIterations()),
-            "--parallelism", Integer.toString(settings.parallelism()),
-            "--checkpoint-dir", work.resolve("checkpoints").toUri().toString());
+    List<String> args =
+        new ArrayList<>(
+            List.of(
+                "--bootstrap-servers", broker.bootstrapServers(),
+                "--window-iterations", Integer.toString(settings.windowIterations()),
+                "--parallelism", Integer.toString(settings.parallelism()),
+                "--checkpoint-dir", work.resolve("checkpoints").toUri().toString()));
+    args.addAll(settings.jobOptions());
+    PlanSelectorConfig config = PlanSelectorConfig.fromArgs(args.toArray(String[]::new));
     Configuration flink = PlanSelectorJob.flinkConfiguration(config);
     flink.setString("taskmanager.numberOfTaskSlots", Integer.toString(settings.parallelism()));
     flink.setString("state.backend.rocksdb.localdir", work.resolve("rocksdb").toString());
@@ -217,20 +241,21 @@ public final class PipelineBenchmark {
   /**
    * The job: all records produced as fast as possible, first send to the last window's decisions.
    */
-  private double pipelineRate(EmbeddedKafkaBroker broker, List<byte[]> records) throws Exception {
-    int windows = settings.throughputIterations() / settings.windowIterations();
+  private double pipelineRate(EmbeddedKafkaBroker broker, String job, List<byte[]> records)
+      throws Exception {
+    int windows = records.size() / settings.ranks() / settings.windowIterations();
     int expected = windows * settings.layers();
     try (KafkaConsumer<byte[], byte[]> consumer = consumer(broker, Topics.PLAN_DECISIONS.name())) {
       long start = System.nanoTime();
       Thread producing =
-          new Thread(() -> produceAll(broker, Topics.EXPERT_LOAD.name(), TP_JOB, records));
+          new Thread(() -> produceAll(broker, Topics.EXPERT_LOAD.name(), job, records));
       producing.start();
       Set<String> ids = new HashSet<>();
       long deadline = start + Duration.ofMinutes(10).toNanos();
       while (ids.size() < expected && System.nanoTime() < deadline) {
         for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(100))) {
           PlanDecision decision = Topics.PLAN_DECISIONS.valueCodec().decode(record.value());
-          if (decision.getJobId().equals(TP_JOB)) {
+          if (decision.getJobId().equals(job)) {
             ids.add(decision.getDecisionId());
           }
         }
