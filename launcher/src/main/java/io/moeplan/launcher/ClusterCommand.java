@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -49,6 +50,15 @@ final class ClusterCommand implements Runnable {
     spec.commandLine().usage(spec.commandLine().getOut());
   }
 
+  /** The {@code --state-dir} option of up, down and status. */
+  static final class StateDir {
+    @Option(
+        names = "--state-dir",
+        defaultValue = DEFAULT_STATE_DIR,
+        description = "Directory of the cluster's state. Default: ${DEFAULT-VALUE}.")
+    Path dir;
+  }
+
   /** {@code moeplan cluster up}. */
   @Command(
       name = "up",
@@ -64,11 +74,7 @@ final class ClusterCommand implements Runnable {
 
     @Spec CommandSpec spec;
 
-    @Option(
-        names = "--state-dir",
-        defaultValue = DEFAULT_STATE_DIR,
-        description = "Directory of the cluster's state. Default: ${DEFAULT-VALUE}.")
-    Path stateDir;
+    @Mixin StateDir state;
 
     @Option(
         names = "--kafka-port",
@@ -169,7 +175,7 @@ final class ClusterCommand implements Runnable {
       try {
         settings =
             ClusterSettings.builder(
-                    stateDir,
+                    state.dir,
                     LocalCluster.launcherClasspath(),
                     jobJar != null ? jobJar : defaultJobJar())
                 .kafkaPort(kafkaPort)
@@ -330,17 +336,13 @@ final class ClusterCommand implements Runnable {
               + " checkpoints stay in --state-dir. Running it again does nothing.")
   static final class Down implements Callable<Integer> {
 
-    @Option(
-        names = "--state-dir",
-        defaultValue = DEFAULT_STATE_DIR,
-        description = "Directory of the cluster's state. Default: ${DEFAULT-VALUE}.")
-    Path stateDir;
+    @Mixin StateDir state;
 
     @Override
     public Integer call() throws IOException {
-      List<String> stopped = new LocalCluster(stateDir).down();
+      List<String> stopped = new LocalCluster(state.dir).down();
       if (stopped.isEmpty()) {
-        System.out.printf("no cluster running in %s%n", stateDir.toAbsolutePath().normalize());
+        System.out.printf("no cluster running in %s%n", state.dir.toAbsolutePath().normalize());
       } else {
         stopped.forEach(name -> System.out.printf("stopped %s%n", name));
       }
@@ -357,15 +359,11 @@ final class ClusterCommand implements Runnable {
               + " exits with 0 while any process runs, 3 when none does.")
   static final class Status implements Callable<Integer> {
 
-    @Option(
-        names = "--state-dir",
-        defaultValue = DEFAULT_STATE_DIR,
-        description = "Directory of the cluster's state. Default: ${DEFAULT-VALUE}.")
-    Path stateDir;
+    @Mixin StateDir state;
 
     @Override
     public Integer call() {
-      ClusterStatus status = new LocalCluster(stateDir).status();
+      ClusterStatus status = new LocalCluster(state.dir).status();
       status.print(System.out);
       return status.anyRunning() ? 0 : 3;
     }
