@@ -188,6 +188,11 @@ final class IncrementalEvaluator {
     reset(estimate, reference, migrationWeight);
   }
 
+  /** Drops the reference to the load of the last {@link #reset}; reset again before use. */
+  void release() {
+    load = null;
+  }
+
   /** Whether this evaluator is of the given shape. */
   boolean fits(int workers, int slotsPerWorker, int experts) {
     return this.workers == workers

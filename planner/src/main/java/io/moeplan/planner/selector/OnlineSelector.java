@@ -128,6 +128,21 @@ public final class OnlineSelector {
     int spw = current.slotsPerWorker();
     IncrementalEvaluator ev = evaluator(workers, spw, current.expertCount());
     ev.reset(load, current, migrationWeight);
+    try {
+      return searchWith(ev, current, load, pool, workers, spw);
+    } finally {
+      // the evaluator stays with the thread; the load need not
+      ev.release();
+    }
+  }
+
+  private Outcome searchWith(
+      IncrementalEvaluator ev,
+      Placement current,
+      LoadMatrix load,
+      List<Placement> pool,
+      int workers,
+      int spw) {
     ev.load(current);
     ev.save(0);
     double currentScore = ev.objective();
