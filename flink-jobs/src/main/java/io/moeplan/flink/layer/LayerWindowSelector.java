@@ -62,6 +62,11 @@ public class LayerWindowSelector
   private transient MapState<Long, long[]> rows;
   private transient ValueState<Long> lastDecidedWindow;
   private transient ValueState<LayerPlanState> planState;
+  // read caches of lastDecidedWindow and windows, by key: every change goes to the state too, and
+  // an operator that starts (fresh, restored or rescaled) fills them from the state on a key's
+  // first element, so the state stays the truth while most reads skip RocksDB and its serializers
+  private transient Map<String, Long> lastDecidedByKey;
+  private transient Map<String, TreeMap<Long, WindowAccumulator>> openByKey;
   private transient Map<String, JobPlanning> planningCache;
   private transient Counter decisions;
   private transient Counter switches;
@@ -109,6 +114,8 @@ public class LayerWindowSelector
             .getState(
                 new ValueStateDescriptor<>("layer-plan", TypeInformation.of(LayerPlanState.class)));
     planningCache = new HashMap<>();
+    lastDecidedByKey = new HashMap<>();
+    openByKey = new HashMap<>();
     selectorOptions =
         new SelectorOptions(horizonIterations, margin, emaAlpha, maxSearchSteps, partnerWorkers);
     MetricGroup metrics = getRuntimeContext().getMetricGroup();
@@ -127,13 +134,15 @@ public class LayerWindowSelector
   @Override
   public void processElement(
       LayerSample sample, ReadOnlyContext context, Collector<PlanDecision> out) throws Exception {
+    String key = context.getCurrentKey();
     long window = sample.window;
-    Long lastDecided = lastDecidedWindow.value();
+    Long lastDecided = lastDecided(key);
     if (lastDecided != null && window <= lastDecided) {
       lateSamples.inc();
       return;
     }
-    WindowAccumulator accumulator = windows.get(window);
+    TreeMap<Long, WindowAccumulator> open = openWindows(key);
+    WindowAccumulator accumulator = open.get(window);
     if (accumulator == null) {
       long now = context.timerService().currentProcessingTime();
       accumulator = WindowAccumulator.open(sample.worldSize, sample.counts.length, now);
@@ -151,10 +160,11 @@ public class LayerWindowSelector
     }
     rows.put(rowKey, row);
     windows.put(window, accumulator);
+    open.put(window, accumulator);
     if (accumulator.isComplete()) {
       PlanPool pool = context.getBroadcastState(PoolState.DESCRIPTOR).get(sample.jobId);
       closeReadyWindows(
-          sample.jobId, sample.layer, pool, Long.MIN_VALUE, context.timerService(), out);
+          key, sample.jobId, sample.layer, pool, Long.MIN_VALUE, context.timerService(), out);
     }
   }
 
@@ -167,7 +177,7 @@ public class LayerWindowSelector
     int layer = Integer.parseInt(key.substring(slash + 1));
     PlanPool pool = context.getBroadcastState(PoolState.DESCRIPTOR).get(jobId);
     closeReadyWindows(
-        jobId, layer, pool, timestamp - windowTimeoutMillis, context.timerService(), out);
+        key, jobId, layer, pool, timestamp - windowTimeoutMillis, context.timerService(), out);
   }
 
   @Override
@@ -181,6 +191,7 @@ public class LayerWindowSelector
    * expiredBefore} (then as partial).
    */
   private void closeReadyWindows(
+      String key,
       String jobId,
       int layer,
       PlanPool pool,
@@ -188,10 +199,7 @@ public class LayerWindowSelector
       TimerService timers,
       Collector<PlanDecision> out)
       throws Exception {
-    TreeMap<Long, WindowAccumulator> open = new TreeMap<>();
-    for (Map.Entry<Long, WindowAccumulator> entry : windows.entries()) {
-      open.put(entry.getKey(), entry.getValue());
-    }
+    TreeMap<Long, WindowAccumulator> open = openWindows(key);
     Set<Long> closedTimers = new TreeSet<>();
     while (!open.isEmpty()) {
       Map.Entry<Long, WindowAccumulator> oldest = open.firstEntry();
@@ -205,7 +213,7 @@ public class LayerWindowSelector
       closedTimers.add(accumulator.openedAtMillis + windowTimeoutMillis);
       // the gate admits loads only once their job has a pool; null means none is known any more
       if (pool != null) {
-        out.collect(decide(jobId, layer, oldest.getKey(), accumulator, sums, pool));
+        out.collect(decide(key, jobId, layer, oldest.getKey(), accumulator, sums, pool));
       }
     }
     // windows opened in the same millisecond share a timer: keep it while one of them is open
@@ -215,6 +223,27 @@ public class LayerWindowSelector
     for (long timer : closedTimers) {
       timers.deleteProcessingTimeTimer(timer);
     }
+  }
+
+  /** The last window of {@code key} that got its decision, null when none did. */
+  private Long lastDecided(String key) throws Exception {
+    if (!lastDecidedByKey.containsKey(key)) {
+      lastDecidedByKey.put(key, lastDecidedWindow.value());
+    }
+    return lastDecidedByKey.get(key);
+  }
+
+  /** The open windows of {@code key} in window order: the cache, filled from the state first. */
+  private TreeMap<Long, WindowAccumulator> openWindows(String key) throws Exception {
+    TreeMap<Long, WindowAccumulator> open = openByKey.get(key);
+    if (open == null) {
+      open = new TreeMap<>();
+      for (Map.Entry<Long, WindowAccumulator> entry : windows.entries()) {
+        open.put(entry.getKey(), entry.getValue());
+      }
+      openByKey.put(key, open);
+    }
+    return open;
   }
 
   /** Removes a window's rank rows, returning their sums per rank (null rows for silent ranks). */
@@ -236,6 +265,7 @@ public class LayerWindowSelector
   }
 
   private PlanDecision decide(
+      String key,
       String jobId,
       int layer,
       long window,
@@ -302,6 +332,7 @@ public class LayerWindowSelector
     state.slotToExpert = decision.placement().slotToExpert();
     planState.update(state);
     lastDecidedWindow.update(window);
+    lastDecidedByKey.put(key, window);
     decisions.inc();
     if (accumulator.isComplete() && decision.predictedCurrentSeconds() > 0) {
       lastPredictedGainPercent =

@@ -8,9 +8,12 @@ import io.moeplan.schemas.DecisionAction;
 import io.moeplan.schemas.PlanDecision;
 import io.moeplan.schemas.PlanPool;
 import io.moeplan.schemas.SampleRecords;
+import java.util.ArrayList;
 import java.util.List;
 import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
 import org.apache.flink.runtime.state.heap.HeapKeyedStateBackend;
+import org.apache.flink.streaming.api.operators.co.CoBroadcastWithKeyedOperator;
 import org.apache.flink.streaming.util.KeyedBroadcastOperatorTestHarness;
 import org.apache.flink.streaming.util.ProcessFunctionTestHarnesses;
 import org.junit.jupiter.api.AfterEach;
@@ -160,6 +163,61 @@ class LayerWindowSelectorTest {
     window(1, hotExperts(1, 2));
 
     assertThat(harness.extractOutputValues()).isEqualTo(first);
+  }
+
+  @Test
+  void aRestoredOperatorFinishesOpenWindowsAndKnowsWhatItDecided() throws Exception {
+    window(0, hotExperts(3, 0));
+    window(1, hotExperts(1, 2));
+    window(2, balanced());
+    List<PlanDecision> uninterrupted = harness.extractOutputValues();
+    closeHarness();
+    openHarness();
+
+    window(0, hotExperts(3, 0));
+    // every rank's first iteration of window 1, then a snapshot with that window open
+    for (int rank = 0; rank < RANKS; rank++) {
+      harness.processElement(sample(rank, F, hotExperts(1, 2)), 0);
+    }
+    List<PlanDecision> decisions = new ArrayList<>(harness.extractOutputValues());
+    OperatorSubtaskState snapshot = harness.snapshot(1, 0);
+    harness.close();
+    harness = restored(snapshot);
+
+    // a window reopened by this sample would register a timer of its own and close as partial
+    harness.setProcessingTime(5);
+    harness.processElement(sample(0, 1, balanced()), 0);
+    int timersAfterLateSample = harness.numProcessingTimeTimers();
+    for (int rank = 0; rank < RANKS; rank++) {
+      harness.processElement(sample(rank, F + 1, hotExperts(1, 2)), 0);
+    }
+    window(2, balanced());
+    harness.setProcessingTime(10 * TIMEOUT);
+    decisions.addAll(harness.extractOutputValues());
+
+    assertThat(timersAfterLateSample).as("only window 1's restored timeout").isEqualTo(1);
+    assertThat(decisions)
+        .as("decisions across the restore, a sample of the decided window 0 ignored after it")
+        .isEqualTo(uninterrupted);
+  }
+
+  private static KeyedBroadcastOperatorTestHarness<String, LayerSample, PlanPool, PlanDecision>
+      restored(OperatorSubtaskState snapshot) throws Exception {
+    KeyedBroadcastOperatorTestHarness<String, LayerSample, PlanPool, PlanDecision> restored =
+        new KeyedBroadcastOperatorTestHarness<>(
+            new CoBroadcastWithKeyedOperator<>(
+                new LayerWindowSelector(F, LEAD, TIMEOUT, SelectorOptions.defaults(F)),
+                List.of(PoolState.DESCRIPTOR)),
+            LayerSample::key,
+            Types.STRING,
+            1,
+            1,
+            0);
+    restored.setup();
+    restored.initializeState(snapshot);
+    restored.open();
+    restored.setProcessingTime(0);
+    return restored;
   }
 
   private void window(long window, long[] counts) throws Exception {
