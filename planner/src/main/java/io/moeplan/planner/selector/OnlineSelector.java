@@ -5,10 +5,10 @@ import io.moeplan.planner.model.SwitchCost;
 import io.moeplan.planner.placement.LoadMatrix;
 import io.moeplan.planner.placement.Placement;
 import io.moeplan.planner.policy.Decision;
+import io.moeplan.planner.policy.Fixed;
 import io.moeplan.planner.policy.GreedyPlacement;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 
 /**
  * The online selector of ALGORITHM.md section 5. For an estimated load it scores the candidates
@@ -76,8 +76,7 @@ public final class OnlineSelector {
       return Decision.keep(
           current,
           currentSeconds,
-          String.format(
-              Locale.ROOT, "current placement is the best found (%.3f ms)", currentSeconds * 1e3));
+          "current placement is the best found (" + Fixed.of(currentSeconds * 1e3, 3) + " ms)");
     }
     double newSeconds = out.bestSeconds;
     SwitchCost cost = model.switchCost(current, out.best);
@@ -89,25 +88,27 @@ public final class OnlineSelector {
           currentSeconds,
           newSeconds,
           cost,
-          String.format(
-              Locale.ROOT,
-              "gain %.3f ms/iter x %.0f iter = %.3f ms pays migration %.3f ms x %.2f",
-              (currentSeconds - newSeconds) * 1e3,
-              horizonIterations,
-              gain * 1e3,
-              cost.seconds() * 1e3,
-              1 + options.margin()));
+          "gain "
+              + Fixed.of((currentSeconds - newSeconds) * 1e3, 3)
+              + " ms/iter x "
+              + Fixed.of(horizonIterations, 0)
+              + " iter = "
+              + Fixed.of(gain * 1e3, 3)
+              + " ms pays migration "
+              + Fixed.of(cost.seconds() * 1e3, 3)
+              + " ms x "
+              + Fixed.of(1 + options.margin(), 2));
     }
     return Decision.keep(
         current,
         currentSeconds,
         newSeconds,
-        String.format(
-            Locale.ROOT,
-            "gain %.3f ms over the horizon does not pay migration %.3f ms x %.2f",
-            gain * 1e3,
-            cost.seconds() * 1e3,
-            1 + options.margin()));
+        "gain "
+            + Fixed.of(gain * 1e3, 3)
+            + " ms over the horizon does not pay migration "
+            + Fixed.of(cost.seconds() * 1e3, 3)
+            + " ms x "
+            + Fixed.of(1 + options.margin(), 2));
   }
 
   /**
