@@ -121,7 +121,7 @@ final class IncrementalEvaluator {
     this.experts = experts;
     this.gpusPerNode = model.gpusPerNode();
     this.nodes = (workers + gpusPerNode - 1) / gpusPerNode;
-    if ((long) nodes * experts * gpusPerNode > MAX_CELLS) {
+    if ((long) nodes * experts > MAX_CELLS) {
       throw new IllegalArgumentException(
           "nodes * experts = " + (long) nodes * experts + " is too large for the selector");
     }
