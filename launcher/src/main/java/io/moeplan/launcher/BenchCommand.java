@@ -1,5 +1,6 @@
 package io.moeplan.launcher;
 
+import io.moeplan.flink.job.PlanSelectorConfig;
 import io.moeplan.launcher.bench.PipelineBenchmark;
 import java.util.ArrayList;
 import java.util.List;
@@ -115,6 +116,14 @@ final class BenchCommand implements Runnable {
           throw new ParameterException(
               spec.commandLine(), "--job takes --KEY=VALUE, got '" + option + "'");
         }
+      }
+      try {
+        // refused here, before the benchmark starts, rather than after its Kafka phases
+        List<String> check = new ArrayList<>(List.of("--bootstrap-servers", "localhost:9092"));
+        check.addAll(jobOptions);
+        PlanSelectorConfig.fromArgs(check.toArray(String[]::new));
+      } catch (IllegalArgumentException e) {
+        throw new ParameterException(spec.commandLine(), "--job: " + e.getMessage());
       }
       if (ranks < 1 || layers < 1 || experts < 1 || iterations < window || window < 1) {
         throw new ParameterException(

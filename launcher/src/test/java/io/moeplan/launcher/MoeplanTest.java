@@ -41,4 +41,18 @@ class MoeplanTest {
 
     assertThat(err.toString()).contains("teleport");
   }
+
+  @Test
+  void benchRefusesABadJobOptionBeforeItStarts() {
+    assertThat(run("bench", "pipeline", "--job=--nonsense=1")).isEqualTo(2);
+    assertThat(err.toString()).contains("--job: unknown option --nonsense");
+
+    err.getBuffer().setLength(0);
+    assertThat(run("bench", "pipeline", "--job=buffer-timeout")).isEqualTo(2);
+    assertThat(err.toString()).contains("--job takes --KEY=VALUE, got 'buffer-timeout'");
+
+    err.getBuffer().setLength(0);
+    assertThat(run("bench", "pipeline", "--warmup-iterations", "-1")).isEqualTo(2);
+    assertThat(err.toString()).contains("--warmup-iterations must be >= 0");
+  }
 }
