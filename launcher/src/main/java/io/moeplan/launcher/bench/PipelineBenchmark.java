@@ -25,6 +25,7 @@ import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Optional;
 import java.util.Properties;
 import java.util.Random;
 import java.util.Set;
@@ -85,15 +86,22 @@ public final class PipelineBenchmark {
     }
   }
 
-  /** What was measured. */
+  /**
+   * What was measured; {@code pipelineCpu} is where this JVM's CPU went while the job ran flat out
+   * (empty where the JVM does not measure thread CPU time).
+   */
   public record Result(
       long records,
       double pipelineRecordsPerSecond,
       double kafkaRecordsPerSecond,
       Percentiles loopLatency,
       Percentiles oneHopLatency,
-      double latencyRecordsPerSecond) {}
+      double latencyRecordsPerSecond,
+      Optional<CpuProfile.Result> pipelineCpu) {}
 
+  private record Rate(double recordsPerSecond, Optional<CpuProfile.Result> cpu) {}
+
+  private static final int CPU_GROUPS = 8;
   private static final String TP_JOB = "bench-throughput";
   private static final String WARMUP_JOB = "bench-warmup";
   private static final String LAT_JOB = "bench-latency";
@@ -161,12 +169,20 @@ public final class PipelineBenchmark {
           out.printf("warm-up: %d records through the job%n", warmup.size());
           pipelineRate(broker, WARMUP_JOB, warmup);
         }
-        double pipelineRate = pipelineRate(broker, TP_JOB, records);
+        Rate measured = pipelineRate(broker, TP_JOB, records);
+        double pipelineRate = measured.recordsPerSecond();
         out.printf("pipeline: %.0f records/s%n", pipelineRate);
         Percentiles loop = loopLatency(broker);
         out.printf(
             "loop latency at %.0f records/s: p99 %.2f ms%n", latencyRecordRate, loop.millis(0.99));
-        return new Result(records.size(), pipelineRate, kafkaRate, loop, oneHop, latencyRecordRate);
+        return new Result(
+            records.size(),
+            pipelineRate,
+            kafkaRate,
+            loop,
+            oneHop,
+            latencyRecordRate,
+            measured.cpu());
       } finally {
         job.cancel().get();
       }
@@ -201,6 +217,17 @@ public final class PipelineBenchmark {
         result.loopLatency().count(),
         result.oneHopLatency().count(),
         result.latencyRecordsPerSecond());
+    result
+        .pipelineCpu()
+        .ifPresent(
+            cpu -> {
+              out.printf(
+                  "%nCPU of this JVM while the job ran flat out (%.2f cores busy on average):%n",
+                  cpu.coresBusy());
+              for (CpuProfile.Share share : cpu.shares()) {
+                out.printf("  %5.1f%%  %s%n", share.fraction() * 100, share.group());
+              }
+            });
   }
 
   private JobClient submit(EmbeddedKafkaBroker broker, Path work) throws Exception {
@@ -241,11 +268,12 @@ public final class PipelineBenchmark {
   /**
    * The job: all records produced as fast as possible, first send to the last window's decisions.
    */
-  private double pipelineRate(EmbeddedKafkaBroker broker, String job, List<byte[]> records)
+  private Rate pipelineRate(EmbeddedKafkaBroker broker, String job, List<byte[]> records)
       throws Exception {
     int windows = records.size() / settings.ranks() / settings.windowIterations();
     int expected = windows * settings.layers();
     try (KafkaConsumer<byte[], byte[]> consumer = consumer(broker, Topics.PLAN_DECISIONS.name())) {
+      Optional<CpuProfile> cpu = CpuProfile.start();
       long start = System.nanoTime();
       Thread producing =
           new Thread(() -> produceAll(broker, Topics.EXPERT_LOAD.name(), job, records));
@@ -261,12 +289,13 @@ public final class PipelineBenchmark {
         }
       }
       long elapsed = System.nanoTime() - start;
+      Optional<CpuProfile.Result> used = cpu.map(profile -> profile.stop(CPU_GROUPS));
       producing.join();
       if (ids.size() < expected) {
         throw new IllegalStateException(
             "only " + ids.size() + " of " + expected + " decisions arrived within 10 minutes");
       }
-      return records.size() * 1e9 / elapsed;
+      return new Rate(records.size() * 1e9 / elapsed, used);
     }
   }
 
