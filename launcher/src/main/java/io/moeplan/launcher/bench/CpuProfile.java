@@ -55,11 +55,25 @@ final class CpuProfile {
 
   /** The shares since {@link #start}, largest first, at most {@code top} of them. */
   Result stop(int top) {
+    return stop(top, Map.of());
+  }
+
+  /**
+   * As {@link #stop(int)}, with the CPU time of threads that started after {@link #start} and ended
+   * before this call, by group: their time is in the process's, not in any live thread's.
+   */
+  Result stop(int top, Map<String, Long> endedThreads) {
     long elapsed = System.nanoTime() - startNanos;
     long process = processCpuNanos() - startProcessCpu;
     Map<Long, Long> endCpu = threadCpu(threads);
     Map<String, Long> byGroup = new HashMap<>();
     long javaThreads = 0;
+    for (Map.Entry<String, Long> ended : endedThreads.entrySet()) {
+      if (ended.getValue() > 0) {
+        byGroup.merge(ended.getKey(), ended.getValue(), Long::sum);
+        javaThreads += ended.getValue();
+      }
+    }
     for (Map.Entry<Long, Long> entry : endCpu.entrySet()) {
       long used = entry.getValue() - startCpu.getOrDefault(entry.getKey(), 0L);
       ThreadInfo info = threads.getThreadInfo(entry.getKey());

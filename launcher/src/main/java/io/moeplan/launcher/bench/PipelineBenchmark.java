@@ -15,6 +15,7 @@ import io.moeplan.schemas.Topic;
 import io.moeplan.schemas.Topics;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.lang.management.ManagementFactory;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -25,11 +26,14 @@ import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
 import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.execution.JobClient;
@@ -102,6 +106,7 @@ public final class PipelineBenchmark {
   private record Rate(double recordsPerSecond, Optional<CpuProfile.Result> cpu) {}
 
   private static final int CPU_GROUPS = 8;
+  private static final AtomicInteger PRODUCERS = new AtomicInteger();
   private static final String TP_JOB = "bench-throughput";
   private static final String WARMUP_JOB = "bench-warmup";
   private static final String LAT_JOB = "bench-latency";
@@ -272,11 +277,20 @@ public final class PipelineBenchmark {
       throws Exception {
     int windows = records.size() / settings.ranks() / settings.windowIterations();
     int expected = windows * settings.layers();
-    try (KafkaConsumer<byte[], byte[]> consumer = consumer(broker, Topics.PLAN_DECISIONS.name())) {
+    // the producer stays open until the CPU profile is read, so its network thread is in it; the
+    // sending thread ends earlier and reports its own CPU time
+    try (KafkaConsumer<byte[], byte[]> consumer = consumer(broker, Topics.PLAN_DECISIONS.name());
+        KafkaProducer<byte[], byte[]> producer = producer(broker)) {
       Optional<CpuProfile> cpu = CpuProfile.start();
+      AtomicLong sendingCpu = new AtomicLong();
       long start = System.nanoTime();
       Thread producing =
-          new Thread(() -> produceAll(broker, Topics.EXPERT_LOAD.name(), job, records));
+          new Thread(
+              () -> {
+                sendAll(producer, Topics.EXPERT_LOAD.name(), job, records);
+                sendingCpu.set(ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime());
+              },
+              "benchmark load sender");
       producing.start();
       Set<String> ids = new HashSet<>();
       long deadline = start + Duration.ofMinutes(10).toNanos();
@@ -289,8 +303,11 @@ public final class PipelineBenchmark {
         }
       }
       long elapsed = System.nanoTime() - start;
-      Optional<CpuProfile.Result> used = cpu.map(profile -> profile.stop(CPU_GROUPS));
       producing.join();
+      Optional<CpuProfile.Result> used =
+          cpu.map(
+              profile ->
+                  profile.stop(CPU_GROUPS, Map.of("benchmark load sender", sendingCpu.get())));
       if (ids.size() < expected) {
         throw new IllegalStateException(
             "only " + ids.size() + " of " + expected + " decisions arrived within 10 minutes");
@@ -424,16 +441,21 @@ public final class PipelineBenchmark {
   private void produceAll(
       EmbeddedKafkaBroker broker, String topic, String job, List<byte[]> records) {
     try (KafkaProducer<byte[], byte[]> producer = producer(broker)) {
-      for (int i = 0; i < records.size(); i++) {
-        int rank = i % settings.ranks();
-        producer.send(
-            new ProducerRecord<>(
-                topic,
-                Topics.EXPERT_LOAD.keyCodec().encode(Topics.expertLoadKey(job, rank)),
-                records.get(i)));
-      }
-      producer.flush();
+      sendAll(producer, topic, job, records);
     }
+  }
+
+  private void sendAll(
+      KafkaProducer<byte[], byte[]> producer, String topic, String job, List<byte[]> records) {
+    for (int i = 0; i < records.size(); i++) {
+      int rank = i % settings.ranks();
+      producer.send(
+          new ProducerRecord<>(
+              topic,
+              Topics.EXPERT_LOAD.keyCodec().encode(Topics.expertLoadKey(job, rank)),
+              records.get(i)));
+    }
+    producer.flush();
   }
 
   private static ProducerRecord<byte[], byte[]> record(
@@ -450,6 +472,9 @@ public final class PipelineBenchmark {
 
   private static KafkaProducer<byte[], byte[]> producer(EmbeddedKafkaBroker broker) {
     Properties properties = broker.clientProperties();
+    // named apart from the job's producers, so the CPU profile tells them apart
+    properties.put(
+        ProducerConfig.CLIENT_ID_CONFIG, "benchmark-producer-" + PRODUCERS.incrementAndGet());
     properties.put(ProducerConfig.ACKS_CONFIG, "all");
     properties.put(ProducerConfig.LINGER_MS_CONFIG, "0");
     return new KafkaProducer<>(properties, new ByteArraySerializer(), new ByteArraySerializer());

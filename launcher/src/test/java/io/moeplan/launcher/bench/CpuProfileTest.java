@@ -62,7 +62,7 @@ class CpuProfileTest {
       while (threads.getThreadCpuTime(busy.getId()) < 50_000_000L && System.nanoTime() < deadline) {
         Thread.onSpinWait();
       }
-      result = profile.stop(20);
+      result = profile.stop(20, Map.of("a thread that ended", 1_000_000L));
     } finally {
       done.set(true);
       busy.join();
@@ -71,6 +71,6 @@ class CpuProfileTest {
     assertThat(result.coresBusy()).isPositive();
     assertThat(result.shares())
         .extracting(CpuProfile.Share::group)
-        .contains("cpu-profile-test-spinner-#");
+        .contains("cpu-profile-test-spinner-#", "a thread that ended");
   }
 }
