@@ -9,8 +9,6 @@ import io.moeplan.executor.process.ExecutorSettings.TopicNames;
 import io.moeplan.executor.process.IterationReport;
 import io.moeplan.executor.process.KafkaExecutorIo;
 import io.moeplan.schemas.PlanPool;
-import java.io.IOException;
-import java.io.InputStream;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,7 +18,6 @@ import java.util.Properties;
 import java.util.concurrent.Callable;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.apache.kafka.clients.CommonClientConfigs;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -335,16 +332,6 @@ final class ExecutorCommand implements Callable<Integer> {
   }
 
   private Properties clientProperties() {
-    Properties properties = new Properties();
-    if (kafkaConfig != null) {
-      try (InputStream in = Files.newInputStream(kafkaConfig)) {
-        properties.load(in);
-      } catch (IOException e) {
-        throw new ParameterException(
-            spec.commandLine(), "--kafka-config " + kafkaConfig + ": " + e.getMessage(), e);
-      }
-    }
-    properties.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
-    return properties;
+    return KafkaClientConfig.load(spec, kafkaConfig, bootstrapServers);
   }
 }

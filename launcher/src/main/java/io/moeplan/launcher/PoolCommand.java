@@ -14,7 +14,6 @@ import io.moeplan.poolloader.PoolPublisher;
 import io.moeplan.poolloader.PoolRecords;
 import io.moeplan.schemas.PlanPool;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -23,7 +22,6 @@ import java.util.Properties;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeoutException;
-import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.KafkaException;
 import picocli.CommandLine.Command;
@@ -222,16 +220,7 @@ final class PoolCommand implements Runnable {
         }
         pool.setJobId(job);
       }
-      Properties properties = new Properties();
-      if (kafkaConfig != null) {
-        try (InputStream in = Files.newInputStream(kafkaConfig)) {
-          properties.load(in);
-        } catch (IOException e) {
-          throw new ParameterException(
-              spec.commandLine(), "--kafka-config " + kafkaConfig + ": " + e.getMessage(), e);
-        }
-      }
-      properties.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+      Properties properties = KafkaClientConfig.load(spec, kafkaConfig, bootstrapServers);
       RecordMetadata metadata;
       try {
         metadata = PoolPublisher.publish(pool, topic, properties);
