@@ -28,7 +28,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -121,7 +120,7 @@ class ExecutorLoopITCase {
         assertThat(resumed).isNotEmpty();
         Map<String, PlanDecision> decisions = loop.decisions((int) restartAt);
         for (LayerSwitch adopted : resumed) {
-          PlanDecision last = inForce(decisions.values(), adopted.layer(), restartAt - 1);
+          PlanDecision last = InForce.decision(decisions.values(), adopted.layer(), restartAt - 1);
           assertThat(adopted.to().expertOfSlot())
               .containsExactly(last.getSlotToExpert().stream().mapToInt(i -> i).toArray());
           for (int slot = 0; slot < adopted.to().slots(); slot++) {
@@ -274,8 +273,7 @@ class ExecutorLoopITCase {
         long iteration = entry.getKey();
         long expected = 0;
         for (int layer = 0; layer < LAYERS; layer++) {
-          PlanDecision inForce = inForce(decisions.values(), layer, iteration);
-          expected += inForce == null ? 0 : inForce.getPlanVersion();
+          expected += InForce.planVersion(decisions.values(), layer, iteration);
         }
         assertThat(entry.getValue())
             .extracting(ExpertLoad::getRank)
@@ -290,10 +288,10 @@ class ExecutorLoopITCase {
           io.readAtLeast(timesTopic, Topics.WORKER_TIMES, iterations * LAYERS * executors);
       assertThat(times).hasSize(iterations * LAYERS * executors);
       for (WorkerTimes t : times) {
-        PlanDecision inForce = inForce(decisions.values(), t.getLayer(), t.getIteration());
+        long inForce = InForce.planVersion(decisions.values(), t.getLayer(), t.getIteration());
         assertThat(t.getPlanVersion())
             .as("layer %d at iteration %d", t.getLayer(), t.getIteration())
-            .isEqualTo(inForce == null ? 0 : inForce.getPlanVersion());
+            .isEqualTo(inForce);
         boolean switchedHere =
             decisions.values().stream()
                 .anyMatch(
@@ -313,19 +311,5 @@ class ExecutorLoopITCase {
           .loads()
           .substring(0, topics.loads().length() - Topics.EXPERT_LOAD.name().length() - 1);
     }
-  }
-
-  /** The decision of a layer whose placement is in force at an iteration, or null (the pool's). */
-  private static PlanDecision inForce(
-      Collection<PlanDecision> decisions, int layer, long iteration) {
-    PlanDecision latest = null;
-    for (PlanDecision d : decisions) {
-      if (d.getLayer() == layer
-          && d.getEffectiveIteration() <= iteration
-          && (latest == null || d.getWindow() > latest.getWindow())) {
-        latest = d;
-      }
-    }
-    return latest;
   }
 }

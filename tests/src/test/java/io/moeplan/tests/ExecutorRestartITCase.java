@@ -22,7 +22,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -210,7 +209,7 @@ class ExecutorRestartITCase {
       long iteration = entry.getKey();
       long expected = 0;
       for (int layer = 0; layer < LAYERS; layer++) {
-        expected += versionInForce(decisions, layer, iteration);
+        expected += InForce.planVersion(decisions, layer, iteration);
       }
       long version = expected;
       assertThat(entry.getValue())
@@ -232,7 +231,7 @@ class ExecutorRestartITCase {
             t ->
                 assertThat(t.getPlanVersion())
                     .as("layer %d at iteration %d", t.getLayer(), t.getIteration())
-                    .isEqualTo(versionInForce(decisions, t.getLayer(), t.getIteration())));
+                    .isEqualTo(InForce.planVersion(decisions, t.getLayer(), t.getIteration())));
   }
 
   /** The job's ExpertLoad records on the topic. */
@@ -264,20 +263,6 @@ class ExecutorRestartITCase {
       return -1;
     }
     return last.values().stream().mapToLong(Long::longValue).min().orElse(-1);
-  }
-
-  /** Plan version of a layer's placement in force at an iteration (0: the pool's initial one). */
-  private static long versionInForce(
-      Collection<PlanDecision> decisions, int layer, long iteration) {
-    PlanDecision latest = null;
-    for (PlanDecision d : decisions) {
-      if (d.getLayer() == layer
-          && d.getEffectiveIteration() <= iteration
-          && (latest == null || d.getWindow() > latest.getWindow())) {
-        latest = d;
-      }
-    }
-    return latest == null ? 0 : latest.getPlanVersion();
   }
 
   private static String bootstrap() {
