@@ -61,13 +61,7 @@ class BrokerRestartITCase {
     Map<String, PlanDecision> undisturbed = run("steady", loads, pool, false);
     Map<String, PlanDecision> restarted = run("restart", loads, pool, true);
 
-    assertThat(undisturbed).hasSize(DECISIONS);
-    assertThat(restarted.keySet()).containsExactlyInAnyOrderElementsOf(undisturbed.keySet());
-    for (Map.Entry<String, PlanDecision> decision : undisturbed.entrySet()) {
-      assertThat(restarted.get(decision.getKey()))
-          .as("decision %s after the broker restart", decision.getKey())
-          .isEqualTo(decision.getValue());
-    }
+    ClusterTraceReplay.assertSameDecisions(undisturbed, restarted, "the broker restart");
   }
 
   /**

@@ -55,13 +55,7 @@ class ClusterFailoverITCase {
     Map<String, PlanDecision> undisturbed = run("undisturbed", loads, pool, false);
     Map<String, PlanDecision> recovered = run("killed", loads, pool, true);
 
-    assertThat(undisturbed).hasSize(DECISIONS);
-    assertThat(recovered.keySet()).containsExactlyInAnyOrderElementsOf(undisturbed.keySet());
-    for (Map.Entry<String, PlanDecision> decision : undisturbed.entrySet()) {
-      assertThat(recovered.get(decision.getKey()))
-          .as("decision %s after the failure", decision.getKey())
-          .isEqualTo(decision.getValue());
-    }
+    ClusterTraceReplay.assertSameDecisions(undisturbed, recovered, "the failure");
   }
 
   /**

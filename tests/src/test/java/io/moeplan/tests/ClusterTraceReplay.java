@@ -241,6 +241,23 @@ final class ClusterTraceReplay implements AutoCloseable {
     }
   }
 
+  /**
+   * The disturbed run emitted exactly the undisturbed run's DECISIONS decisions: the same ids, each
+   * with the same contents ({@code disturbance} names what happened, for the messages).
+   */
+  static void assertSameDecisions(
+      Map<String, PlanDecision> undisturbed,
+      Map<String, PlanDecision> disturbed,
+      String disturbance) {
+    assertThat(undisturbed).hasSize(DECISIONS);
+    assertThat(disturbed.keySet()).containsExactlyInAnyOrderElementsOf(undisturbed.keySet());
+    for (Map.Entry<String, PlanDecision> decision : undisturbed.entrySet()) {
+      assertThat(disturbed.get(decision.getKey()))
+          .as("decision %s after %s", decision.getKey(), disturbance)
+          .isEqualTo(decision.getValue());
+    }
+  }
+
   static void awaitTrue(BooleanSupplier condition, String what) throws InterruptedException {
     ClusterProcesses.awaitTrue(condition, BOUND, what);
   }
