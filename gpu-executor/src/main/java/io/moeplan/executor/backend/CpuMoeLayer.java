@@ -38,9 +38,7 @@ public final class CpuMoeLayer implements MoeLayerBackend {
 
   @Override
   public void loadGate(float[] gate) {
-    if (gate.length != shape.hidden() * shape.experts()) {
-      throw new IllegalArgumentException("gate must hold hidden*experts values");
-    }
+    shape.checkGate(gate);
     this.gate = gate.clone();
   }
 

@@ -29,6 +29,18 @@ public record LayerShape(int hidden, int ffn, int experts, int topK) {
     return Math.multiplyExact(hidden, ffn);
   }
 
+  /** Elements of the gate weights (hidden x experts). */
+  public int gateSize() {
+    return Math.multiplyExact(hidden, experts);
+  }
+
+  /** Refuses gate weights that are not {@link #gateSize()} values. */
+  public void checkGate(float[] gate) {
+    if (gate.length != gateSize()) {
+      throw new IllegalArgumentException("gate must hold hidden*experts values");
+    }
+  }
+
   /** Floating-point operations of the expert FFN (two GEMMs) for the given number of rows. */
   public double ffnFlops(long rows) {
     return 4.0 * rows * hidden * ffn;

@@ -130,9 +130,7 @@ public final class CudaMoeLayer implements MoeLayerBackend {
 
   @Override
   public void loadGate(float[] values) {
-    if (values.length != shape.hidden() * shape.experts()) {
-      throw new IllegalArgumentException("gate must hold hidden*experts values");
-    }
+    shape.checkGate(values);
     cuCtxSetCurrent(context);
     cuMemcpyHtoD(gate.ptr(), Pointer.to(values), (long) values.length * Sizeof.FLOAT);
   }
