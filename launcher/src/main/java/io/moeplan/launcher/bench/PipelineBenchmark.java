@@ -2,6 +2,7 @@ package io.moeplan.launcher.bench;
 
 import io.moeplan.flink.job.PlanSelectorConfig;
 import io.moeplan.flink.job.PlanSelectorJob;
+import io.moeplan.launcher.Directories;
 import io.moeplan.launcher.kafka.EmbeddedKafkaBroker;
 import io.moeplan.planner.spec.ClusterSpec;
 import io.moeplan.planner.spec.ModelSpec;
@@ -13,7 +14,6 @@ import io.moeplan.schemas.LayerLoad;
 import io.moeplan.schemas.PlanDecision;
 import io.moeplan.schemas.Topic;
 import io.moeplan.schemas.Topics;
-import java.io.IOException;
 import java.io.PrintStream;
 import java.lang.management.ManagementFactory;
 import java.nio.ByteBuffer;
@@ -23,7 +23,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -34,7 +33,6 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.stream.Stream;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
@@ -192,7 +190,7 @@ public final class PipelineBenchmark {
         job.cancel().get();
       }
     } finally {
-      deleteRecursively(work);
+      Directories.deleteRecursively(work);
     }
   }
 
@@ -498,14 +496,6 @@ public final class PipelineBenchmark {
 
   private static <K, V> Topic<K, V> renamed(Topic<K, V> topic, String name) {
     return new Topic<>(name, topic.keyCodec(), topic.valueCodec(), topic.compacted());
-  }
-
-  private static void deleteRecursively(Path root) throws IOException {
-    try (Stream<Path> paths = Files.walk(root)) {
-      for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(path);
-      }
-    }
   }
 
   /**

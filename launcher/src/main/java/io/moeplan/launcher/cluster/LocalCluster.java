@@ -1,6 +1,7 @@
 package io.moeplan.launcher.cluster;
 
 import io.moeplan.executor.process.CpuWorkers;
+import io.moeplan.launcher.Directories;
 import io.moeplan.launcher.kafka.EmbeddedKafkaBroker;
 import io.moeplan.planner.pool.Pool;
 import io.moeplan.planner.pool.PoolOptions;
@@ -157,7 +158,7 @@ public final class LocalCluster {
     checkFree(settings.rpcPort(), "JobManager RPC port (--rpc-port)");
     for (String folder :
         List.of("pids", "logs", "conf", "kafka", "checkpoints", "rocksdb", "tmp", "web")) {
-      deleteRecursively(state.resolve(folder));
+      Directories.deleteRecursively(state.resolve(folder));
       Files.createDirectories(state.resolve(folder));
     }
     Files.deleteIfExists(state.resolve("cluster.properties"));
@@ -840,19 +841,6 @@ public final class LocalCluster {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IllegalStateException("interrupted", e);
-    }
-  }
-
-  private static void deleteRecursively(Path root) {
-    if (!Files.exists(root)) {
-      return;
-    }
-    try (Stream<Path> paths = Files.walk(root)) {
-      for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(path);
-      }
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot delete " + root, e);
     }
   }
 }

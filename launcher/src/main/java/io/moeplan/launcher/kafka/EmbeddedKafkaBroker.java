@@ -1,5 +1,6 @@
 package io.moeplan.launcher.kafka;
 
+import io.moeplan.launcher.Directories;
 import io.moeplan.schemas.Topic;
 import io.moeplan.schemas.Topics;
 import java.io.ByteArrayOutputStream;
@@ -15,7 +16,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -24,7 +24,6 @@ import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.stream.Stream;
 import kafka.server.KafkaConfig;
 import kafka.server.KafkaRaftServer;
 import kafka.tools.StorageTool;
@@ -288,14 +287,9 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
   }
 
   private static void deleteRecursively(Path root) {
-    if (!Files.exists(root)) {
-      return;
-    }
-    try (Stream<Path> paths = Files.walk(root)) {
-      for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(path);
-      }
-    } catch (IOException e) {
+    try {
+      Directories.deleteRecursively(root);
+    } catch (UncheckedIOException e) {
       LOG.warn("could not delete {} completely", root, e);
     }
   }

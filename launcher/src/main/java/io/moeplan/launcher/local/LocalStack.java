@@ -11,6 +11,7 @@ import io.moeplan.executor.process.KafkaExecutorIo;
 import io.moeplan.flink.job.PlanSelectorConfig;
 import io.moeplan.flink.job.PlanSelectorJob;
 import io.moeplan.flink.layer.JobPlanning;
+import io.moeplan.launcher.Directories;
 import io.moeplan.launcher.kafka.EmbeddedKafkaBroker;
 import io.moeplan.planner.pool.LoadHistory;
 import io.moeplan.planner.pool.Pool;
@@ -29,7 +30,6 @@ import io.moeplan.schemas.PlanPool;
 import io.moeplan.schemas.Topics;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -268,7 +268,7 @@ public final class LocalStack {
         cancelAndAwait(job);
       }
     } finally {
-      deleteRecursively(workDirectory);
+      Directories.deleteRecursively(workDirectory);
     }
   }
 
@@ -566,16 +566,6 @@ public final class LocalStack {
         total += Files.size(path);
       }
       return total;
-    }
-  }
-
-  private static void deleteRecursively(Path root) {
-    try (Stream<Path> paths = Files.walk(root)) {
-      for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(path);
-      }
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot delete " + root, e);
     }
   }
 }
