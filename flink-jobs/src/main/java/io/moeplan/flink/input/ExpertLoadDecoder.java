@@ -10,32 +10,29 @@ import java.nio.charset.StandardCharsets;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
-import org.apache.flink.api.common.functions.OpenContext;
-import org.apache.flink.metrics.Counter;
-import org.apache.flink.streaming.api.functions.ProcessFunction;
-import org.apache.flink.util.Collector;
 
 /**
  * Decodes {@code moe.expert-load} records and checks what can be checked without the job's pool:
- * sizes, ranges, signs and the key. Everything else goes to {@link DeadLetters#TAG} with the
- * reason; nothing is dropped and nothing throws.
+ * sizes, ranges, signs and the key. A record that fails gets the reason instead of a load; nothing
+ * throws.
  */
-public class ExpertLoadDecoder extends ProcessFunction<RawRecord, RankLoad> {
+public final class ExpertLoadDecoder {
 
-  private static final long serialVersionUID = 1L;
+  /** Key of records whose rank cannot be told: no Kafka key, and a value that does not decode. */
+  static final String UNKNOWN_RANK_KEY = "";
 
-  private transient Counter recordsIn;
-  private transient Counter deadLettered;
+  private ExpertLoadDecoder() {}
 
-  @Override
-  public void open(OpenContext openContext) {
-    recordsIn = getRuntimeContext().getMetricGroup().counter("moeplanRecordsIn");
-    deadLettered = getRuntimeContext().getMetricGroup().counter("moeplanDeadLettered");
-  }
+  /**
+   * What a record decoded to: the load, or the reason it cannot be used.
+   *
+   * @param load the structurally valid load, null when rejected
+   * @param rejection why the record cannot be used, null when it can
+   */
+  public record Decoded(RankLoad load, Rejection rejection) {}
 
-  @Override
-  public void processElement(RawRecord record, Context context, Collector<RankLoad> out) {
-    recordsIn.inc();
+  /** Decodes and checks one record. */
+  public static Decoded decode(RawRecord record) {
     ExpertLoad load;
     try {
       load = Topics.EXPERT_LOAD.valueCodec().decode(record.value);
@@ -44,20 +41,27 @@ public class ExpertLoadDecoder extends ProcessFunction<RawRecord, RankLoad> {
           e instanceof WireFormatException.UnknownFingerprint
               ? DeadLetterReason.UNKNOWN_SCHEMA
               : DeadLetterReason.UNDECODABLE;
-      deadLetter(context, record, new Rejection(reason, e.getMessage()));
-      return;
+      return new Decoded(null, new Rejection(reason, e.getMessage()));
     }
     Rejection rejection = check(load, record.key);
     if (rejection != null) {
-      deadLetter(context, record, rejection);
-      return;
+      return new Decoded(null, rejection);
     }
-    out.collect(toRankLoad(load, record));
+    return new Decoded(toRankLoad(load, record), null);
   }
 
-  private void deadLetter(Context context, RawRecord record, Rejection rejection) {
-    context.output(DeadLetters.TAG, DeadLetters.of(record, rejection));
-    deadLettered.inc();
+  /**
+   * The {@code jobId/rank} key a record is routed by before it is decoded: its Kafka key (which
+   * {@link #check} later requires to match the value), or for a record without one the key of its
+   * decoded value. Records that cannot be told apart share {@link #UNKNOWN_RANK_KEY}; they are
+   * dead-lettered after the exchange.
+   */
+  public static String rankKeyOf(RawRecord record) {
+    if (record.key != null) {
+      return new String(record.key, StandardCharsets.UTF_8);
+    }
+    RankLoad load = decode(record).load();
+    return load == null ? UNKNOWN_RANK_KEY : Topics.expertLoadKey(load.jobId, load.rank);
   }
 
   /** The first problem of a decoded load, or null when it is structurally valid. */

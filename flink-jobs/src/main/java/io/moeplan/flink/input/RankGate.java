@@ -19,14 +19,16 @@ import org.apache.flink.streaming.api.functions.co.KeyedBroadcastProcessFunction
 import org.apache.flink.util.Collector;
 
 /**
- * Per (job, rank): checks each load against the job's plan pool, drops exact redeliveries,
- * dead-letters conflicting duplicates and out-of-order iterations, and holds loads that arrive
- * before the job's pool (at most {@code maxHeld} per rank, the oldest dead-lettered beyond that,
- * and for at most the hold timeout, after which they are dead-lettered with reason NO_POOL).
+ * Per (job, rank): decodes each record ({@link ExpertLoadDecoder}), checks the load against the
+ * job's plan pool, drops exact redeliveries, dead-letters conflicting duplicates and out-of-order
+ * iterations, and holds loads that arrive before the job's pool (at most {@code maxHeld} per rank,
+ * the oldest dead-lettered beyond that, and for at most the hold timeout, after which they are
+ * dead-lettered with reason NO_POOL).
  *
- * <p>Keyed by {@code jobId/rank}; the broadcast side is the latest {@code PlanPool} per job.
+ * <p>Keyed by {@code jobId/rank} ({@link ExpertLoadDecoder#rankKeyOf}), so records cross the
+ * exchange as the bytes they arrived as; the broadcast side is the latest {@code PlanPool} per job.
  */
-public class RankGate extends KeyedBroadcastProcessFunction<String, RankLoad, PlanPool, RankLoad> {
+public class RankGate extends KeyedBroadcastProcessFunction<String, RawRecord, PlanPool, RankLoad> {
 
   private static final long serialVersionUID = 1L;
 
@@ -42,6 +44,7 @@ public class RankGate extends KeyedBroadcastProcessFunction<String, RankLoad, Pl
   private transient ListState<RankLoad> held;
   private transient ValueState<Integer> heldCount;
   private transient ValueState<Long> holdingSince;
+  private transient Counter recordsIn;
   private transient Counter duplicates;
   private transient Counter used;
   private transient Counter deadLettered;
@@ -82,14 +85,22 @@ public class RankGate extends KeyedBroadcastProcessFunction<String, RankLoad, Pl
     heldCount = getRuntimeContext().getState(new ValueStateDescriptor<>("held-count", Types.INT));
     holdingSince =
         getRuntimeContext().getState(new ValueStateDescriptor<>("holding-since", Types.LONG));
+    recordsIn = getRuntimeContext().getMetricGroup().counter("moeplanRecordsIn");
     duplicates = getRuntimeContext().getMetricGroup().counter("moeplanDuplicates");
     used = getRuntimeContext().getMetricGroup().counter("moeplanRecordsUsed");
     deadLettered = getRuntimeContext().getMetricGroup().counter("moeplanDeadLettered");
   }
 
   @Override
-  public void processElement(RankLoad load, ReadOnlyContext context, Collector<RankLoad> out)
+  public void processElement(RawRecord record, ReadOnlyContext context, Collector<RankLoad> out)
       throws Exception {
+    recordsIn.inc();
+    ExpertLoadDecoder.Decoded decoded = ExpertLoadDecoder.decode(record);
+    if (decoded.rejection() != null) {
+      deadLetter(context, DeadLetters.of(record, decoded.rejection()));
+      return;
+    }
+    RankLoad load = decoded.load();
     PlanPool pool = context.getBroadcastState(PoolState.DESCRIPTOR).get(load.jobId);
     if (pool == null) {
       hold(load, context);

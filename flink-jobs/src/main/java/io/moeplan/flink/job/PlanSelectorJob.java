@@ -36,7 +36,7 @@ import org.slf4j.LoggerFactory;
  * out, unusable loads to the dead-letter topic.
  *
  * <pre>
- * loads -> decode/validate -> keyBy(job/rank) + pools: gate -> sum each rank's window, per layer
+ * loads -> keyBy(job/rank) + pools: decode, validate, gate -> sum each rank's window, per layer
  *       -> keyBy(job/layer) + pools: window statistics + selector -> decisions
  * </pre>
  */
@@ -58,11 +58,6 @@ public final class PlanSelectorJob {
    */
   public static Outputs build(
       DataStream<RawRecord> loads, DataStream<RawRecord> pools, PlanSelectorConfig config) {
-    SingleOutputStreamOperator<RankLoad> decoded =
-        loads
-            .process(new ExpertLoadDecoder())
-            .uid("decode-expert-load")
-            .name("Decode and validate loads");
     BroadcastStream<PlanPool> poolBroadcast =
         pools
             .process(new PoolDecoder())
@@ -70,8 +65,8 @@ public final class PlanSelectorJob {
             .name("Decode plan pools")
             .broadcast(PoolState.DESCRIPTOR);
     SingleOutputStreamOperator<RankLoad> admitted =
-        decoded
-            .keyBy(PlanSelectorJob::rankKey)
+        loads
+            .keyBy(ExpertLoadDecoder::rankKeyOf)
             .connect(poolBroadcast)
             .process(
                 new RankGate(
@@ -79,7 +74,7 @@ public final class PlanSelectorJob {
                     config.holdTimeout().toMillis(),
                     Math.max(1, Math.min(1_000, config.holdTimeout().toMillis()))))
             .uid("rank-gate")
-            .name("Check against pool and drop redeliveries");
+            .name("Decode, check against pool and drop redeliveries");
     SingleOutputStreamOperator<PlanDecision> decisions =
         DataStreamUtils.reinterpretAsKeyedStream(admitted, PlanSelectorJob::rankKey)
             .process(
@@ -97,12 +92,14 @@ public final class PlanSelectorJob {
                     config.selectorOptions()))
             .uid("layer-window-selector")
             .name("Window statistics and selector");
-    DataStream<DeadLetter> deadLetters =
-        decoded.getSideOutput(DeadLetters.TAG).union(admitted.getSideOutput(DeadLetters.TAG));
-    return new Outputs(decisions, deadLetters);
+    return new Outputs(decisions, admitted.getSideOutput(DeadLetters.TAG));
   }
 
-  /** The key of a rank's loads; the gate and the window sums share it, so no shuffle between. */
+  /**
+   * The key of a rank's loads; the gate and the window sums share it, so no shuffle between. Equal
+   * to the key the gate's input is routed by, {@link ExpertLoadDecoder#rankKeyOf}, for every load
+   * the gate admits, as it checks the record's Kafka key against the load.
+   */
   static String rankKey(RankLoad load) {
     return load.jobId + "/" + load.rank;
   }

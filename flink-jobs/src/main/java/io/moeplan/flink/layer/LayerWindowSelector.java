@@ -13,9 +13,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.TreeMap;
-import java.util.TreeSet;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.MapState;
 import org.apache.flink.api.common.state.MapStateDescriptor;
@@ -66,7 +64,7 @@ public class LayerWindowSelector
   // an operator that starts (fresh, restored or rescaled) fills them from the state on a key's
   // first element, so the state stays the truth while most reads skip RocksDB and its serializers
   private transient Map<String, Long> lastDecidedByKey;
-  private transient Map<String, TreeMap<Long, WindowAccumulator>> openByKey;
+  private transient Map<String, OpenWindows> openByKey;
   private transient Map<String, JobPlanning> planningCache;
   private transient Counter decisions;
   private transient Counter switches;
@@ -141,12 +139,12 @@ public class LayerWindowSelector
       lateSamples.inc();
       return;
     }
-    TreeMap<Long, WindowAccumulator> open = openWindows(key);
+    OpenWindows open = openWindows(key);
     WindowAccumulator accumulator = open.get(window);
-    if (accumulator == null) {
+    boolean opened = accumulator == null;
+    if (opened) {
       long now = context.timerService().currentProcessingTime();
       accumulator = WindowAccumulator.open(sample.worldSize, sample.counts.length, now);
-      context.timerService().registerProcessingTimeTimer(now + windowTimeoutMillis);
     }
     if (!accumulator.fits(sample)) {
       lateSamples.inc();
@@ -160,7 +158,12 @@ public class LayerWindowSelector
     }
     rows.put(rowKey, row);
     windows.put(window, accumulator);
-    open.put(window, accumulator);
+    if (opened) {
+      open.add(window, accumulator, windowTimeoutMillis);
+      context
+          .timerService()
+          .registerProcessingTimeTimer(accumulator.openedAtMillis + windowTimeoutMillis);
+    }
     if (accumulator.isComplete()) {
       PlanPool pool = context.getBroadcastState(PoolState.DESCRIPTOR).get(sample.jobId);
       closeReadyWindows(
@@ -199,29 +202,23 @@ public class LayerWindowSelector
       TimerService timers,
       Collector<PlanDecision> out)
       throws Exception {
-    TreeMap<Long, WindowAccumulator> open = openWindows(key);
-    Set<Long> closedTimers = new TreeSet<>();
+    OpenWindows open = openWindows(key);
     while (!open.isEmpty()) {
-      Map.Entry<Long, WindowAccumulator> oldest = open.firstEntry();
+      Map.Entry<Long, WindowAccumulator> oldest = open.oldest();
       WindowAccumulator accumulator = oldest.getValue();
       if (!accumulator.isComplete() && accumulator.openedAtMillis > expiredBefore) {
         break;
       }
-      open.pollFirstEntry();
+      long timer = open.removeOldest(windowTimeoutMillis);
+      if (timer >= 0) {
+        timers.deleteProcessingTimeTimer(timer);
+      }
       windows.remove(oldest.getKey());
-      long[][] sums = takeRows(oldest.getKey(), oldest.getValue());
-      closedTimers.add(accumulator.openedAtMillis + windowTimeoutMillis);
+      long[][] sums = takeRows(oldest.getKey(), accumulator);
       // the gate admits loads only once their job has a pool; null means none is known any more
       if (pool != null) {
         out.collect(decide(key, jobId, layer, oldest.getKey(), accumulator, sums, pool));
       }
-    }
-    // windows opened in the same millisecond share a timer: keep it while one of them is open
-    for (WindowAccumulator stillOpen : open.values()) {
-      closedTimers.remove(stillOpen.openedAtMillis + windowTimeoutMillis);
-    }
-    for (long timer : closedTimers) {
-      timers.deleteProcessingTimeTimer(timer);
     }
   }
 
@@ -234,12 +231,12 @@ public class LayerWindowSelector
   }
 
   /** The open windows of {@code key} in window order: the cache, filled from the state first. */
-  private TreeMap<Long, WindowAccumulator> openWindows(String key) throws Exception {
-    TreeMap<Long, WindowAccumulator> open = openByKey.get(key);
+  private OpenWindows openWindows(String key) throws Exception {
+    OpenWindows open = openByKey.get(key);
     if (open == null) {
-      open = new TreeMap<>();
+      open = new OpenWindows();
       for (Map.Entry<Long, WindowAccumulator> entry : windows.entries()) {
-        open.put(entry.getKey(), entry.getValue());
+        open.add(entry.getKey(), entry.getValue(), windowTimeoutMillis);
       }
       openByKey.put(key, open);
     }
@@ -385,6 +382,43 @@ public class LayerWindowSelector
   private JobPlanning planning(PlanPool pool) {
     String cacheKey = pool.getJobId() + "@" + pool.getPoolVersion();
     return planningCache.computeIfAbsent(cacheKey, k -> JobPlanning.of(pool, selectorOptions));
+  }
+
+  /**
+   * One key's open windows in window order, and how many of them wait on each timeout timer:
+   * windows opened in the same millisecond share one, which goes when the last of them closes.
+   */
+  private static final class OpenWindows {
+    private final TreeMap<Long, WindowAccumulator> byWindow = new TreeMap<>();
+    private final Map<Long, Integer> timerUses = new HashMap<>();
+
+    boolean isEmpty() {
+      return byWindow.isEmpty();
+    }
+
+    WindowAccumulator get(long window) {
+      return byWindow.get(window);
+    }
+
+    Map.Entry<Long, WindowAccumulator> oldest() {
+      return byWindow.firstEntry();
+    }
+
+    void add(long window, WindowAccumulator accumulator, long timeoutMillis) {
+      byWindow.put(window, accumulator);
+      timerUses.merge(accumulator.openedAtMillis + timeoutMillis, 1, Integer::sum);
+    }
+
+    /** Removes the oldest window; returns its timer when no open window uses it any more, or -1. */
+    long removeOldest(long timeoutMillis) {
+      long timer = byWindow.pollFirstEntry().getValue().openedAtMillis + timeoutMillis;
+      int left = timerUses.merge(timer, -1, Integer::sum);
+      if (left > 0) {
+        return -1;
+      }
+      timerUses.remove(timer);
+      return timer;
+    }
   }
 
   /** Max over mean tokens per worker of a placement on a load (replicas split evenly). */

@@ -13,31 +13,18 @@ import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
-import org.apache.flink.streaming.util.OneInputStreamOperatorTestHarness;
-import org.apache.flink.streaming.util.ProcessFunctionTestHarnesses;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 class ExpertLoadDecoderTest {
 
-  private OneInputStreamOperatorTestHarness<RawRecord, RankLoad> harness;
-
-  @BeforeEach
-  void openHarness() throws Exception {
-    harness = ProcessFunctionTestHarnesses.forProcessFunction(new ExpertLoadDecoder());
-  }
-
-  @AfterEach
-  void closeHarness() throws Exception {
-    harness.close();
-  }
+  private final List<RankLoad> loads = new ArrayList<>();
+  private final List<DeadLetter> deadLetters = new ArrayList<>();
 
   @Test
-  void decodesAValidLoadIntoPerLayerCounts() throws Exception {
-    harness.processElement(Loads.raw("job", 2, 11), 0);
+  void decodesAValidLoadIntoPerLayerCounts() {
+    process(Loads.raw("job", 2, 11));
 
-    List<RankLoad> out = harness.extractOutputValues();
+    List<RankLoad> out = loads;
     assertThat(out).hasSize(1);
     RankLoad load = out.get(0);
     assertThat(load.jobId).isEqualTo("job");
@@ -50,12 +37,12 @@ class ExpertLoadDecoderTest {
   }
 
   @Test
-  void deadLettersGarbageBytesKeepingThemByteForByte() throws Exception {
+  void deadLettersGarbageBytesKeepingThemByteForByte() {
     RawRecord garbage = Loads.raw("job/1", new byte[] {0x7B, 0x7D});
 
-    harness.processElement(garbage, 0);
+    process(garbage);
 
-    assertThat(harness.extractOutputValues()).isEmpty();
+    assertThat(loads).isEmpty();
     DeadLetter letter = single(deadLetters());
     assertThat(letter.getReason()).isEqualTo(DeadLetterReason.UNDECODABLE);
     assertThat(letter.getDetail()).contains("7B 7D");
@@ -65,21 +52,21 @@ class ExpertLoadDecoderTest {
   }
 
   @Test
-  void deadLettersUnknownSchemaFingerprints() throws Exception {
+  void deadLettersUnknownSchemaFingerprints() {
     byte[] bytes = Topics.EXPERT_LOAD.valueCodec().encode(SampleRecords.expertLoad("job", 0, 1));
     bytes[5] ^= 0x55;
 
-    harness.processElement(Loads.raw("job/0", bytes), 0);
+    process(Loads.raw("job/0", bytes));
 
     assertThat(single(deadLetters()).getReason()).isEqualTo(DeadLetterReason.UNKNOWN_SCHEMA);
   }
 
   @Test
-  void deadLettersTruncatedBodiesAndTombstones() throws Exception {
+  void deadLettersTruncatedBodiesAndTombstones() {
     byte[] bytes = Topics.EXPERT_LOAD.valueCodec().encode(SampleRecords.expertLoad("job", 0, 1));
 
-    harness.processElement(Loads.raw("job/0", java.util.Arrays.copyOf(bytes, bytes.length - 4)), 0);
-    harness.processElement(Loads.raw("job/0", null), 0);
+    process(Loads.raw("job/0", java.util.Arrays.copyOf(bytes, bytes.length - 4)));
+    process(Loads.raw("job/0", null));
 
     assertThat(deadLetters())
         .extracting(DeadLetter::getReason)
@@ -120,23 +107,37 @@ class ExpertLoadDecoderTest {
   }
 
   @Test
-  void refusesAKeyThatDisagreesWithTheRecord() throws Exception {
+  void refusesAKeyThatDisagreesWithTheRecord() {
     ExpertLoad load = SampleRecords.expertLoad("job", 1, 5);
 
-    harness.processElement(Loads.raw("job/2", Topics.EXPERT_LOAD.valueCodec().encode(load)), 0);
+    process(Loads.raw("job/2", Topics.EXPERT_LOAD.valueCodec().encode(load)));
 
     assertThat(single(deadLetters()).getDetail())
         .contains("key 'job/2' does not match jobId/rank 'job/1'");
   }
 
   @Test
-  void everyRecordIsEitherEmittedOrDeadLettered() throws Exception {
-    harness.processElement(Loads.raw("job", 0, 1), 0);
-    harness.processElement(Loads.raw("job/0", new byte[] {1}), 0);
-    harness.processElement(Loads.raw(withRank(SampleRecords.expertLoad("job", 0, 2), 9)), 0);
-    harness.processElement(Loads.raw("job", 1, 1), 0);
+  void routesByTheKafkaKeyOrForKeylessRecordsByTheDecodedRank() {
+    ExpertLoad load = SampleRecords.expertLoad("job", 3, 5);
+    byte[] value = Topics.EXPERT_LOAD.valueCodec().encode(load);
 
-    assertThat(harness.extractOutputValues().size() + deadLetters().size()).isEqualTo(4);
+    assertThat(ExpertLoadDecoder.rankKeyOf(Loads.raw(load))).isEqualTo("job/3");
+    assertThat(ExpertLoadDecoder.rankKeyOf(Loads.raw(null, value))).isEqualTo("job/3");
+    assertThat(ExpertLoadDecoder.rankKeyOf(Loads.raw("other/1", value)))
+        .as("the key as sent; the gate dead-letters the mismatch")
+        .isEqualTo("other/1");
+    assertThat(ExpertLoadDecoder.rankKeyOf(Loads.raw(null, new byte[] {1, 2})))
+        .isEqualTo(ExpertLoadDecoder.UNKNOWN_RANK_KEY);
+  }
+
+  @Test
+  void everyRecordIsEitherEmittedOrDeadLettered() {
+    process(Loads.raw("job", 0, 1));
+    process(Loads.raw("job/0", new byte[] {1}));
+    process(Loads.raw(withRank(SampleRecords.expertLoad("job", 0, 2), 9)));
+    process(Loads.raw("job", 1, 1));
+
+    assertThat(loads.size() + deadLetters().size()).isEqualTo(4);
     assertThat(deadLetters()).hasSize(2);
   }
 
@@ -155,13 +156,19 @@ class ExpertLoadDecoderTest {
     return SampleRecords.layerLoad(layer, experts, base);
   }
 
-  private List<DeadLetter> deadLetters() {
-    List<DeadLetter> letters = new ArrayList<>();
-    var side = harness.getSideOutput(DeadLetters.TAG);
-    if (side != null) {
-      side.forEach(record -> letters.add(record.getValue()));
+  /** Decodes a record as the gate does: a load, or a dead letter with the reason. */
+  private void process(RawRecord record) {
+    ExpertLoadDecoder.Decoded decoded = ExpertLoadDecoder.decode(record);
+    assertThat(decoded.load() == null).isNotEqualTo(decoded.rejection() == null);
+    if (decoded.load() != null) {
+      loads.add(decoded.load());
+    } else {
+      deadLetters.add(DeadLetters.of(record, decoded.rejection()));
     }
-    return letters;
+  }
+
+  private List<DeadLetter> deadLetters() {
+    return deadLetters;
   }
 
   private static DeadLetter single(List<DeadLetter> letters) {

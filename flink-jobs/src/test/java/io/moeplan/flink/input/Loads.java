@@ -58,13 +58,12 @@ final class Loads {
     return decode(raw(jobId, rank, iteration));
   }
 
-  /** Decodes a raw record that must be valid, as the decoder does. */
+  /** Decodes a raw record that must be valid, as the gate does. */
   static RankLoad decode(RawRecord raw) {
-    ExpertLoad load = Topics.EXPERT_LOAD.valueCodec().decode(raw.value);
-    Rejection rejection = ExpertLoadDecoder.check(load, raw.key);
-    if (rejection != null) {
-      throw new IllegalArgumentException("not a valid load: " + rejection.detail());
+    ExpertLoadDecoder.Decoded decoded = ExpertLoadDecoder.decode(raw);
+    if (decoded.rejection() != null) {
+      throw new IllegalArgumentException("not a valid load: " + decoded.rejection().detail());
     }
-    return ExpertLoadDecoder.toRankLoad(load, raw);
+    return decoded.load();
   }
 }

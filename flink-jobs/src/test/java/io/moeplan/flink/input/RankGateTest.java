@@ -8,6 +8,7 @@ import io.moeplan.schemas.DeadLetterReason;
 import io.moeplan.schemas.ExpertLoad;
 import io.moeplan.schemas.PlanPool;
 import io.moeplan.schemas.SampleRecords;
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.flink.api.common.typeinfo.Types;
@@ -23,7 +24,7 @@ class RankGateTest {
   private static final long HOLD_TIMEOUT = 5_000;
   private static final long RECHECK = 500;
 
-  private KeyedBroadcastOperatorTestHarness<String, RankLoad, PlanPool, RankLoad> harness;
+  private KeyedBroadcastOperatorTestHarness<String, RawRecord, PlanPool, RankLoad> harness;
 
   @BeforeEach
   void openHarness() throws Exception {
@@ -39,22 +40,39 @@ class RankGateTest {
   void admitsLoadsOfAJobWithAPool() throws Exception {
     harness.processBroadcastElement(pool("job"), 0);
 
-    harness.processElement(Loads.decoded("job", 0, 1), 0);
-    harness.processElement(Loads.decoded("job", 0, 2), 0);
+    harness.processElement(Loads.raw("job", 0, 1), 0);
+    harness.processElement(Loads.raw("job", 0, 2), 0);
 
     assertThat(iterations()).containsExactly(1L, 2L);
     assertThat(deadLetters()).isEmpty();
   }
 
   @Test
+  void decodesRecordsAndDeadLettersTheUnusableByteForByte() throws Exception {
+    harness.processBroadcastElement(pool("job"), 0);
+    RawRecord garbage = Loads.raw("job/1", new byte[] {0x7B, 0x7D});
+
+    harness.processElement(Loads.raw("job", 1, 1), 0);
+    harness.processElement(garbage, 0);
+    harness.processElement(Loads.raw("job", 1, 2), 0);
+
+    assertThat(iterations()).containsExactly(1L, 2L);
+    DeadLetter letter = deadLetters().get(0);
+    assertThat(deadLetters()).hasSize(1);
+    assertThat(letter.getReason()).isEqualTo(DeadLetterReason.UNDECODABLE);
+    assertThat(letter.getOffset()).isEqualTo(garbage.offset);
+    assertThat(letter.getValue()).isEqualTo(ByteBuffer.wrap(new byte[] {0x7B, 0x7D}));
+  }
+
+  @Test
   void holdsLoadsUntilThePoolArrivesThenAdmitsThemInOrder() throws Exception {
-    harness.processElement(Loads.decoded("job", 1, 1), 0);
-    harness.processElement(Loads.decoded("job", 1, 2), 0);
+    harness.processElement(Loads.raw("job", 1, 1), 0);
+    harness.processElement(Loads.raw("job", 1, 2), 0);
     assertThat(harness.extractOutputValues()).isEmpty();
     assertThat(harness.numProcessingTimeTimers()).isEqualTo(1);
 
     harness.processBroadcastElement(pool("job"), 0);
-    harness.processElement(Loads.decoded("job", 1, 3), 0);
+    harness.processElement(Loads.raw("job", 1, 3), 0);
 
     assertThat(iterations()).containsExactly(1L, 2L, 3L);
     assertThat(deadLetters()).isEmpty();
@@ -63,7 +81,7 @@ class RankGateTest {
   @Test
   void releasesHeldLoadsOnItsTimerWhenNoFurtherLoadArrives() throws Exception {
     harness.setProcessingTime(0);
-    harness.processElement(Loads.decoded("job", 1, 1), 0);
+    harness.processElement(Loads.raw("job", 1, 1), 0);
     int entriesWhileHolding = stateEntries();
     harness.processBroadcastElement(pool("job"), 0);
 
@@ -79,8 +97,8 @@ class RankGateTest {
   @Test
   void deadLettersHeldLoadsWhenNoPoolArrivesInTime() throws Exception {
     harness.setProcessingTime(0);
-    harness.processElement(Loads.decoded("orphan", 0, 1), 0);
-    harness.processElement(Loads.decoded("orphan", 0, 2), 0);
+    harness.processElement(Loads.raw("orphan", 0, 1), 0);
+    harness.processElement(Loads.raw("orphan", 0, 2), 0);
 
     for (long t = RECHECK; t <= HOLD_TIMEOUT; t += RECHECK) {
       harness.setProcessingTime(t);
@@ -97,7 +115,7 @@ class RankGateTest {
   @Test
   void holdsAtMostTheBoundDeadLetteringTheOldest() throws Exception {
     for (long iteration = 1; iteration <= 5; iteration++) {
-      harness.processElement(Loads.decoded("job", 2, iteration), 0);
+      harness.processElement(Loads.raw("job", 2, iteration), 0);
     }
 
     assertThat(deadLetters())
@@ -105,7 +123,7 @@ class RankGateTest {
         .hasSize(2)
         .allSatisfy(offset -> assertThat(offset).isNotNegative());
     harness.processBroadcastElement(pool("job"), 0);
-    harness.processElement(Loads.decoded("job", 2, 6), 0);
+    harness.processElement(Loads.raw("job", 2, 6), 0);
     assertThat(iterations()).containsExactly(3L, 4L, 5L, 6L);
   }
 
@@ -114,8 +132,8 @@ class RankGateTest {
     harness.processBroadcastElement(pool("job"), 0);
     RawRecord raw = Loads.raw("job", 0, 7);
 
-    harness.processElement(Loads.decode(raw), 0);
-    harness.processElement(Loads.decode(raw), 0);
+    harness.processElement(raw, 0);
+    harness.processElement(raw, 0);
 
     assertThat(iterations()).containsExactly(7L);
     assertThat(deadLetters()).isEmpty();
@@ -126,8 +144,8 @@ class RankGateTest {
     harness.processBroadcastElement(pool("job"), 0);
     ExpertLoad first = SampleRecords.expertLoad("job", 0, 7);
 
-    harness.processElement(Loads.decode(Loads.raw(first)), 0);
-    harness.processElement(Loads.decode(Loads.raw(Loads.withOtherCounts(first))), 0);
+    harness.processElement(Loads.raw(first), 0);
+    harness.processElement(Loads.raw(Loads.withOtherCounts(first)), 0);
 
     assertThat(iterations()).containsExactly(7L);
     DeadLetter letter = deadLetters().get(0);
@@ -139,8 +157,8 @@ class RankGateTest {
   void deadLettersAnOutOfOrderIteration() throws Exception {
     harness.processBroadcastElement(pool("job"), 0);
 
-    harness.processElement(Loads.decoded("job", 3, 9), 0);
-    harness.processElement(Loads.decoded("job", 3, 8), 0);
+    harness.processElement(Loads.raw("job", 3, 9), 0);
+    harness.processElement(Loads.raw("job", 3, 8), 0);
 
     assertThat(iterations()).containsExactly(9L);
     assertThat(deadLetters().get(0).getReason()).isEqualTo(DeadLetterReason.OUT_OF_ORDER);
@@ -154,7 +172,7 @@ class RankGateTest {
     pool.getModel().setExpertCount(8);
     harness.processBroadcastElement(pool, 0);
 
-    harness.processElement(Loads.decoded("job", 0, 1), 0);
+    harness.processElement(Loads.raw("job", 0, 1), 0);
 
     assertThat(harness.extractOutputValues()).isEmpty();
     assertThat(deadLetters().get(0).getReason()).isEqualTo(DeadLetterReason.INVALID_FIELD);
@@ -162,11 +180,11 @@ class RankGateTest {
         .contains("layers[0].expertCounts has 4 entries but the pool of job 'job' has 8 experts");
   }
 
-  private static KeyedBroadcastOperatorTestHarness<String, RankLoad, PlanPool, RankLoad> harness(
+  private static KeyedBroadcastOperatorTestHarness<String, RawRecord, PlanPool, RankLoad> harness(
       int maxHeld) throws Exception {
     return ProcessFunctionTestHarnesses.forKeyedBroadcastProcessFunction(
         new RankGate(maxHeld, HOLD_TIMEOUT, RECHECK),
-        load -> load.jobId + "/" + load.rank,
+        ExpertLoadDecoder::rankKeyOf,
         Types.STRING,
         PoolState.DESCRIPTOR);
   }
