@@ -1,6 +1,8 @@
 package io.moeplan.flink.input;
 
 import io.moeplan.flink.job.PoolState;
+import io.moeplan.flink.state.WriteBehind;
+import io.moeplan.flink.state.WriteBehindValue;
 import io.moeplan.schemas.DeadLetter;
 import io.moeplan.schemas.DeadLetterReason;
 import io.moeplan.schemas.PlanPool;
@@ -28,22 +30,26 @@ import org.apache.flink.util.Collector;
  * <p>Keyed by {@code jobId/rank} ({@link ExpertLoadDecoder#rankKeyOf}), so records cross the
  * exchange as the bytes they arrived as; the broadcast side is the latest {@code PlanPool} per job.
  */
-public class RankGate extends KeyedBroadcastProcessFunction<String, RawRecord, PlanPool, RankLoad> {
+public class RankGate extends KeyedBroadcastProcessFunction<String, RawRecord, PlanPool, RankLoad>
+    implements WriteBehind {
 
   private static final long serialVersionUID = 1L;
 
   /** How many recent iterations per rank are remembered to recognise redeliveries. */
   static final int RECENT = 16;
 
+  /** Ranks whose state stays in heap from one checkpoint to the next; more are reloaded. */
+  static final int MAX_CACHED_RANKS = 100_000;
+
   private final int maxHeld;
   private final long holdTimeoutMillis;
   private final long recheckMillis;
 
-  private transient ValueState<Long> lastIteration;
-  private transient ValueState<long[]> recent;
+  // read and written for every record: kept in heap between checkpoints
+  private transient WriteBehindValue<long[]> recent;
+  private transient WriteBehindValue<Long> holdingSince;
   private transient ListState<RankLoad> held;
   private transient ValueState<Integer> heldCount;
-  private transient ValueState<Long> holdingSince;
   private transient Counter recordsIn;
   private transient Counter duplicates;
   private transient Counter used;
@@ -76,19 +82,27 @@ public class RankGate extends KeyedBroadcastProcessFunction<String, RawRecord, P
 
   @Override
   public void open(OpenContext openContext) {
-    lastIteration =
-        getRuntimeContext().getState(new ValueStateDescriptor<>("last-iteration", Types.LONG));
     recent =
-        getRuntimeContext()
-            .getState(new ValueStateDescriptor<long[]>("recent-iterations", long[].class));
+        new WriteBehindValue<>(
+            getRuntimeContext()
+                .getState(new ValueStateDescriptor<long[]>("recent-iterations", long[].class)),
+            MAX_CACHED_RANKS);
+    holdingSince =
+        new WriteBehindValue<>(
+            getRuntimeContext().getState(new ValueStateDescriptor<>("holding-since", Types.LONG)),
+            MAX_CACHED_RANKS);
     held = getRuntimeContext().getListState(heldDescriptor());
     heldCount = getRuntimeContext().getState(new ValueStateDescriptor<>("held-count", Types.INT));
-    holdingSince =
-        getRuntimeContext().getState(new ValueStateDescriptor<>("holding-since", Types.LONG));
     recordsIn = getRuntimeContext().getMetricGroup().counter("moeplanRecordsIn");
     duplicates = getRuntimeContext().getMetricGroup().counter("moeplanDuplicates");
     used = getRuntimeContext().getMetricGroup().counter("moeplanRecordsUsed");
     deadLettered = getRuntimeContext().getMetricGroup().counter("moeplanDeadLettered");
+  }
+
+  @Override
+  public void flush(KeyScope scope) throws Exception {
+    recent.flush(scope);
+    holdingSince.flush(scope);
   }
 
   @Override
@@ -113,11 +127,12 @@ public class RankGate extends KeyedBroadcastProcessFunction<String, RawRecord, P
   @Override
   public void onTimer(long timestamp, OnTimerContext context, Collector<RankLoad> out)
       throws Exception {
-    Long since = holdingSince.value();
+    String key = context.getCurrentKey();
+    Long since = holdingSince.value(key);
     if (since == null) {
       return;
     }
-    String jobId = context.getCurrentKey().substring(0, context.getCurrentKey().lastIndexOf('/'));
+    String jobId = key.substring(0, key.lastIndexOf('/'));
     PlanPool pool = context.getBroadcastState(PoolState.DESCRIPTOR).get(jobId);
     if (pool != null) {
       releaseHeld(pool, context, out);
@@ -135,7 +150,7 @@ public class RankGate extends KeyedBroadcastProcessFunction<String, RawRecord, P
                         + holdTimeoutMillis
                         + " ms of holding its loads")));
       }
-      clearHeld();
+      clearHeld(key);
     } else {
       context.timerService().registerProcessingTimeTimer(timestamp + recheckMillis);
     }
@@ -144,21 +159,21 @@ public class RankGate extends KeyedBroadcastProcessFunction<String, RawRecord, P
   /** Admits the loads held for this rank, oldest first, now that the pool is known. */
   private void releaseHeld(PlanPool pool, ReadOnlyContext context, Collector<RankLoad> out)
       throws Exception {
-    if (holdingSince.value() == null) {
+    if (holdingSince.value(context.getCurrentKey()) == null) {
       return;
     }
     List<RankLoad> loads = new ArrayList<>();
     held.get().forEach(loads::add);
-    clearHeld();
+    clearHeld(context.getCurrentKey());
     for (RankLoad load : loads) {
       admit(load, pool, context, out);
     }
   }
 
-  private void clearHeld() {
+  private void clearHeld(String key) {
     held.clear();
     heldCount.clear();
-    holdingSince.clear();
+    holdingSince.clear(key);
   }
 
   @Override
@@ -169,9 +184,9 @@ public class RankGate extends KeyedBroadcastProcessFunction<String, RawRecord, P
   }
 
   private void hold(RankLoad load, ReadOnlyContext context) throws Exception {
-    if (holdingSince.value() == null) {
+    if (holdingSince.value(context.getCurrentKey()) == null) {
       long now = context.timerService().currentProcessingTime();
-      holdingSince.update(now);
+      holdingSince.update(context.getCurrentKey(), now);
       context.timerService().registerProcessingTimeTimer(now + recheckMillis);
     }
     int count = heldCount.value() == null ? 0 : heldCount.value();
@@ -211,7 +226,8 @@ public class RankGate extends KeyedBroadcastProcessFunction<String, RawRecord, P
       deadLetter(context, DeadLetters.of(load.source, mismatch));
       return;
     }
-    long[] seen = recent.value();
+    String key = context.getCurrentKey();
+    long[] seen = recent.value(key);
     long signature = signature(load);
     if (seen != null) {
       for (int i = 0; i + 1 < seen.length; i += 2) {
@@ -235,8 +251,8 @@ public class RankGate extends KeyedBroadcastProcessFunction<String, RawRecord, P
         }
       }
     }
-    Long last = lastIteration.value();
-    if (last != null && load.iteration < last) {
+    // the last pair is the latest admitted iteration
+    if (seen != null && load.iteration < seen[seen.length - 2]) {
       deadLetter(
           context,
           DeadLetters.of(
@@ -248,11 +264,10 @@ public class RankGate extends KeyedBroadcastProcessFunction<String, RawRecord, P
                       + " of rank "
                       + load.rank
                       + " arrived after iteration "
-                      + last)));
+                      + seen[seen.length - 2])));
       return;
     }
-    lastIteration.update(load.iteration);
-    recent.update(remember(seen, load.iteration, signature));
+    recent.update(key, remember(seen, load.iteration, signature));
     used.inc();
     out.collect(load);
   }

@@ -10,19 +10,21 @@ import io.moeplan.flink.input.RawRecordDeserializer;
 import io.moeplan.flink.layer.LayerSample;
 import io.moeplan.flink.layer.LayerWindowSelector;
 import io.moeplan.flink.layer.RankWindowAggregator;
+import io.moeplan.flink.state.WriteBehindOperators;
 import io.moeplan.schemas.DeadLetter;
 import io.moeplan.schemas.PlanDecision;
 import io.moeplan.schemas.PlanPool;
 import io.moeplan.schemas.Topic;
 import io.moeplan.schemas.Topics;
+import java.util.List;
 import java.util.Properties;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.connector.base.DeliveryGuarantee;
 import org.apache.flink.connector.kafka.sink.KafkaSink;
 import org.apache.flink.connector.kafka.source.KafkaSource;
 import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
-import org.apache.flink.streaming.api.datastream.BroadcastStream;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.DataStreamUtils;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
@@ -58,40 +60,51 @@ public final class PlanSelectorJob {
    */
   public static Outputs build(
       DataStream<RawRecord> loads, DataStream<RawRecord> pools, PlanSelectorConfig config) {
-    BroadcastStream<PlanPool> poolBroadcast =
+    // every subtask of the gate and the selector sees every pool (broadcast state)
+    DataStream<PlanPool> poolBroadcast =
         pools
             .process(new PoolDecoder())
             .uid("decode-plan-pool")
             .name("Decode plan pools")
-            .broadcast(PoolState.DESCRIPTOR);
+            .broadcast();
+    // the keyed operators keep the state each record changes in heap between checkpoints and write
+    // it to RocksDB before each checkpoint (WriteBehindOperators)
     SingleOutputStreamOperator<RankLoad> admitted =
         loads
             .keyBy(ExpertLoadDecoder::rankKeyOf)
             .connect(poolBroadcast)
-            .process(
-                new RankGate(
-                    config.holdMax(),
-                    config.holdTimeout().toMillis(),
-                    Math.max(1, Math.min(1_000, config.holdTimeout().toMillis()))))
-            .uid("rank-gate")
-            .name("Decode, check against pool and drop redeliveries");
+            .transform(
+                "Decode, check against pool and drop redeliveries",
+                TypeInformation.of(RankLoad.class),
+                WriteBehindOperators.keyedBroadcast(
+                    new RankGate(
+                        config.holdMax(),
+                        config.holdTimeout().toMillis(),
+                        Math.max(1, Math.min(1_000, config.holdTimeout().toMillis()))),
+                    List.of(PoolState.DESCRIPTOR)))
+            .uid("rank-gate");
     SingleOutputStreamOperator<PlanDecision> decisions =
         DataStreamUtils.reinterpretAsKeyedStream(admitted, PlanSelectorJob::rankKey)
-            .process(
-                new RankWindowAggregator(
-                    config.windowIterations(), config.windowTimeout().toMillis()))
+            .transform(
+                "Sum each rank's window",
+                TypeInformation.of(LayerSample.class),
+                WriteBehindOperators.keyed(
+                    new RankWindowAggregator(
+                        config.windowIterations(), config.windowTimeout().toMillis())))
             .uid("rank-window-sums")
-            .name("Sum each rank's window")
             .keyBy(LayerSample::key)
             .connect(poolBroadcast)
-            .process(
-                new LayerWindowSelector(
-                    config.windowIterations(),
-                    config.leadIterations(),
-                    config.windowTimeout().toMillis(),
-                    config.selectorOptions()))
-            .uid("layer-window-selector")
-            .name("Window statistics and selector");
+            .transform(
+                "Window statistics and selector",
+                TypeInformation.of(PlanDecision.class),
+                WriteBehindOperators.keyedBroadcast(
+                    new LayerWindowSelector(
+                        config.windowIterations(),
+                        config.leadIterations(),
+                        config.windowTimeout().toMillis(),
+                        config.selectorOptions()),
+                    List.of(PoolState.DESCRIPTOR)))
+            .uid("layer-window-selector");
     return new Outputs(decisions, admitted.getSideOutput(DeadLetters.TAG));
   }
 

@@ -1,6 +1,9 @@
 package io.moeplan.flink.layer;
 
 import io.moeplan.flink.job.PoolState;
+import io.moeplan.flink.state.WriteBehind;
+import io.moeplan.flink.state.WriteBehindMap;
+import io.moeplan.flink.state.WriteBehindValue;
 import io.moeplan.planner.placement.LoadMatrix;
 import io.moeplan.planner.placement.Placement;
 import io.moeplan.planner.policy.Decision;
@@ -15,9 +18,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import org.apache.flink.api.common.functions.OpenContext;
-import org.apache.flink.api.common.state.MapState;
 import org.apache.flink.api.common.state.MapStateDescriptor;
-import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
@@ -40,9 +41,13 @@ import org.apache.flink.util.Collector;
  * already got its decision are counted as late and otherwise ignored.
  */
 public class LayerWindowSelector
-    extends KeyedBroadcastProcessFunction<String, LayerSample, PlanPool, PlanDecision> {
+    extends KeyedBroadcastProcessFunction<String, LayerSample, PlanPool, PlanDecision>
+    implements WriteBehind {
 
   private static final long serialVersionUID = 1L;
+
+  /** (job, layer) keys whose state stays in heap from one checkpoint to the next. */
+  static final int MAX_CACHED_KEYS = 100_000;
 
   private final int windowIterations;
   private final int leadIterations;
@@ -56,14 +61,12 @@ public class LayerWindowSelector
 
   private transient SelectorOptions selectorOptions;
 
-  private transient MapState<Long, WindowAccumulator> windows;
-  private transient MapState<Long, long[]> rows;
-  private transient ValueState<Long> lastDecidedWindow;
-  private transient ValueState<LayerPlanState> planState;
-  // read caches of lastDecidedWindow and windows, by key: every change goes to the state too, and
-  // an operator that starts (fresh, restored or rescaled) fills them from the state on a key's
-  // first element, so the state stays the truth while most reads skip RocksDB and its serializers
-  private transient Map<String, Long> lastDecidedByKey;
+  // the state, kept in heap between checkpoints (every sample changes it)
+  private transient WriteBehindMap<Long, WindowAccumulator> windows;
+  private transient WriteBehindMap<Long, long[]> rows;
+  private transient WriteBehindValue<Long> lastDecidedWindow;
+  private transient WriteBehindValue<LayerPlanState> planState;
+  // each key's open windows in window order, filled from the windows on the key's first sample
   private transient Map<String, OpenWindows> openByKey;
   private transient Map<String, JobPlanning> planningCache;
   private transient Counter decisions;
@@ -99,20 +102,28 @@ public class LayerWindowSelector
 
   @Override
   public void open(OpenContext openContext) {
-    windows = getRuntimeContext().getMapState(windowsDescriptor());
+    windows =
+        new WriteBehindMap<>(getRuntimeContext().getMapState(windowsDescriptor()), MAX_CACHED_KEYS);
     rows =
-        getRuntimeContext()
-            .getMapState(
-                new MapStateDescriptor<>(
-                    "window-rows", Types.LONG, TypeInformation.of(long[].class)));
+        new WriteBehindMap<>(
+            getRuntimeContext()
+                .getMapState(
+                    new MapStateDescriptor<>(
+                        "window-rows", Types.LONG, TypeInformation.of(long[].class))),
+            MAX_CACHED_KEYS);
     lastDecidedWindow =
-        getRuntimeContext().getState(new ValueStateDescriptor<>("last-decided-window", Types.LONG));
+        new WriteBehindValue<>(
+            getRuntimeContext()
+                .getState(new ValueStateDescriptor<>("last-decided-window", Types.LONG)),
+            MAX_CACHED_KEYS);
     planState =
-        getRuntimeContext()
-            .getState(
-                new ValueStateDescriptor<>("layer-plan", TypeInformation.of(LayerPlanState.class)));
+        new WriteBehindValue<>(
+            getRuntimeContext()
+                .getState(
+                    new ValueStateDescriptor<>(
+                        "layer-plan", TypeInformation.of(LayerPlanState.class))),
+            MAX_CACHED_KEYS);
     planningCache = new HashMap<>();
-    lastDecidedByKey = new HashMap<>();
     openByKey = new HashMap<>();
     selectorOptions =
         new SelectorOptions(horizonIterations, margin, emaAlpha, maxSearchSteps, partnerWorkers);
@@ -130,11 +141,19 @@ public class LayerWindowSelector
   }
 
   @Override
+  public void flush(KeyScope scope) throws Exception {
+    windows.flush(scope);
+    rows.flush(scope);
+    lastDecidedWindow.flush(scope);
+    planState.flush(scope);
+  }
+
+  @Override
   public void processElement(
       LayerSample sample, ReadOnlyContext context, Collector<PlanDecision> out) throws Exception {
     String key = context.getCurrentKey();
     long window = sample.window;
-    Long lastDecided = lastDecided(key);
+    Long lastDecided = lastDecidedWindow.value(key);
     if (lastDecided != null && window <= lastDecided) {
       lateSamples.inc();
       return;
@@ -151,13 +170,13 @@ public class LayerWindowSelector
       return;
     }
     long rowKey = rowKey(window, sample.rank);
-    long[] row = accumulator.add(sample, rows.get(rowKey), windowIterations);
+    long[] row = accumulator.add(sample, rows.get(key, rowKey), windowIterations);
     if (row == null) {
       lateSamples.inc();
       return;
     }
-    rows.put(rowKey, row);
-    windows.put(window, accumulator);
+    rows.put(key, rowKey, row);
+    windows.put(key, window, accumulator);
     if (opened) {
       open.add(window, accumulator, windowTimeoutMillis);
       context
@@ -213,8 +232,8 @@ public class LayerWindowSelector
       if (timer >= 0) {
         timers.deleteProcessingTimeTimer(timer);
       }
-      windows.remove(oldest.getKey());
-      long[][] sums = takeRows(oldest.getKey(), accumulator);
+      windows.remove(key, oldest.getKey());
+      long[][] sums = takeRows(key, oldest.getKey(), accumulator);
       // the gate admits loads only once their job has a pool; null means none is known any more
       if (pool != null) {
         out.collect(decide(key, jobId, layer, oldest.getKey(), accumulator, sums, pool));
@@ -222,20 +241,12 @@ public class LayerWindowSelector
     }
   }
 
-  /** The last window of {@code key} that got its decision, null when none did. */
-  private Long lastDecided(String key) throws Exception {
-    if (!lastDecidedByKey.containsKey(key)) {
-      lastDecidedByKey.put(key, lastDecidedWindow.value());
-    }
-    return lastDecidedByKey.get(key);
-  }
-
   /** The open windows of {@code key} in window order: the cache, filled from the state first. */
   private OpenWindows openWindows(String key) throws Exception {
     OpenWindows open = openByKey.get(key);
     if (open == null) {
       open = new OpenWindows();
-      for (Map.Entry<Long, WindowAccumulator> entry : windows.entries()) {
+      for (Map.Entry<Long, WindowAccumulator> entry : windows.entries(key).entrySet()) {
         open.add(entry.getKey(), entry.getValue(), windowTimeoutMillis);
       }
       openByKey.put(key, open);
@@ -244,13 +255,14 @@ public class LayerWindowSelector
   }
 
   /** Removes a window's rank rows, returning their sums per rank (null rows for silent ranks). */
-  private long[][] takeRows(long window, WindowAccumulator accumulator) throws Exception {
+  private long[][] takeRows(String key, long window, WindowAccumulator accumulator)
+      throws Exception {
     long[][] byRank = new long[accumulator.worldSize][];
     for (int rank = 0; rank < accumulator.worldSize; rank++) {
-      long key = rowKey(window, rank);
-      byRank[rank] = rows.get(key);
+      long rowKey = rowKey(window, rank);
+      byRank[rank] = rows.get(key, rowKey);
       if (byRank[rank] != null) {
-        rows.remove(key);
+        rows.remove(key, rowKey);
       }
     }
     return byRank;
@@ -271,7 +283,7 @@ public class LayerWindowSelector
       PlanPool pool)
       throws Exception {
     JobPlanning planning = planning(pool);
-    LayerPlanState state = planState.value();
+    LayerPlanState state = planState.value(key);
     if (state == null) {
       state = new LayerPlanState();
     }
@@ -327,9 +339,8 @@ public class LayerWindowSelector
       switches.inc();
     }
     state.slotToExpert = decision.placement().slotToExpert();
-    planState.update(state);
-    lastDecidedWindow.update(window);
-    lastDecidedByKey.put(key, window);
+    planState.update(key, state);
+    lastDecidedWindow.update(key, window);
     decisions.inc();
     if (accumulator.isComplete() && decision.predictedCurrentSeconds() > 0) {
       lastPredictedGainPercent =

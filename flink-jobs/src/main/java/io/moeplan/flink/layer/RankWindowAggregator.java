@@ -1,6 +1,8 @@
 package io.moeplan.flink.layer;
 
 import io.moeplan.flink.input.RankLoad;
+import io.moeplan.flink.state.WriteBehind;
+import io.moeplan.flink.state.WriteBehindValue;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
@@ -17,13 +19,18 @@ import org.apache.flink.util.Collector;
  * later window or its window has been open for the window timeout; the per-layer operator adds up
  * what arrives for the same rank and window.
  */
-public class RankWindowAggregator extends KeyedProcessFunction<String, RankLoad, LayerSample> {
+public class RankWindowAggregator extends KeyedProcessFunction<String, RankLoad, LayerSample>
+    implements WriteBehind {
 
   private static final long serialVersionUID = 1L;
 
+  /** Ranks whose open window stays in heap from one checkpoint to the next; more are reloaded. */
+  static final int MAX_CACHED_RANKS = 100_000;
+
   private final int windowIterations;
   private final long windowTimeoutMillis;
-  private transient ValueState<RankWindow> open;
+  // changed by every load: kept in heap between checkpoints
+  private transient WriteBehindValue<RankWindow> open;
 
   /** An aggregator for windows of {@code windowIterations} iterations. */
   public RankWindowAggregator(int windowIterations, long windowTimeoutMillis) {
@@ -33,17 +40,24 @@ public class RankWindowAggregator extends KeyedProcessFunction<String, RankLoad,
 
   @Override
   public void open(OpenContext openContext) {
-    open =
+    ValueState<RankWindow> state =
         getRuntimeContext()
             .getState(
                 new ValueStateDescriptor<>("rank-window", TypeInformation.of(RankWindow.class)));
+    open = new WriteBehindValue<>(state, MAX_CACHED_RANKS);
+  }
+
+  @Override
+  public void flush(KeyScope scope) throws Exception {
+    open.flush(scope);
   }
 
   @Override
   public void processElement(RankLoad load, Context context, Collector<LayerSample> out)
       throws Exception {
+    String key = context.getCurrentKey();
     long window = Math.floorDiv(load.iteration, windowIterations);
-    RankWindow sums = open.value();
+    RankWindow sums = open.value(key);
     if (sums != null && (sums.window != window || !sums.fits(load))) {
       emit(sums, out);
       context.timerService().deleteProcessingTimeTimer(sums.timer);
@@ -58,19 +72,19 @@ public class RankWindowAggregator extends KeyedProcessFunction<String, RankLoad,
     if (sums.iterations == windowIterations) {
       emit(sums, out);
       context.timerService().deleteProcessingTimeTimer(sums.timer);
-      open.clear();
+      open.clear(key);
     } else {
-      open.update(sums);
+      open.update(key, sums);
     }
   }
 
   @Override
   public void onTimer(long timestamp, OnTimerContext context, Collector<LayerSample> out)
       throws Exception {
-    RankWindow sums = open.value();
+    RankWindow sums = open.value(context.getCurrentKey());
     if (sums != null && sums.timer == timestamp) {
       emit(sums, out);
-      open.clear();
+      open.clear(context.getCurrentKey());
     }
   }
 

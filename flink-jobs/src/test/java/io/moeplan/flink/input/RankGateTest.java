@@ -3,6 +3,7 @@ package io.moeplan.flink.input;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.moeplan.flink.job.PoolState;
+import io.moeplan.flink.state.WriteBehindOperators;
 import io.moeplan.schemas.DeadLetter;
 import io.moeplan.schemas.DeadLetterReason;
 import io.moeplan.schemas.ExpertLoad;
@@ -12,9 +13,9 @@ import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
 import org.apache.flink.runtime.state.heap.HeapKeyedStateBackend;
 import org.apache.flink.streaming.util.KeyedBroadcastOperatorTestHarness;
-import org.apache.flink.streaming.util.ProcessFunctionTestHarnesses;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -25,6 +26,7 @@ class RankGateTest {
   private static final long RECHECK = 500;
 
   private KeyedBroadcastOperatorTestHarness<String, RawRecord, PlanPool, RankLoad> harness;
+  private long checkpoints;
 
   @BeforeEach
   void openHarness() throws Exception {
@@ -154,6 +156,24 @@ class RankGateTest {
   }
 
   @Test
+  void aRestoredGateStillKnowsWhatItAdmittedBeforeItsCheckpoint() throws Exception {
+    harness.processBroadcastElement(pool("job"), 0);
+    harness.processElement(Loads.raw("job", 0, 7), 0);
+    OperatorSubtaskState snapshot = harness.snapshot(++checkpoints, 0);
+    harness.close();
+    harness = harness(3, snapshot);
+
+    harness.processElement(Loads.raw("job", 0, 7), 0);
+    harness.processElement(Loads.raw("job", 0, 6), 0);
+    harness.processElement(Loads.raw("job", 0, 8), 0);
+
+    assertThat(iterations()).as("the redelivery of 7 is a duplicate").containsExactly(8L);
+    assertThat(deadLetters())
+        .extracting(DeadLetter::getReason)
+        .containsExactly(DeadLetterReason.OUT_OF_ORDER);
+  }
+
+  @Test
   void deadLettersAnOutOfOrderIteration() throws Exception {
     harness.processBroadcastElement(pool("job"), 0);
 
@@ -182,11 +202,27 @@ class RankGateTest {
 
   private static KeyedBroadcastOperatorTestHarness<String, RawRecord, PlanPool, RankLoad> harness(
       int maxHeld) throws Exception {
-    return ProcessFunctionTestHarnesses.forKeyedBroadcastProcessFunction(
-        new RankGate(maxHeld, HOLD_TIMEOUT, RECHECK),
-        ExpertLoadDecoder::rankKeyOf,
-        Types.STRING,
-        PoolState.DESCRIPTOR);
+    return harness(maxHeld, null);
+  }
+
+  /** The operator the job runs, restored from {@code snapshot} when one is given. */
+  private static KeyedBroadcastOperatorTestHarness<String, RawRecord, PlanPool, RankLoad> harness(
+      int maxHeld, OperatorSubtaskState snapshot) throws Exception {
+    KeyedBroadcastOperatorTestHarness<String, RawRecord, PlanPool, RankLoad> harness =
+        new KeyedBroadcastOperatorTestHarness<>(
+            WriteBehindOperators.keyedBroadcast(
+                new RankGate(maxHeld, HOLD_TIMEOUT, RECHECK), List.of(PoolState.DESCRIPTOR)),
+            ExpertLoadDecoder::rankKeyOf,
+            Types.STRING,
+            1,
+            1,
+            0);
+    harness.setup();
+    if (snapshot != null) {
+      harness.initializeState(snapshot);
+    }
+    harness.open();
+    return harness;
   }
 
   private static PlanPool pool(String jobId) {
@@ -206,7 +242,9 @@ class RankGateTest {
     return letters;
   }
 
-  private int stateEntries() {
+  /** Entries of the keyed state as a checkpoint now would hold them. */
+  private int stateEntries() throws Exception {
+    harness.snapshot(++checkpoints, 0);
     return ((HeapKeyedStateBackend<?>) harness.getOperator().getKeyedStateBackend())
         .numKeyValueStateEntries();
   }

@@ -3,6 +3,7 @@ package io.moeplan.flink.layer;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.moeplan.flink.job.PoolState;
+import io.moeplan.flink.state.WriteBehindOperators;
 import io.moeplan.planner.selector.SelectorOptions;
 import io.moeplan.schemas.DecisionAction;
 import io.moeplan.schemas.PlanDecision;
@@ -13,9 +14,7 @@ import java.util.List;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
 import org.apache.flink.runtime.state.heap.HeapKeyedStateBackend;
-import org.apache.flink.streaming.api.operators.co.CoBroadcastWithKeyedOperator;
 import org.apache.flink.streaming.util.KeyedBroadcastOperatorTestHarness;
-import org.apache.flink.streaming.util.ProcessFunctionTestHarnesses;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -32,16 +31,11 @@ class LayerWindowSelectorTest {
   private static final int RANKS = 4;
 
   private KeyedBroadcastOperatorTestHarness<String, LayerSample, PlanPool, PlanDecision> harness;
+  private long checkpoints;
 
   @BeforeEach
   void openHarness() throws Exception {
-    harness =
-        ProcessFunctionTestHarnesses.forKeyedBroadcastProcessFunction(
-            new LayerWindowSelector(F, LEAD, TIMEOUT, SelectorOptions.defaults(F)),
-            LayerSample::key,
-            Types.STRING,
-            PoolState.DESCRIPTOR);
-    harness.setProcessingTime(0);
+    harness = newHarness(null);
     harness.processBroadcastElement(SampleRecords.planPool("job"), 0);
   }
 
@@ -182,7 +176,7 @@ class LayerWindowSelectorTest {
     List<PlanDecision> decisions = new ArrayList<>(harness.extractOutputValues());
     OperatorSubtaskState snapshot = harness.snapshot(1, 0);
     harness.close();
-    harness = restored(snapshot);
+    harness = newHarness(snapshot);
 
     // a window reopened by this sample would register a timer of its own and close as partial
     harness.setProcessingTime(5);
@@ -201,11 +195,12 @@ class LayerWindowSelectorTest {
         .isEqualTo(uninterrupted);
   }
 
+  /** The operator the job runs, restored from {@code snapshot} when one is given. */
   private static KeyedBroadcastOperatorTestHarness<String, LayerSample, PlanPool, PlanDecision>
-      restored(OperatorSubtaskState snapshot) throws Exception {
+      newHarness(OperatorSubtaskState snapshot) throws Exception {
     KeyedBroadcastOperatorTestHarness<String, LayerSample, PlanPool, PlanDecision> restored =
         new KeyedBroadcastOperatorTestHarness<>(
-            new CoBroadcastWithKeyedOperator<>(
+            WriteBehindOperators.keyedBroadcast(
                 new LayerWindowSelector(F, LEAD, TIMEOUT, SelectorOptions.defaults(F)),
                 List.of(PoolState.DESCRIPTOR)),
             LayerSample::key,
@@ -214,7 +209,9 @@ class LayerWindowSelectorTest {
             1,
             0);
     restored.setup();
-    restored.initializeState(snapshot);
+    if (snapshot != null) {
+      restored.initializeState(snapshot);
+    }
     restored.open();
     restored.setProcessingTime(0);
     return restored;
@@ -262,7 +259,9 @@ class LayerWindowSelectorTest {
     return decisions.get(0);
   }
 
-  private int stateEntries() {
+  /** Entries of the keyed state as a checkpoint now would hold them. */
+  private int stateEntries() throws Exception {
+    harness.snapshot(++checkpoints, 0);
     return ((HeapKeyedStateBackend<?>) harness.getOperator().getKeyedStateBackend())
         .numKeyValueStateEntries();
   }

@@ -3,10 +3,11 @@ package io.moeplan.flink.layer;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.moeplan.flink.input.RankLoad;
+import io.moeplan.flink.state.WriteBehindOperators;
 import java.util.List;
 import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
 import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
-import org.apache.flink.streaming.util.ProcessFunctionTestHarnesses;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -18,15 +19,34 @@ class RankWindowAggregatorTest {
   private static final long TIMEOUT = 1_000;
 
   private KeyedOneInputStreamOperatorTestHarness<String, RankLoad, LayerSample> harness;
+  private long checkpoints;
 
   @BeforeEach
   void openHarness() throws Exception {
-    harness =
-        ProcessFunctionTestHarnesses.forKeyedProcessFunction(
-            new RankWindowAggregator(F, TIMEOUT),
+    harness = newHarness(null);
+  }
+
+  /** The operator the job runs, restored from {@code snapshot} when one is given. */
+  private static KeyedOneInputStreamOperatorTestHarness<String, RankLoad, LayerSample> newHarness(
+      OperatorSubtaskState snapshot) throws Exception {
+    KeyedOneInputStreamOperatorTestHarness<String, RankLoad, LayerSample> harness =
+        new KeyedOneInputStreamOperatorTestHarness<>(
+            WriteBehindOperators.keyed(new RankWindowAggregator(F, TIMEOUT)),
             load -> load.jobId + "/" + load.rank,
             Types.STRING);
+    harness.setup();
+    if (snapshot != null) {
+      harness.initializeState(snapshot);
+    }
+    harness.open();
     harness.setProcessingTime(0);
+    return harness;
+  }
+
+  /** Entries of the keyed state as a checkpoint now would hold them. */
+  private int stateEntries() throws Exception {
+    harness.snapshot(++checkpoints, 0);
+    return harness.numKeyedStateEntries();
   }
 
   @AfterEach
@@ -39,7 +59,7 @@ class RankWindowAggregatorTest {
     harness.processElement(load(1, 3, 10), 0);
     harness.processElement(load(1, 4, 20), 0);
     assertThat(harness.extractOutputValues()).isEmpty();
-    assertThat(harness.numKeyedStateEntries()).isEqualTo(1);
+    assertThat(stateEntries()).isEqualTo(1);
 
     harness.processElement(load(1, 5, 30), 0);
 
@@ -52,7 +72,7 @@ class RankWindowAggregatorTest {
     assertThat(layer0.worldSize).isEqualTo(4);
     assertThat(layer0.counts).containsExactly(60, 63, 66);
     assertThat(samples.get(1).counts).containsExactly(6, 6, 6);
-    assertThat(harness.numKeyedStateEntries()).isZero();
+    assertThat(stateEntries()).isZero();
     assertThat(harness.numProcessingTimeTimers()).isZero();
   }
 
@@ -80,7 +100,25 @@ class RankWindowAggregatorTest {
     assertThat(samples).hasSize(2);
     assertThat(samples.get(0).window).isEqualTo(2);
     assertThat(samples.get(0).iterations).isEqualTo(2);
-    assertThat(harness.numKeyedStateEntries()).isZero();
+    assertThat(stateEntries()).isZero();
+  }
+
+  @Test
+  void aRestoredOperatorContinuesTheWindowFromItsCheckpoint() throws Exception {
+    harness.processElement(load(1, 3, 10), 0);
+    harness.processElement(load(1, 4, 20), 0);
+    OperatorSubtaskState snapshot = harness.snapshot(++checkpoints, 0);
+    // after the checkpoint: lost with the failure, replayed from the source after the restore
+    harness.processElement(load(1, 5, 1_000), 0);
+    harness.close();
+    harness = newHarness(snapshot);
+
+    harness.processElement(load(1, 5, 30), 0);
+
+    List<LayerSample> samples = harness.extractOutputValues();
+    assertThat(samples).extracting(s -> s.layer).containsExactly(0, 2);
+    assertThat(samples.get(0).iterations).isEqualTo(F);
+    assertThat(samples.get(0).counts).containsExactly(60, 63, 66);
   }
 
   private static RankLoad load(int rank, long iteration, long base) {

@@ -1,0 +1,64 @@
+package io.moeplan.flink.state;
+
+import java.util.List;
+import org.apache.flink.api.common.state.MapStateDescriptor;
+import org.apache.flink.runtime.state.StateSnapshotContext;
+import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
+import org.apache.flink.streaming.api.functions.co.KeyedBroadcastProcessFunction;
+import org.apache.flink.streaming.api.operators.KeyedProcessOperator;
+import org.apache.flink.streaming.api.operators.co.CoBroadcastWithKeyedOperator;
+
+/**
+ * Flink's operators for keyed and keyed-broadcast process functions, flushing a {@link WriteBehind}
+ * function's heap state into keyed state before the keyed state is snapshotted. The snapshot runs
+ * in the task thread after the operator's own snapshot step, so the flush cannot interleave with
+ * elements or timers.
+ */
+public final class WriteBehindOperators {
+
+  private WriteBehindOperators() {}
+
+  /** The operator of a keyed process function that is {@link WriteBehind}. */
+  public static <K, I, O, F extends KeyedProcessFunction<K, I, O> & WriteBehind>
+      KeyedProcessOperator<K, I, O> keyed(F function) {
+    return new Keyed<>(function);
+  }
+
+  /** The operator of a keyed broadcast process function that is {@link WriteBehind}. */
+  public static <K, I, B, O, F extends KeyedBroadcastProcessFunction<K, I, B, O> & WriteBehind>
+      CoBroadcastWithKeyedOperator<K, I, B, O> keyedBroadcast(
+          F function, List<MapStateDescriptor<?, ?>> broadcastStates) {
+    return new KeyedBroadcast<>(function, broadcastStates);
+  }
+
+  private static final class Keyed<K, I, O> extends KeyedProcessOperator<K, I, O> {
+    private static final long serialVersionUID = 1L;
+
+    Keyed(KeyedProcessFunction<K, I, O> function) {
+      super(function);
+    }
+
+    @Override
+    public void snapshotState(StateSnapshotContext context) throws Exception {
+      ((WriteBehind) userFunction).flush(this::setCurrentKey);
+      super.snapshotState(context);
+    }
+  }
+
+  private static final class KeyedBroadcast<K, I, B, O>
+      extends CoBroadcastWithKeyedOperator<K, I, B, O> {
+    private static final long serialVersionUID = 1L;
+
+    KeyedBroadcast(
+        KeyedBroadcastProcessFunction<K, I, B, O> function,
+        List<MapStateDescriptor<?, ?>> broadcastStates) {
+      super(function, broadcastStates);
+    }
+
+    @Override
+    public void snapshotState(StateSnapshotContext context) throws Exception {
+      ((WriteBehind) userFunction).flush(this::setCurrentKey);
+      super.snapshotState(context);
+    }
+  }
+}

@@ -1,0 +1,73 @@
+package io.moeplan.flink.state;
+
+import java.io.IOException;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Set;
+import org.apache.flink.api.common.state.ValueState;
+
+/**
+ * A keyed value kept in heap in front of a {@link ValueState}: a key's first read loads the state,
+ * later reads and every write stay in heap until {@link #flush}. Every call names the key, which
+ * must be the operator's current key (the state reads and writes apply to that one).
+ *
+ * <p>Values are held by reference: a caller that mutates a value it read must {@link #update} it so
+ * that the change is flushed.
+ */
+public final class WriteBehindValue<V> {
+
+  private final ValueState<V> state;
+  private final int maxCleanKeys;
+  // null values are known-absent keys
+  private final Map<Object, V> values = new HashMap<>();
+  private final Set<Object> dirty = new HashSet<>();
+
+  /**
+   * A cache in front of {@code state} that drops its clean entries at a flush once it holds more
+   * than {@code maxCleanKeys} keys, so its heap is bounded by the keys touched between two
+   * checkpoints.
+   */
+  public WriteBehindValue(ValueState<V> state, int maxCleanKeys) {
+    this.state = state;
+    this.maxCleanKeys = maxCleanKeys;
+  }
+
+  /** The value of {@code key}, null when it has none. */
+  public V value(Object key) throws IOException {
+    V value = values.get(key);
+    if (value == null && !values.containsKey(key)) {
+      value = state.value();
+      values.put(key, value);
+    }
+    return value;
+  }
+
+  /** Sets the value of {@code key}. */
+  public void update(Object key, V value) {
+    values.put(key, value);
+    dirty.add(key);
+  }
+
+  /** Removes the value of {@code key}. */
+  public void clear(Object key) {
+    update(key, null);
+  }
+
+  /** Writes every changed key's value to the state. */
+  public void flush(WriteBehind.KeyScope scope) throws Exception {
+    for (Object key : dirty) {
+      scope.setCurrentKey(key);
+      V value = values.get(key);
+      if (value == null) {
+        state.clear();
+      } else {
+        state.update(value);
+      }
+    }
+    dirty.clear();
+    if (values.size() > maxCleanKeys) {
+      values.clear();
+    }
+  }
+}
