@@ -33,6 +33,13 @@ public final class ExpertLoadDecoder {
 
   /** Decodes and checks one record. */
   public static Decoded decode(RawRecord record) {
+    // most records: the current schema, valid; read without Avro's generic objects
+    RankLoad fast = CurrentSchemaLoadReader.read(record);
+    return fast != null ? new Decoded(fast, null) : decodeWithAvro(record);
+  }
+
+  /** Decodes through Avro's resolving reader: any released writer schema, exact rejections. */
+  static Decoded decodeWithAvro(RawRecord record) {
     ExpertLoad load;
     try {
       load = Topics.EXPERT_LOAD.valueCodec().decode(record.value);
