@@ -106,6 +106,11 @@ public class RankGate extends KeyedBroadcastProcessFunction<String, RawRecord, P
   }
 
   @Override
+  public boolean overBudget() {
+    return recent.overBudget() || holdingSince.overBudget();
+  }
+
+  @Override
   public void processElement(RawRecord record, ReadOnlyContext context, Collector<RankLoad> out)
       throws Exception {
     recordsIn.inc();

@@ -46,8 +46,11 @@ public class LayerWindowSelector
 
   private static final long serialVersionUID = 1L;
 
-  /** (job, layer) keys whose state stays in heap from one checkpoint to the next. */
-  static final int MAX_CACHED_KEYS = 100_000;
+  /**
+   * (job, layer) keys whose state stays in heap between checkpoints (the rank rows of open windows
+   * are the large part); with more, it is written to state and dropped from heap at once.
+   */
+  static final int MAX_CACHED_KEYS = 4_096;
 
   private final int windowIterations;
   private final int leadIterations;
@@ -146,6 +149,14 @@ public class LayerWindowSelector
     rows.flush(scope);
     lastDecidedWindow.flush(scope);
     planState.flush(scope);
+  }
+
+  @Override
+  public boolean overBudget() {
+    return windows.overBudget()
+        || rows.overBudget()
+        || lastDecidedWindow.overBudget()
+        || planState.overBudget();
   }
 
   @Override

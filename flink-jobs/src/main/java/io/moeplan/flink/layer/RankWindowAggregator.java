@@ -24,8 +24,11 @@ public class RankWindowAggregator extends KeyedProcessFunction<String, RankLoad,
 
   private static final long serialVersionUID = 1L;
 
-  /** Ranks whose open window stays in heap from one checkpoint to the next; more are reloaded. */
-  static final int MAX_CACHED_RANKS = 100_000;
+  /**
+   * Ranks whose open window sums stay in heap between checkpoints (each {@code layers x experts x
+   * 8} bytes); with more, the sums are written to state and dropped from heap at once.
+   */
+  static final int MAX_CACHED_RANKS = 4_096;
 
   private final int windowIterations;
   private final long windowTimeoutMillis;
@@ -50,6 +53,11 @@ public class RankWindowAggregator extends KeyedProcessFunction<String, RankLoad,
   @Override
   public void flush(KeyScope scope) throws Exception {
     open.flush(scope);
+  }
+
+  @Override
+  public boolean overBudget() {
+    return open.overBudget();
   }
 
   @Override

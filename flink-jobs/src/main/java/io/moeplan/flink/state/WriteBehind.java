@@ -5,7 +5,8 @@ package io.moeplan.flink.state;
  * keyed state ({@link WriteBehindValue}, {@link WriteBehindMap}). Its operator ({@link
  * WriteBehindOperators}) calls {@link #flush} before each snapshot of the keyed state, so every
  * checkpoint and savepoint holds exactly what the heap held; between checkpoints nothing needs to
- * be durable, as a restore replays the input from the checkpoint's offsets.
+ * be durable, as a restore replays the input from the checkpoint's offsets. The operator also
+ * flushes between checkpoints when the function is {@link #overBudget}.
  */
 public interface WriteBehind {
 
@@ -16,6 +17,15 @@ public interface WriteBehind {
     void setCurrentKey(Object key);
   }
 
-  /** Writes every change since the last flush to keyed state, setting each key through scope. */
+  /**
+   * Writes every change since the last flush to keyed state, setting each key through scope, and
+   * drops the heap copies of caches that hold more keys than they may keep.
+   */
   void flush(KeyScope scope) throws Exception;
+
+  /**
+   * Whether a cache holds more keys than it may keep, so that its operator flushes now rather than
+   * at the next checkpoint: this bounds the heap when many keys change between two checkpoints.
+   */
+  boolean overBudget();
 }

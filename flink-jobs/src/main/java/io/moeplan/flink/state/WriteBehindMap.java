@@ -18,9 +18,15 @@ public final class WriteBehindMap<K, V> {
 
   private final MapState<K, V> state;
   private final int maxCleanKeys;
-  // per key: its entries, and the user keys changed since the last flush (removed ones map to null)
-  private final Map<Object, Map<K, V>> entries = new HashMap<>();
-  private final Map<Object, Set<K>> dirty = new HashMap<>();
+  private final Map<Object, KeyEntries<K, V>> byKey = new HashMap<>();
+  private final Set<Object> dirtyKeys = new HashSet<>();
+
+  /** One key's entries, which of them the state holds, and which changed since the last flush. */
+  private static final class KeyEntries<K, V> {
+    final Map<K, V> live = new HashMap<>();
+    final Set<K> stored = new HashSet<>();
+    final Set<K> changed = new HashSet<>();
+  }
 
   /**
    * A cache in front of {@code state} that drops its clean keys at a flush once it holds more than
@@ -31,54 +37,73 @@ public final class WriteBehindMap<K, V> {
     this.maxCleanKeys = maxCleanKeys;
   }
 
+  private KeyEntries<K, V> load(Object key) throws Exception {
+    KeyEntries<K, V> entries = byKey.get(key);
+    if (entries == null) {
+      entries = new KeyEntries<>();
+      for (Map.Entry<K, V> entry : state.entries()) {
+        entries.live.put(entry.getKey(), entry.getValue());
+        entries.stored.add(entry.getKey());
+      }
+      byKey.put(key, entries);
+    }
+    return entries;
+  }
+
   /** All entries of {@code key}, live: read it, change it only through this class. */
   public Map<K, V> entries(Object key) throws Exception {
-    Map<K, V> map = entries.get(key);
-    if (map == null) {
-      map = new HashMap<>();
-      for (Map.Entry<K, V> entry : state.entries()) {
-        map.put(entry.getKey(), entry.getValue());
-      }
-      entries.put(key, map);
-    }
-    return map;
+    return load(key).live;
   }
 
   /** The value under {@code userKey} of {@code key}, null when none. */
   public V get(Object key, K userKey) throws Exception {
-    return entries(key).get(userKey);
+    return load(key).live.get(userKey);
   }
 
   /** Puts a value under {@code userKey} of {@code key}. */
   public void put(Object key, K userKey, V value) throws Exception {
-    entries(key).put(userKey, value);
-    dirty.computeIfAbsent(key, k -> new HashSet<>()).add(userKey);
+    KeyEntries<K, V> entries = load(key);
+    entries.live.put(userKey, value);
+    entries.changed.add(userKey);
+    dirtyKeys.add(key);
   }
 
   /** Removes {@code userKey} of {@code key}. */
   public void remove(Object key, K userKey) throws Exception {
-    if (entries(key).remove(userKey) != null) {
-      dirty.computeIfAbsent(key, k -> new HashSet<>()).add(userKey);
+    KeyEntries<K, V> entries = load(key);
+    if (entries.live.remove(userKey) != null) {
+      entries.changed.add(userKey);
+      dirtyKeys.add(key);
     }
   }
 
-  /** Writes every changed entry to the state. */
+  /** Whether it holds more keys than it keeps after a flush. */
+  public boolean overBudget() {
+    return byKey.size() > maxCleanKeys;
+  }
+
+  /**
+   * Writes every changed entry to the state; an entry added and removed again since the last flush
+   * costs the state nothing (no delete marker for a key it never held).
+   */
   public void flush(WriteBehind.KeyScope scope) throws Exception {
-    for (Map.Entry<Object, Set<K>> changed : dirty.entrySet()) {
-      scope.setCurrentKey(changed.getKey());
-      Map<K, V> map = entries.get(changed.getKey());
-      for (K userKey : changed.getValue()) {
-        V value = map.get(userKey);
-        if (value == null) {
-          state.remove(userKey);
-        } else {
+    for (Object key : dirtyKeys) {
+      scope.setCurrentKey(key);
+      KeyEntries<K, V> entries = byKey.get(key);
+      for (K userKey : entries.changed) {
+        V value = entries.live.get(userKey);
+        if (value != null) {
           state.put(userKey, value);
+          entries.stored.add(userKey);
+        } else if (entries.stored.remove(userKey)) {
+          state.remove(userKey);
         }
       }
+      entries.changed.clear();
     }
-    dirty.clear();
-    if (entries.size() > maxCleanKeys) {
-      entries.clear();
+    dirtyKeys.clear();
+    if (byKey.size() > maxCleanKeys) {
+      byKey.clear();
     }
   }
 }

@@ -5,8 +5,10 @@ import org.apache.flink.api.common.state.MapStateDescriptor;
 import org.apache.flink.runtime.state.StateSnapshotContext;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.streaming.api.functions.co.KeyedBroadcastProcessFunction;
+import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
 import org.apache.flink.streaming.api.operators.KeyedProcessOperator;
 import org.apache.flink.streaming.api.operators.co.CoBroadcastWithKeyedOperator;
+import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 
 /**
  * Flink's operators for keyed and keyed-broadcast process functions, flushing a {@link WriteBehind}
@@ -39,9 +41,25 @@ public final class WriteBehindOperators {
     }
 
     @Override
+    public void processElement(StreamRecord<I> element) throws Exception {
+      super.processElement(element);
+      flushIfOverBudget(this, (WriteBehind) userFunction);
+    }
+
+    @Override
     public void snapshotState(StateSnapshotContext context) throws Exception {
       ((WriteBehind) userFunction).flush(this::setCurrentKey);
       super.snapshotState(context);
+    }
+  }
+
+  /** Flushes between checkpoints when the function's caches grew past their bounds. */
+  private static void flushIfOverBudget(AbstractStreamOperator<?> operator, WriteBehind function)
+      throws Exception {
+    if (function.overBudget()) {
+      Object key = operator.getCurrentKey();
+      function.flush(operator::setCurrentKey);
+      operator.setCurrentKey(key);
     }
   }
 
@@ -53,6 +71,12 @@ public final class WriteBehindOperators {
         KeyedBroadcastProcessFunction<K, I, B, O> function,
         List<MapStateDescriptor<?, ?>> broadcastStates) {
       super(function, broadcastStates);
+    }
+
+    @Override
+    public void processElement1(StreamRecord<I> element) throws Exception {
+      super.processElement1(element);
+      flushIfOverBudget(this, (WriteBehind) userFunction);
     }
 
     @Override

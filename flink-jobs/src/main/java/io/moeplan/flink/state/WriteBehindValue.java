@@ -21,6 +21,8 @@ public final class WriteBehindValue<V> {
   private final int maxCleanKeys;
   // null values are known-absent keys
   private final Map<Object, V> values = new HashMap<>();
+  // keys the state holds a value for
+  private final Set<Object> stored = new HashSet<>();
   private final Set<Object> dirty = new HashSet<>();
 
   /**
@@ -39,6 +41,9 @@ public final class WriteBehindValue<V> {
     if (value == null && !values.containsKey(key)) {
       value = state.value();
       values.put(key, value);
+      if (value != null) {
+        stored.add(key);
+      }
     }
     return value;
   }
@@ -54,20 +59,31 @@ public final class WriteBehindValue<V> {
     update(key, null);
   }
 
-  /** Writes every changed key's value to the state. */
+  /** Whether it holds more keys than it keeps after a flush. */
+  public boolean overBudget() {
+    return values.size() > maxCleanKeys;
+  }
+
+  /**
+   * Writes every changed key's value to the state; a value set and cleared again since the last
+   * flush costs the state nothing.
+   */
   public void flush(WriteBehind.KeyScope scope) throws Exception {
     for (Object key : dirty) {
-      scope.setCurrentKey(key);
       V value = values.get(key);
-      if (value == null) {
-        state.clear();
-      } else {
+      if (value != null) {
+        scope.setCurrentKey(key);
         state.update(value);
+        stored.add(key);
+      } else if (stored.remove(key)) {
+        scope.setCurrentKey(key);
+        state.clear();
       }
     }
     dirty.clear();
     if (values.size() > maxCleanKeys) {
       values.clear();
+      stored.clear();
     }
   }
 }
