@@ -89,6 +89,16 @@ final class BenchCommand implements Runnable {
     int latencySeconds;
 
     @Option(
+        names = "--latency-warmup-seconds",
+        defaultValue = "3",
+        description =
+            "Time at the latency rate before each latency phase is measured, through Kafka alone"
+                + " and through the job, so a new job's first windows (new keys, state loads)"
+                + " and the aftermath of the throughput phase are not measured. Default:"
+                + " ${DEFAULT-VALUE}.")
+    int latencyWarmupSeconds;
+
+    @Option(
         names = "--window",
         defaultValue = "10",
         description = "The job's replan interval. Default: ${DEFAULT-VALUE}.")
@@ -105,7 +115,7 @@ final class BenchCommand implements Runnable {
         paramLabel = "--KEY=VALUE",
         description =
             "A further option of the plan-selector job (as its command line takes it, e.g."
-                + " --job=--buffer-timeout=0ms); repeatable. The broker address, window,"
+                + " --job=--buffer-timeout=1ms); repeatable. The broker address, window,"
                 + " parallelism and checkpoint directory are the benchmark's.")
     List<String> jobOptions = new ArrayList<>();
 
@@ -133,10 +143,11 @@ final class BenchCommand implements Runnable {
       if (warmupIterations < 0) {
         throw new ParameterException(spec.commandLine(), "--warmup-iterations must be >= 0");
       }
-      if (latencyRate <= 0 || latencySeconds < 1 || parallelism < 1) {
+      if (latencyRate <= 0 || latencySeconds < 1 || parallelism < 1 || latencyWarmupSeconds < 0) {
         throw new ParameterException(
             spec.commandLine(),
-            "--latency-rate must be > 0, --latency-seconds and --parallelism >= 1");
+            "--latency-rate must be > 0, --latency-seconds and --parallelism >= 1,"
+                + " --latency-warmup-seconds >= 0");
       }
       PipelineBenchmark.Result result =
           new PipelineBenchmark(
@@ -148,6 +159,7 @@ final class BenchCommand implements Runnable {
                       warmupIterations,
                       latencyRate,
                       latencySeconds,
+                      latencyWarmupSeconds,
                       window,
                       parallelism,
                       jobOptions),

@@ -131,10 +131,11 @@ public final class PlanSelectorOptions {
   public static final ConfigOption<Duration> BUFFER_TIMEOUT =
       ConfigOptions.key("buffer-timeout")
           .durationType()
-          .defaultValue(Duration.ofMillis(1))
+          .defaultValue(Duration.ZERO)
           .withDescription(
-              "Longest time a record waits in a network buffer between operators; the control"
-                  + " loop's latency, so far below Flink's 100 ms default.");
+              "Longest time a record waits in a network buffer between operators. The default,"
+                  + " 0, sends each record on at once: the lowest control-loop latency, and no"
+                  + " flusher thread waking up every few milliseconds per operator.");
 
   /** Parallelism of the job. */
   public static final ConfigOption<Integer> PARALLELISM =

@@ -66,6 +66,7 @@ public final class PipelineBenchmark {
    *     is measured, so that neither is measured while the JIT compiler is still busy with it
    * @param latencyIterationsPerSecond iteration rate of the latency phase
    * @param latencySeconds duration of the latency phase
+   * @param latencyWarmupSeconds time at the latency rate before each latency phase is measured
    * @param windowIterations the job's replan interval
    * @param parallelism the job's parallelism
    * @param jobOptions further job options, {@code --key=value} as the job's command line takes them
@@ -78,6 +79,7 @@ public final class PipelineBenchmark {
       int warmupIterations,
       double latencyIterationsPerSecond,
       int latencySeconds,
+      int latencyWarmupSeconds,
       int windowIterations,
       int parallelism,
       List<String> jobOptions) {
@@ -99,6 +101,7 @@ public final class PipelineBenchmark {
       Percentiles loopLatency,
       Percentiles oneHopLatency,
       double latencyRecordsPerSecond,
+      int latencyWarmupSeconds,
       Optional<CpuProfile.Result> pipelineCpu) {}
 
   private record Rate(double recordsPerSecond, Optional<CpuProfile.Result> cpu) {}
@@ -185,6 +188,7 @@ public final class PipelineBenchmark {
             loop,
             oneHop,
             latencyRecordRate,
+            settings.latencyWarmupSeconds(),
             measured.cpu());
       } finally {
         job.cancel().get();
@@ -216,10 +220,12 @@ public final class PipelineBenchmark {
     }
     out.printf(
         "(moeplan latency: last load of a window published -> its decision received, %d"
-            + " decisions; kafka: one hop, %d records; both at %.0f records/s)%n",
+            + " decisions; kafka: one hop, %d records; both at %.0f records/s, measured after"
+            + " %d s at that rate)%n",
         result.loopLatency().count(),
         result.oneHopLatency().count(),
-        result.latencyRecordsPerSecond());
+        result.latencyRecordsPerSecond(),
+        result.latencyWarmupSeconds());
     result
         .pipelineCpu()
         .ifPresent(
@@ -314,12 +320,17 @@ public final class PipelineBenchmark {
     }
   }
 
-  /** Kafka alone at the latency phase's record rate: send to receipt of each record. */
+  /**
+   * Kafka alone at the latency phase's record rate: send to receipt of each record, after the
+   * warm-up time at the same rate.
+   */
   private Percentiles oneHopLatency(EmbeddedKafkaBroker broker, double recordsPerSecond)
       throws Exception {
     Percentiles latencies = new Percentiles();
+    Percentiles warmup = new Percentiles();
     List<byte[]> records = encodedLoads(LAT_JOB, 1);
-    long total = (long) (recordsPerSecond * settings.latencySeconds());
+    long warm = (long) (recordsPerSecond * settings.latencyWarmupSeconds());
+    long total = warm + (long) (recordsPerSecond * settings.latencySeconds());
     long period = (long) (1e9 / recordsPerSecond);
     try (KafkaConsumer<byte[], byte[]> consumer = consumer(broker, "bench.hop");
         KafkaProducer<byte[], byte[]> producer = producer(broker)) {
@@ -327,37 +338,55 @@ public final class PipelineBenchmark {
       long received = 0;
       for (long i = 0; i < total; i++) {
         byte[] value = records.get((int) (i % records.size()));
+        // the key carries the send time, and whether the record is measured
         producer.send(
-            new ProducerRecord<>("bench.hop", null, null, stamp(System.nanoTime()), value));
+            new ProducerRecord<>(
+                "bench.hop", null, null, stamp(System.nanoTime(), i >= warm), value));
         next += period;
-        received += drain(consumer, latencies, next);
+        received += drain(consumer, latencies, warmup, next);
       }
       long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
       while (received < total && System.nanoTime() < deadline) {
-        received += drain(consumer, latencies, System.nanoTime() + 100_000_000L);
+        received += drain(consumer, latencies, warmup, System.nanoTime() + 100_000_000L);
       }
     }
     return latencies;
   }
 
   private static int drain(
-      KafkaConsumer<byte[], byte[]> consumer, Percentiles latencies, long untilNanos) {
+      KafkaConsumer<byte[], byte[]> consumer,
+      Percentiles latencies,
+      Percentiles warmup,
+      long untilNanos) {
     int received = 0;
     do {
       long wait = Math.max(0, untilNanos - System.nanoTime());
       for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofNanos(wait))) {
-        latencies.add(System.nanoTime() - ByteBuffer.wrap(record.key()).getLong());
+        ByteBuffer key = ByteBuffer.wrap(record.key());
+        long latency = System.nanoTime() - key.getLong();
+        (key.get() == 1 ? latencies : warmup).add(latency);
         received++;
       }
     } while (System.nanoTime() < untilNanos);
     return received;
   }
 
-  /** The job at the latency phase's rate: last load of each window to each of its decisions. */
+  /**
+   * The job at the latency phase's rate: last load of each window to each of its decisions, for the
+   * windows after the warm-up time.
+   */
   private Percentiles loopLatency(EmbeddedKafkaBroker broker) throws Exception {
     Percentiles latencies = new Percentiles();
     ConcurrentHashMap<Long, Long> windowEnds = new ConcurrentHashMap<>();
-    int iterations = (int) (settings.latencyIterationsPerSecond() * settings.latencySeconds());
+    int warmupWindows =
+        (int)
+            Math.ceil(
+                settings.latencyIterationsPerSecond()
+                    * settings.latencyWarmupSeconds()
+                    / settings.windowIterations());
+    int iterations =
+        warmupWindows * settings.windowIterations()
+            + (int) (settings.latencyIterationsPerSecond() * settings.latencySeconds());
     long period = (long) (1e9 / settings.latencyIterationsPerSecond());
     SyntheticCounts counts = new SyntheticCounts(settings, 11);
     Set<String> seen = new HashSet<>();
@@ -374,8 +403,9 @@ public final class PipelineBenchmark {
                   load(LAT_JOB, rank, iteration, counts)));
         }
         producer.flush();
-        if ((iteration + 1) % settings.windowIterations() == 0) {
-          windowEnds.put((long) iteration / settings.windowIterations(), System.nanoTime());
+        long window = iteration / settings.windowIterations();
+        if ((iteration + 1) % settings.windowIterations() == 0 && window >= warmupWindows) {
+          windowEnds.put(window, System.nanoTime());
         }
         next += period;
         do {
@@ -464,8 +494,11 @@ public final class PipelineBenchmark {
         Topics.EXPERT_LOAD.valueCodec().encode(load));
   }
 
-  private static byte[] stamp(long nanos) {
-    return ByteBuffer.allocate(Long.BYTES).putLong(nanos).array();
+  private static byte[] stamp(long nanos, boolean measured) {
+    return ByteBuffer.allocate(Long.BYTES + 1)
+        .putLong(nanos)
+        .put((byte) (measured ? 1 : 0))
+        .array();
   }
 
   private static KafkaProducer<byte[], byte[]> producer(EmbeddedKafkaBroker broker) {
