@@ -83,13 +83,14 @@ public class RankGate extends KeyedBroadcastProcessFunction<String, RawRecord, P
   @Override
   public void open(OpenContext openContext) {
     recent =
-        new WriteBehindValue<>(
-            getRuntimeContext()
-                .getState(new ValueStateDescriptor<long[]>("recent-iterations", long[].class)),
+        WriteBehindValue.of(
+            getRuntimeContext(),
+            new ValueStateDescriptor<long[]>("recent-iterations", long[].class),
             MAX_CACHED_RANKS);
     holdingSince =
-        new WriteBehindValue<>(
-            getRuntimeContext().getState(new ValueStateDescriptor<>("holding-since", Types.LONG)),
+        WriteBehindValue.of(
+            getRuntimeContext(),
+            new ValueStateDescriptor<>("holding-since", Types.LONG),
             MAX_CACHED_RANKS);
     held = getRuntimeContext().getListState(heldDescriptor());
     heldCount = getRuntimeContext().getState(new ValueStateDescriptor<>("held-count", Types.INT));

@@ -105,26 +105,21 @@ public class LayerWindowSelector
 
   @Override
   public void open(OpenContext openContext) {
-    windows =
-        new WriteBehindMap<>(getRuntimeContext().getMapState(windowsDescriptor()), MAX_CACHED_KEYS);
+    windows = WriteBehindMap.of(getRuntimeContext(), windowsDescriptor(), MAX_CACHED_KEYS);
     rows =
-        new WriteBehindMap<>(
-            getRuntimeContext()
-                .getMapState(
-                    new MapStateDescriptor<>(
-                        "window-rows", Types.LONG, TypeInformation.of(long[].class))),
+        WriteBehindMap.of(
+            getRuntimeContext(),
+            new MapStateDescriptor<>("window-rows", Types.LONG, TypeInformation.of(long[].class)),
             MAX_CACHED_KEYS);
     lastDecidedWindow =
-        new WriteBehindValue<>(
-            getRuntimeContext()
-                .getState(new ValueStateDescriptor<>("last-decided-window", Types.LONG)),
+        WriteBehindValue.of(
+            getRuntimeContext(),
+            new ValueStateDescriptor<>("last-decided-window", Types.LONG),
             MAX_CACHED_KEYS);
     planState =
-        new WriteBehindValue<>(
-            getRuntimeContext()
-                .getState(
-                    new ValueStateDescriptor<>(
-                        "layer-plan", TypeInformation.of(LayerPlanState.class))),
+        WriteBehindValue.of(
+            getRuntimeContext(),
+            new ValueStateDescriptor<>("layer-plan", TypeInformation.of(LayerPlanState.class)),
             MAX_CACHED_KEYS);
     planningCache = new HashMap<>();
     openByKey = new HashMap<>();

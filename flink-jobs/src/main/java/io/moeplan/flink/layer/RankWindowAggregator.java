@@ -4,7 +4,6 @@ import io.moeplan.flink.input.RankLoad;
 import io.moeplan.flink.state.WriteBehind;
 import io.moeplan.flink.state.WriteBehindValue;
 import org.apache.flink.api.common.functions.OpenContext;
-import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
@@ -43,11 +42,11 @@ public class RankWindowAggregator extends KeyedProcessFunction<String, RankLoad,
 
   @Override
   public void open(OpenContext openContext) {
-    ValueState<RankWindow> state =
-        getRuntimeContext()
-            .getState(
-                new ValueStateDescriptor<>("rank-window", TypeInformation.of(RankWindow.class)));
-    open = new WriteBehindValue<>(state, MAX_CACHED_RANKS);
+    open =
+        WriteBehindValue.of(
+            getRuntimeContext(),
+            new ValueStateDescriptor<>("rank-window", TypeInformation.of(RankWindow.class)),
+            MAX_CACHED_RANKS);
   }
 
   @Override

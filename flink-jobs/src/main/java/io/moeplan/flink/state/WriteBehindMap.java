@@ -4,7 +4,10 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
+import org.apache.flink.api.common.functions.RuntimeContext;
 import org.apache.flink.api.common.state.MapState;
+import org.apache.flink.api.common.state.MapStateDescriptor;
+import org.apache.flink.api.common.typeutils.TypeSerializer;
 
 /**
  * A keyed map kept in heap in front of a {@link MapState}: a key's first access loads all its
@@ -12,11 +15,13 @@ import org.apache.flink.api.common.state.MapState;
  * entries that changed. Every call names the key, which must be the operator's current key.
  *
  * <p>Values are held by reference: a caller that mutates a value it read must {@link #put} it so
- * that the change is flushed.
+ * that the change is flushed. A flush writes copies, so later changes in heap never reach a
+ * snapshot still being written (a heap state backend keeps the objects it is given).
  */
 public final class WriteBehindMap<K, V> {
 
   private final MapState<K, V> state;
+  private final TypeSerializer<V> serializer;
   private final int maxCleanKeys;
   private final Map<Object, KeyEntries<K, V>> byKey = new HashMap<>();
   private final Set<Object> dirtyKeys = new HashSet<>();
@@ -28,13 +33,21 @@ public final class WriteBehindMap<K, V> {
     final Set<K> changed = new HashSet<>();
   }
 
-  /**
-   * A cache in front of {@code state} that drops its clean keys at a flush once it holds more than
-   * {@code maxCleanKeys} keys.
-   */
-  public WriteBehindMap(MapState<K, V> state, int maxCleanKeys) {
+  private WriteBehindMap(MapState<K, V> state, TypeSerializer<V> serializer, int maxCleanKeys) {
     this.state = state;
+    this.serializer = serializer;
     this.maxCleanKeys = maxCleanKeys;
+  }
+
+  /**
+   * A cache in front of the state {@code descriptor} names, which drops its entries at a flush once
+   * it holds more than {@code maxCleanKeys} keys ({@link #overBudget}, which the operator checks
+   * after each element). User keys must be immutable.
+   */
+  public static <K, V> WriteBehindMap<K, V> of(
+      RuntimeContext context, MapStateDescriptor<K, V> descriptor, int maxCleanKeys) {
+    MapState<K, V> state = context.getMapState(descriptor);
+    return new WriteBehindMap<>(state, descriptor.getValueSerializer(), maxCleanKeys);
   }
 
   private KeyEntries<K, V> load(Object key) throws Exception {
@@ -93,7 +106,7 @@ public final class WriteBehindMap<K, V> {
       for (K userKey : entries.changed) {
         V value = entries.live.get(userKey);
         if (value != null) {
-          state.put(userKey, value);
+          state.put(userKey, serializer.copy(value));
           entries.stored.add(userKey);
         } else if (entries.stored.remove(userKey)) {
           state.remove(userKey);

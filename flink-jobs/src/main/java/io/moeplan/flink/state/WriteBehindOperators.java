@@ -12,9 +12,10 @@ import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 
 /**
  * Flink's operators for keyed and keyed-broadcast process functions, flushing a {@link WriteBehind}
- * function's heap state into keyed state before the keyed state is snapshotted. The snapshot runs
- * in the task thread after the operator's own snapshot step, so the flush cannot interleave with
- * elements or timers.
+ * function's heap state into keyed state in the operator's snapshot step, which Flink runs in the
+ * task thread right before it snapshots the keyed state: the flush cannot interleave with elements
+ * or timers, and every checkpoint and savepoint holds it. After an element that leaves the function
+ * {@link WriteBehind#overBudget}, they also flush at once.
  */
 public final class WriteBehindOperators {
 

@@ -5,7 +5,10 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
+import org.apache.flink.api.common.functions.RuntimeContext;
 import org.apache.flink.api.common.state.ValueState;
+import org.apache.flink.api.common.state.ValueStateDescriptor;
+import org.apache.flink.api.common.typeutils.TypeSerializer;
 
 /**
  * A keyed value kept in heap in front of a {@link ValueState}: a key's first read loads the state,
@@ -13,11 +16,13 @@ import org.apache.flink.api.common.state.ValueState;
  * must be the operator's current key (the state reads and writes apply to that one).
  *
  * <p>Values are held by reference: a caller that mutates a value it read must {@link #update} it so
- * that the change is flushed.
+ * that the change is flushed. A flush writes copies, so later changes in heap never reach a
+ * snapshot still being written (a heap state backend keeps the objects it is given).
  */
 public final class WriteBehindValue<V> {
 
   private final ValueState<V> state;
+  private final TypeSerializer<V> serializer;
   private final int maxCleanKeys;
   // null values are known-absent keys
   private final Map<Object, V> values = new HashMap<>();
@@ -25,14 +30,21 @@ public final class WriteBehindValue<V> {
   private final Set<Object> stored = new HashSet<>();
   private final Set<Object> dirty = new HashSet<>();
 
-  /**
-   * A cache in front of {@code state} that drops its clean entries at a flush once it holds more
-   * than {@code maxCleanKeys} keys, so its heap is bounded by the keys touched between two
-   * checkpoints.
-   */
-  public WriteBehindValue(ValueState<V> state, int maxCleanKeys) {
+  private WriteBehindValue(ValueState<V> state, TypeSerializer<V> serializer, int maxCleanKeys) {
     this.state = state;
+    this.serializer = serializer;
     this.maxCleanKeys = maxCleanKeys;
+  }
+
+  /**
+   * A cache in front of the state {@code descriptor} names, which drops its entries at a flush once
+   * it holds more than {@code maxCleanKeys} keys ({@link #overBudget}, which the operator checks
+   * after each element).
+   */
+  public static <V> WriteBehindValue<V> of(
+      RuntimeContext context, ValueStateDescriptor<V> descriptor, int maxCleanKeys) {
+    ValueState<V> state = context.getState(descriptor);
+    return new WriteBehindValue<>(state, descriptor.getSerializer(), maxCleanKeys);
   }
 
   /** The value of {@code key}, null when it has none. */
@@ -73,7 +85,7 @@ public final class WriteBehindValue<V> {
       V value = values.get(key);
       if (value != null) {
         scope.setCurrentKey(key);
-        state.update(value);
+        state.update(serializer.copy(value));
         stored.add(key);
       } else if (stored.remove(key)) {
         scope.setCurrentKey(key);

@@ -104,8 +104,8 @@ class WriteBehindOperatorsTest {
     @Override
     public void open(OpenContext openContext) {
       counts =
-          new WriteBehindValue<>(
-              getRuntimeContext().getState(new ValueStateDescriptor<>("count", Types.INT)), 2);
+          WriteBehindValue.of(
+              getRuntimeContext(), new ValueStateDescriptor<>("count", Types.INT), 2);
     }
 
     @Override
