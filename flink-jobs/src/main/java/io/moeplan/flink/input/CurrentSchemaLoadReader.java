@@ -2,11 +2,9 @@ package io.moeplan.flink.input;
 
 import io.moeplan.planner.spec.Limits;
 import io.moeplan.schemas.ExpertLoad;
-import io.moeplan.schemas.Topics;
 import io.moeplan.schemas.wire.SingleObjectCodec;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
-import java.util.BitSet;
 import org.apache.avro.SchemaNormalization;
 
 /**
@@ -21,8 +19,6 @@ final class CurrentSchemaLoadReader {
 
   /** Fingerprint of the schema this reader follows, the one producers of this version write. */
   static final long FINGERPRINT = SchemaNormalization.parsingFingerprint64(ExpertLoad.SCHEMA$);
-
-  private static final int SMALL_LAYER_COUNT = 32;
 
   private final byte[] bytes;
   private int pos;
@@ -48,7 +44,7 @@ final class CurrentSchemaLoadReader {
     } catch (ArrayIndexOutOfBoundsException e) {
       return null; // truncated
     }
-    if (load == null || !valid(load, record.key)) {
+    if (load == null || ExpertLoadDecoder.check(load, record.key) != null) {
       return null;
     }
     load.source = record;
@@ -147,58 +143,6 @@ final class CurrentSchemaLoadReader {
       }
     }
     throw new ArrayIndexOutOfBoundsException("varint longer than 10 bytes");
-  }
-
-  /** {@link ExpertLoadDecoder#check}'s rules, as a yes or no. */
-  static boolean valid(RankLoad load, byte[] key) {
-    String jobId = load.jobId;
-    if (jobId.isBlank() || jobId.indexOf('/') >= 0) {
-      return false;
-    }
-    if (load.worldSize < 1 || load.worldSize > Limits.MAX_WORKERS) {
-      return false;
-    }
-    if (load.rank < 0 || load.rank >= load.worldSize || load.iteration < 0) {
-      return false;
-    }
-    if (key != null
-        && !Topics.expertLoadKey(jobId, load.rank)
-            .equals(new String(key, StandardCharsets.UTF_8))) {
-      return false;
-    }
-    int layerCount = load.layers.length;
-    if (layerCount == 0) {
-      return false;
-    }
-    int experts = load.counts[0].length;
-    if (experts == 0) {
-      return false;
-    }
-    BitSet seen = layerCount > SMALL_LAYER_COUNT ? new BitSet() : null;
-    for (int i = 0; i < layerCount; i++) {
-      int layer = load.layers[i];
-      if (layer < 0 || layer >= Limits.MAX_LAYERS || load.counts[i].length != experts) {
-        return false;
-      }
-      if (seen != null) {
-        if (seen.get(layer)) {
-          return false;
-        }
-        seen.set(layer);
-      } else {
-        for (int j = 0; j < i; j++) {
-          if (load.layers[j] == layer) {
-            return false;
-          }
-        }
-      }
-      for (long count : load.counts[i]) {
-        if (count < 0) {
-          return false;
-        }
-      }
-    }
-    return true;
   }
 
   private static long littleEndianLong(byte[] bytes, int offset) {

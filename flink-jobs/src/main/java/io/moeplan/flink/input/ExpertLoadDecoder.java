@@ -7,9 +7,8 @@ import io.moeplan.schemas.LayerLoad;
 import io.moeplan.schemas.Topics;
 import io.moeplan.schemas.wire.WireFormatException;
 import java.nio.charset.StandardCharsets;
-import java.util.HashSet;
+import java.util.BitSet;
 import java.util.List;
-import java.util.Set;
 
 /**
  * Decodes {@code moe.expert-load} records and checks what can be checked without the job's pool:
@@ -50,11 +49,9 @@ public final class ExpertLoadDecoder {
               : DeadLetterReason.UNDECODABLE;
       return new Decoded(null, new Rejection(reason, e.getMessage()));
     }
-    Rejection rejection = check(load, record.key);
-    if (rejection != null) {
-      return new Decoded(null, rejection);
-    }
-    return new Decoded(toRankLoad(load, record), null);
+    RankLoad rankLoad = toRankLoad(load, record);
+    Rejection rejection = check(rankLoad, record.key);
+    return rejection != null ? new Decoded(null, rejection) : new Decoded(rankLoad, null);
   }
 
   /**
@@ -71,83 +68,87 @@ public final class ExpertLoadDecoder {
     return load == null ? UNKNOWN_RANK_KEY : Topics.expertLoadKey(load.jobId, load.rank);
   }
 
-  /** The first problem of a decoded load, or null when it is structurally valid. */
-  static Rejection check(ExpertLoad load, byte[] key) {
-    String jobId = load.getJobId();
+  /**
+   * The first problem of a decoded load, or null when it is structurally valid. Both readers apply
+   * it: the Avro path for the rejection's wording, the current-schema reader as a yes or no.
+   */
+  static Rejection check(RankLoad load, byte[] key) {
+    String jobId = load.jobId;
     if (jobId.isBlank() || jobId.indexOf('/') >= 0) {
       return Rejection.invalid("jobId must be non-blank without '/', got '" + jobId + "'");
     }
-    if (load.getWorldSize() < 1 || load.getWorldSize() > Limits.MAX_WORKERS) {
+    if (load.worldSize < 1 || load.worldSize > Limits.MAX_WORKERS) {
       return Rejection.invalid(
-          "worldSize must be in 1.." + Limits.MAX_WORKERS + ", got " + load.getWorldSize());
+          "worldSize must be in 1.." + Limits.MAX_WORKERS + ", got " + load.worldSize);
     }
-    if (load.getRank() < 0 || load.getRank() >= load.getWorldSize()) {
+    if (load.rank < 0 || load.rank >= load.worldSize) {
       return Rejection.invalid(
           "rank "
-              + load.getRank()
+              + load.rank
               + " is outside the world size "
-              + load.getWorldSize()
+              + load.worldSize
               + " (0.."
-              + (load.getWorldSize() - 1)
+              + (load.worldSize - 1)
               + ")");
     }
-    if (load.getIteration() < 0) {
-      return Rejection.invalid("iteration must be >= 0, got " + load.getIteration());
+    if (load.iteration < 0) {
+      return Rejection.invalid("iteration must be >= 0, got " + load.iteration);
     }
-    String expectedKey = Topics.expertLoadKey(jobId, load.getRank());
+    String expectedKey = Topics.expertLoadKey(jobId, load.rank);
     String actualKey = key == null ? null : new String(key, StandardCharsets.UTF_8);
     if (actualKey != null && !expectedKey.equals(actualKey)) {
       return Rejection.invalid(
           "key '" + actualKey + "' does not match jobId/rank '" + expectedKey + "'");
     }
-    List<LayerLoad> layers = load.getLayers();
-    if (layers.isEmpty()) {
+    int layerCount = load.layers.length;
+    if (layerCount == 0) {
       return Rejection.invalid("layers is empty");
     }
-    if (layers.size() > Limits.MAX_LAYERS) {
+    if (layerCount > Limits.MAX_LAYERS) {
       return Rejection.invalid(
-          "layers has " + layers.size() + " entries, more than " + Limits.MAX_LAYERS);
+          "layers has " + layerCount + " entries, more than " + Limits.MAX_LAYERS);
     }
-    Set<Integer> seen = new HashSet<>();
-    int experts = layers.get(0).getExpertCounts().size();
-    for (int i = 0; i < layers.size(); i++) {
-      LayerLoad layer = layers.get(i);
-      if (layer.getLayer() < 0 || layer.getLayer() >= Limits.MAX_LAYERS) {
-        return Rejection.invalid("layers[" + i + "].layer out of range: " + layer.getLayer());
+    BitSet seen = new BitSet();
+    int experts = load.counts[0].length;
+    for (int i = 0; i < layerCount; i++) {
+      int layer = load.layers[i];
+      if (layer < 0 || layer >= Limits.MAX_LAYERS) {
+        return Rejection.invalid("layers[" + i + "].layer out of range: " + layer);
       }
-      if (!seen.add(layer.getLayer())) {
-        return Rejection.invalid("layers[" + i + "].layer " + layer.getLayer() + " repeats");
+      if (seen.get(layer)) {
+        return Rejection.invalid("layers[" + i + "].layer " + layer + " repeats");
       }
-      List<Long> counts = layer.getExpertCounts();
-      if (counts.isEmpty() || counts.size() > Limits.MAX_EXPERTS) {
+      seen.set(layer);
+      long[] counts = load.counts[i];
+      if (counts.length == 0 || counts.length > Limits.MAX_EXPERTS) {
         return Rejection.invalid(
             "layers["
                 + i
                 + "].expertCounts has "
-                + counts.size()
+                + counts.length
                 + " entries; expected 1.."
                 + Limits.MAX_EXPERTS);
       }
-      if (counts.size() != experts) {
+      if (counts.length != experts) {
         return Rejection.invalid(
             "layers["
                 + i
                 + "].expertCounts has "
-                + counts.size()
+                + counts.length
                 + " entries but layers[0] has "
                 + experts);
       }
-      for (int e = 0; e < counts.size(); e++) {
-        if (counts.get(e) < 0) {
+      for (int e = 0; e < counts.length; e++) {
+        if (counts[e] < 0) {
           return Rejection.invalid(
-              "layers[" + i + "].expertCounts[" + e + "] is negative: " + counts.get(e));
+              "layers[" + i + "].expertCounts[" + e + "] is negative: " + counts[e]);
         }
       }
     }
     return null;
   }
 
-  /** The job's internal form of a structurally valid load. */
+  /** The job's internal form of a decoded load. */
   static RankLoad toRankLoad(ExpertLoad load, RawRecord record) {
     RankLoad rankLoad = new RankLoad();
     rankLoad.jobId = load.getJobId();

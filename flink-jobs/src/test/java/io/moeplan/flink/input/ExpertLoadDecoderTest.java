@@ -142,7 +142,7 @@ class ExpertLoadDecoderTest {
   }
 
   private static String detail(ExpertLoad load) {
-    Rejection rejection = ExpertLoadDecoder.check(load, null);
+    Rejection rejection = ExpertLoadDecoder.check(ExpertLoadDecoder.toRankLoad(load, null), null);
     assertThat(rejection).as("rejection of %s", load).isNotNull();
     assertThat(rejection.reason()).isEqualTo(DeadLetterReason.INVALID_FIELD);
     return rejection.detail();
