@@ -3,6 +3,7 @@ package io.moeplan.flink.input;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.moeplan.flink.job.PoolState;
+import io.moeplan.flink.state.Harnesses;
 import io.moeplan.flink.state.WriteBehindOperators;
 import io.moeplan.schemas.DeadLetter;
 import io.moeplan.schemas.DeadLetterReason;
@@ -208,7 +209,7 @@ class RankGateTest {
   /** The operator the job runs, restored from {@code snapshot} when one is given. */
   private static KeyedBroadcastOperatorTestHarness<String, RawRecord, PlanPool, RankLoad> harness(
       int maxHeld, OperatorSubtaskState snapshot) throws Exception {
-    KeyedBroadcastOperatorTestHarness<String, RawRecord, PlanPool, RankLoad> harness =
+    return Harnesses.opened(
         new KeyedBroadcastOperatorTestHarness<>(
             WriteBehindOperators.keyedBroadcast(
                 new RankGate(maxHeld, HOLD_TIMEOUT, RECHECK), List.of(PoolState.DESCRIPTOR)),
@@ -216,13 +217,8 @@ class RankGateTest {
             Types.STRING,
             1,
             1,
-            0);
-    harness.setup();
-    if (snapshot != null) {
-      harness.initializeState(snapshot);
-    }
-    harness.open();
-    return harness;
+            0),
+        snapshot);
   }
 
   private static PlanPool pool(String jobId) {

@@ -3,6 +3,7 @@ package io.moeplan.flink.layer;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.moeplan.flink.job.PoolState;
+import io.moeplan.flink.state.Harnesses;
 import io.moeplan.flink.state.WriteBehindOperators;
 import io.moeplan.planner.selector.SelectorOptions;
 import io.moeplan.schemas.DecisionAction;
@@ -199,20 +200,17 @@ class LayerWindowSelectorTest {
   private static KeyedBroadcastOperatorTestHarness<String, LayerSample, PlanPool, PlanDecision>
       newHarness(OperatorSubtaskState snapshot) throws Exception {
     KeyedBroadcastOperatorTestHarness<String, LayerSample, PlanPool, PlanDecision> restored =
-        new KeyedBroadcastOperatorTestHarness<>(
-            WriteBehindOperators.keyedBroadcast(
-                new LayerWindowSelector(F, LEAD, TIMEOUT, SelectorOptions.defaults(F)),
-                List.of(PoolState.DESCRIPTOR)),
-            LayerSample::key,
-            Types.STRING,
-            1,
-            1,
-            0);
-    restored.setup();
-    if (snapshot != null) {
-      restored.initializeState(snapshot);
-    }
-    restored.open();
+        Harnesses.opened(
+            new KeyedBroadcastOperatorTestHarness<>(
+                WriteBehindOperators.keyedBroadcast(
+                    new LayerWindowSelector(F, LEAD, TIMEOUT, SelectorOptions.defaults(F)),
+                    List.of(PoolState.DESCRIPTOR)),
+                LayerSample::key,
+                Types.STRING,
+                1,
+                1,
+                0),
+            snapshot);
     restored.setProcessingTime(0);
     return restored;
   }

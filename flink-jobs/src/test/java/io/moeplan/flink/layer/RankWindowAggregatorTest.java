@@ -3,6 +3,7 @@ package io.moeplan.flink.layer;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.moeplan.flink.input.RankLoad;
+import io.moeplan.flink.state.Harnesses;
 import io.moeplan.flink.state.WriteBehindOperators;
 import java.util.List;
 import org.apache.flink.api.common.typeinfo.Types;
@@ -30,15 +31,12 @@ class RankWindowAggregatorTest {
   private static KeyedOneInputStreamOperatorTestHarness<String, RankLoad, LayerSample> newHarness(
       OperatorSubtaskState snapshot) throws Exception {
     KeyedOneInputStreamOperatorTestHarness<String, RankLoad, LayerSample> harness =
-        new KeyedOneInputStreamOperatorTestHarness<>(
-            WriteBehindOperators.keyed(new RankWindowAggregator(F, TIMEOUT)),
-            load -> load.jobId + "/" + load.rank,
-            Types.STRING);
-    harness.setup();
-    if (snapshot != null) {
-      harness.initializeState(snapshot);
-    }
-    harness.open();
+        Harnesses.opened(
+            new KeyedOneInputStreamOperatorTestHarness<>(
+                WriteBehindOperators.keyed(new RankWindowAggregator(F, TIMEOUT)),
+                load -> load.jobId + "/" + load.rank,
+                Types.STRING),
+            snapshot);
     harness.setProcessingTime(0);
     return harness;
   }

@@ -83,17 +83,12 @@ class WriteBehindOperatorsTest {
 
   private static KeyedOneInputStreamOperatorTestHarness<String, String, String> harness(
       OperatorSubtaskState snapshot) throws Exception {
-    KeyedOneInputStreamOperatorTestHarness<String, String, String> harness =
+    return Harnesses.opened(
         new KeyedOneInputStreamOperatorTestHarness<>(
             WriteBehindOperators.keyed(new Counter()),
             element -> element.replace("!", ""),
-            Types.STRING);
-    harness.setup();
-    if (snapshot != null) {
-      harness.initializeState(snapshot);
-    }
-    harness.open();
-    return harness;
+            Types.STRING),
+        snapshot);
   }
 
   /** Counts the elements of each key and emits {@code key=count}; {@code key!} resets the key. */
