@@ -39,7 +39,6 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 
@@ -213,7 +212,7 @@ final class ClusterTraceReplay implements AutoCloseable {
             .get();
       }
       run.consumer = consumer();
-      assign(run.consumer, run.decisionsTopic());
+      KafkaIo.assignFromStart(run.consumer, run.decisionsTopic());
       return run;
     } catch (Exception | AssertionError e) {
       run.close();
@@ -268,15 +267,6 @@ final class ClusterTraceReplay implements AutoCloseable {
     properties.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
     return new KafkaConsumer<>(
         properties, new ByteArrayDeserializer(), new ByteArrayDeserializer());
-  }
-
-  private static void assign(KafkaConsumer<byte[], byte[]> consumer, String topic) {
-    List<TopicPartition> partitions = new ArrayList<>();
-    consumer
-        .partitionsFor(topic)
-        .forEach(info -> partitions.add(new TopicPartition(topic, info.partition())));
-    consumer.assign(partitions);
-    consumer.seekToBeginning(partitions);
   }
 
   private static Optional<Path> trace() {

@@ -59,12 +59,7 @@ final class KafkaIo {
     List<V> values = new ArrayList<>();
     try (KafkaConsumer<byte[], byte[]> consumer =
         new KafkaConsumer<>(properties, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
-      List<TopicPartition> partitions = new ArrayList<>();
-      consumer
-          .partitionsFor(topicName)
-          .forEach(info -> partitions.add(new TopicPartition(topicName, info.partition())));
-      consumer.assign(partitions);
-      consumer.seekToBeginning(partitions);
+      List<TopicPartition> partitions = assignFromStart(consumer, topicName);
       long deadline = System.nanoTime() + READ_BOUND.toNanos();
       while (System.nanoTime() < deadline) {
         for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(200))) {
@@ -76,6 +71,17 @@ final class KafkaIo {
       }
     }
     return values;
+  }
+
+  /** Assigns {@code consumer} every partition of {@code topic} from the start; returns them. */
+  static List<TopicPartition> assignFromStart(KafkaConsumer<?, ?> consumer, String topic) {
+    List<TopicPartition> partitions = new ArrayList<>();
+    consumer
+        .partitionsFor(topic)
+        .forEach(info -> partitions.add(new TopicPartition(topic, info.partition())));
+    consumer.assign(partitions);
+    consumer.seekToBeginning(partitions);
+    return partitions;
   }
 
   private static boolean caughtUp(
