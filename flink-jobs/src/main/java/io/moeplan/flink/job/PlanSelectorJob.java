@@ -114,7 +114,7 @@ public final class PlanSelectorJob {
    * the gate admits, as it checks the record's Kafka key against the load.
    */
   static String rankKey(RankLoad load) {
-    return load.jobId + "/" + load.rank;
+    return Topics.expertLoadKey(load.jobId, load.rank);
   }
 
   /** Wires the Kafka sources and sinks of {@code config} around {@link #build}. */
