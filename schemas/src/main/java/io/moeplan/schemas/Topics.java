@@ -64,7 +64,7 @@ public final class Topics {
 
   /** Key of an {@link ExpertLoad} record. */
   public static String expertLoadKey(String jobId, int rank) {
-    return jobId + "/" + rank;
+    return RankKey.format(jobId, rank);
   }
 
   /** Key of a {@link PlanPool} record. */
@@ -74,17 +74,17 @@ public final class Topics {
 
   /** Key of a {@link PlanDecision} record. */
   public static String planDecisionKey(String jobId, int layer) {
-    return jobId + "/" + layer;
+    return LayerKey.format(jobId, layer);
   }
 
   /** Deterministic id of the decision for one window of one (job, layer). */
   public static String decisionId(String jobId, int layer, long window) {
-    return jobId + "/" + layer + "/" + window;
+    return LayerKey.format(jobId, layer) + "/" + window;
   }
 
   /** Key of a {@link WorkerTimes} record. */
   public static String workerTimesKey(String jobId, int layer) {
-    return jobId + "/" + layer;
+    return LayerKey.format(jobId, layer);
   }
 
   /** Key of a {@link DeadLetter} record: where the bad record was read. */
