@@ -6,6 +6,7 @@ import io.moeplan.planner.pool.Pool;
 import io.moeplan.planner.spec.ClusterSpec;
 import io.moeplan.planner.spec.ModelSpec;
 import io.moeplan.planner.spec.ParallelConfig;
+import io.moeplan.schemas.JobIds;
 import io.moeplan.schemas.LayerPlacement;
 import io.moeplan.schemas.Plan;
 import io.moeplan.schemas.PlanPool;
@@ -14,17 +15,19 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 
-/** Turns the planner's pool value into the {@code PlanPool} record of the wire. */
+/**
+ * The one mapping between the planner's {@link Pool} and the {@code PlanPool} record of the wire,
+ * both ways. Everything that reads a pool record (the plan-selector job, executors, the launcher)
+ * decodes it here, so the record's meaning (which plan a job starts on, which placements the
+ * selector may pick from) is defined once.
+ */
 public final class PoolRecords {
 
   private PoolRecords() {}
 
   /** The record of {@code pool} for job {@code jobId}, stamped with build time and builder. */
   public static PlanPool toRecord(Pool pool, String jobId, Instant builtAt, String builder) {
-    if (jobId == null || jobId.isBlank() || jobId.indexOf('/') >= 0) {
-      throw new IllegalArgumentException(
-          "job id must be non-blank without '/', got '" + jobId + "'");
-    }
+    JobIds.requireValid(jobId);
     List<Plan> plans = new ArrayList<>(pool.plans().size());
     for (io.moeplan.planner.pool.Plan plan : pool.plans()) {
       List<LayerPlacement> layers = new ArrayList<>(plan.layers().size());
@@ -85,6 +88,107 @@ public final class PoolRecords {
         .setPlans(List.of(new Plan(0, parallel(parallel), layers, 0.0)))
         .setBuild(new PoolBuild(builtAt, 0L, "static layout", "moeplan"))
         .build();
+  }
+
+  /**
+   * The planner's pool of a record: specs, plans and placements, each validated (every plan holds
+   * one placement per MoE layer of the model, over its own parallel config). The record's job id,
+   * build time and builder are not part of the planner's value; the ranking of configs is not on
+   * the wire and comes back empty.
+   *
+   * @throws IllegalArgumentException naming the plan, layer or field that is not valid
+   */
+  public static Pool fromRecord(PlanPool record) {
+    String job = record.getJobId();
+    if (record.getPlans().isEmpty()) {
+      throw new IllegalArgumentException("pool of job '" + job + "' has no plans");
+    }
+    ClusterSpec cluster;
+    ModelSpec model;
+    try {
+      cluster = clusterSpec(record.getCluster());
+      model = modelSpec(record.getModel());
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("pool of job '" + job + "': " + e.getMessage(), e);
+    }
+    List<io.moeplan.planner.pool.Plan> plans = new ArrayList<>(record.getPlans().size());
+    for (Plan plan : record.getPlans()) {
+      plans.add(plan(job, plan, model));
+    }
+    return new Pool(
+        record.getPoolVersion(),
+        cluster,
+        model,
+        plans,
+        record.getBuild().getSearchMillis(),
+        record.getBuild().getLoadSource(),
+        List.of());
+  }
+
+  private static io.moeplan.planner.pool.Plan plan(String job, Plan plan, ModelSpec model) {
+    String where = "pool of job '" + job + "', plan " + plan.getPlanId();
+    ParallelConfig parallel;
+    try {
+      parallel = parallelConfig(plan.getParallel());
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(where + ": parallel " + e.getMessage(), e);
+    }
+    LayerPlan[] layers = new LayerPlan[model.moeLayers()];
+    for (LayerPlacement entry : plan.getLayers()) {
+      int layer = entry.getLayer();
+      if (layer < 0 || layer >= layers.length) {
+        throw new IllegalArgumentException(
+            where + ": layer " + layer + " is outside the model's 0.." + (layers.length - 1));
+      }
+      if (layers[layer] != null) {
+        throw new IllegalArgumentException(where + ": layer " + layer + " is placed twice");
+      }
+      int[] slots = entry.getSlotToExpert().stream().mapToInt(Integer::intValue).toArray();
+      Placement placement;
+      try {
+        placement =
+            Placement.of(slots, parallel.ep(), parallel.slotsPerWorker(), model.expertCount());
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException(
+            where + ", layer " + layer + ": slotToExpert " + e.getMessage(), e);
+      }
+      layers[layer] = new LayerPlan(layer, placement, entry.getPredictedSeconds());
+    }
+    for (int layer = 0; layer < layers.length; layer++) {
+      if (layers[layer] == null) {
+        throw new IllegalArgumentException(where + ": layer " + layer + " has no placement");
+      }
+    }
+    return new io.moeplan.planner.pool.Plan(
+        plan.getPlanId(), parallel, List.of(layers), plan.getPredictedIterationSeconds(), 0.0);
+  }
+
+  private static ParallelConfig parallelConfig(io.moeplan.schemas.ParallelConfig p) {
+    return new ParallelConfig(p.getTp(), p.getPp(), p.getDp(), p.getEp(), p.getSlotsPerWorker());
+  }
+
+  private static ClusterSpec clusterSpec(io.moeplan.schemas.ClusterSpec c) {
+    return new ClusterSpec(
+        c.getNodes(),
+        c.getGpusPerNode(),
+        c.getGpuFlops(),
+        c.getIntraNodeBandwidth(),
+        c.getInterNodeBandwidth(),
+        c.getLatencySeconds(),
+        c.getGpuMemoryBytes(),
+        c.getExpertFixedSeconds());
+  }
+
+  private static ModelSpec modelSpec(io.moeplan.schemas.ModelSpec m) {
+    return new ModelSpec(
+        m.getMoeLayers(),
+        m.getExpertCount(),
+        m.getTopK(),
+        m.getHidden(),
+        m.getFfnHidden(),
+        m.getBytesPerElement(),
+        m.getOptimizerBytesPerParam(),
+        m.getTokensPerRank());
   }
 
   private static List<Integer> slots(Placement placement) {

@@ -295,7 +295,7 @@ public class LayerWindowSelector
     }
     Placement current =
         state.slotToExpert == null
-            ? planning.initialPlacement(layer, accumulator.experts)
+            ? planning.initialPlacement(layer)
             : planning.placement(state.slotToExpert, accumulator.experts);
 
     Decision decision;

@@ -42,7 +42,7 @@ final class PlacementTracker {
     this.experts = experts;
     this.current = new Placement[layers];
     for (int layer = 0; layer < layers; layer++) {
-      current[layer] = planning.initialPlacement(layer, experts);
+      current[layer] = planning.initialPlacement(layer);
     }
     this.staticLayout =
         Placement.staticLayout(current[0].workerCount(), current[0].slotsPerWorker(), experts);

@@ -39,6 +39,22 @@ public record Pool(
     ranking = List.copyOf(ranking);
   }
 
+  /**
+   * The plan a job runs before its first switch: the pool's first plan. Its parallel config is the
+   * one the job's selector chooses placements under.
+   */
+  public Plan startingPlan() {
+    if (plans.isEmpty()) {
+      throw new IllegalStateException("the pool has no plans");
+    }
+    return plans.get(0);
+  }
+
+  /** The placement {@code layer} starts on: its placement in the {@link #startingPlan()}. */
+  public Placement startingPlacement(int layer) {
+    return startingPlan().layers().get(layer).placement();
+  }
+
   /** The config of the best-ranked plan. */
   public ParallelConfig bestConfig() {
     return plans.get(0).parallel();
