@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.moeplan.flink.job.JobMetrics;
 import io.moeplan.flink.job.PlanSelectorConfig;
 import io.moeplan.launcher.kafka.EmbeddedKafkaBroker;
 import io.moeplan.planner.spec.Limits;
@@ -104,15 +105,15 @@ class BadInputITCase {
           .anySatisfy(d -> assertThat(d).contains("no plan pool for job 'ghost'"));
       assertThat(job.getJobStatus().get()).isEqualTo(JobStatus.RUNNING);
       Map<String, Long> counts =
-          awaitCounts(job, sent, "moeplanRecordsUsed", "moeplanDuplicates", "moeplanDeadLettered");
-      assertThat(counts.get("moeplanDuplicates")).isEqualTo(1);
-      assertThat(counts.get("moeplanDeadLettered")).isEqualTo(deadLetters.size());
+          awaitCounts(job, sent, JobMetrics.RECORDS_USED, JobMetrics.DUPLICATES, JobMetrics.DEAD_LETTERED);
+      assertThat(counts.get(JobMetrics.DUPLICATES)).isEqualTo(1);
+      assertThat(counts.get(JobMetrics.DEAD_LETTERED)).isEqualTo(deadLetters.size());
       assertThat(
-              counts.get("moeplanRecordsUsed")
-                  + counts.get("moeplanDuplicates")
-                  + counts.get("moeplanDeadLettered"))
+              counts.get(JobMetrics.RECORDS_USED)
+                  + counts.get(JobMetrics.DUPLICATES)
+                  + counts.get(JobMetrics.DEAD_LETTERED))
           .isEqualTo(sent);
-      assertThat(counts.get("moeplanRecordsIn")).isEqualTo(sent);
+      assertThat(counts.get(JobMetrics.RECORDS_IN)).isEqualTo(sent);
     } finally {
       PlanSelectorJobITCase.cancelAndAwait(job);
     }
@@ -259,15 +260,15 @@ class BadInputITCase {
     String base = "http://" + client.get(RestOptions.ADDRESS) + ":" + client.get(RestOptions.PORT);
     HttpClient http = HttpClient.newHttpClient();
     List<String> wanted = new ArrayList<>(List.of(names));
-    wanted.add("moeplanRecordsIn");
+    wanted.add(JobMetrics.RECORDS_IN);
     long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
     Map<String, Long> totals = Map.of();
     while (System.nanoTime() < deadline) {
       totals = sumCounters(http, base, job.getJobID().toString(), wanted);
-      if (totals.getOrDefault("moeplanRecordsIn", 0L) >= sent
-          && totals.getOrDefault("moeplanRecordsUsed", 0L)
-                  + totals.getOrDefault("moeplanDuplicates", 0L)
-                  + totals.getOrDefault("moeplanDeadLettered", 0L)
+      if (totals.getOrDefault(JobMetrics.RECORDS_IN, 0L) >= sent
+          && totals.getOrDefault(JobMetrics.RECORDS_USED, 0L)
+                  + totals.getOrDefault(JobMetrics.DUPLICATES, 0L)
+                  + totals.getOrDefault(JobMetrics.DEAD_LETTERED, 0L)
               >= sent) {
         return totals;
       }

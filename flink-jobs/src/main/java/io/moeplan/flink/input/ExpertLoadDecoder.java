@@ -3,6 +3,7 @@ package io.moeplan.flink.input;
 import io.moeplan.planner.spec.Limits;
 import io.moeplan.schemas.DeadLetterReason;
 import io.moeplan.schemas.ExpertLoad;
+import io.moeplan.schemas.JobIds;
 import io.moeplan.schemas.LayerLoad;
 import io.moeplan.schemas.Topics;
 import io.moeplan.schemas.wire.WireFormatException;
@@ -74,8 +75,9 @@ public final class ExpertLoadDecoder {
    */
   static Rejection check(RankLoad load, byte[] key) {
     String jobId = load.jobId;
-    if (jobId.isBlank() || jobId.indexOf('/') >= 0) {
-      return Rejection.invalid("jobId must be non-blank without '/', got '" + jobId + "'");
+    String jobIdProblem = JobIds.problem(jobId);
+    if (jobIdProblem != null) {
+      return Rejection.invalid("jobId: " + jobIdProblem);
     }
     if (load.worldSize < 1 || load.worldSize > Limits.MAX_WORKERS) {
       return Rejection.invalid(

@@ -1,5 +1,6 @@
 package io.moeplan.flink.input;
 
+import io.moeplan.flink.job.JobMetrics;
 import io.moeplan.flink.layer.JobPlanning;
 import io.moeplan.planner.selector.SelectorOptions;
 import io.moeplan.schemas.PlanPool;
@@ -27,7 +28,7 @@ public class PoolDecoder extends ProcessFunction<RawRecord, PlanPool> {
 
   @Override
   public void open(OpenContext openContext) {
-    invalidPools = getRuntimeContext().getMetricGroup().counter("moeplanInvalidPools");
+    invalidPools = getRuntimeContext().getMetricGroup().counter(JobMetrics.INVALID_POOLS);
   }
 
   @Override

@@ -1,11 +1,13 @@
 package io.moeplan.flink.input;
 
+import io.moeplan.flink.job.JobMetrics;
 import io.moeplan.flink.job.PoolState;
 import io.moeplan.flink.state.WriteBehind;
 import io.moeplan.flink.state.WriteBehindValue;
 import io.moeplan.schemas.DeadLetter;
 import io.moeplan.schemas.DeadLetterReason;
 import io.moeplan.schemas.PlanPool;
+import io.moeplan.schemas.RankKey;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -94,10 +96,10 @@ public class RankGate extends KeyedBroadcastProcessFunction<String, RawRecord, P
             MAX_CACHED_RANKS);
     held = getRuntimeContext().getListState(heldDescriptor());
     heldCount = getRuntimeContext().getState(new ValueStateDescriptor<>("held-count", Types.INT));
-    recordsIn = getRuntimeContext().getMetricGroup().counter("moeplanRecordsIn");
-    duplicates = getRuntimeContext().getMetricGroup().counter("moeplanDuplicates");
-    used = getRuntimeContext().getMetricGroup().counter("moeplanRecordsUsed");
-    deadLettered = getRuntimeContext().getMetricGroup().counter("moeplanDeadLettered");
+    recordsIn = getRuntimeContext().getMetricGroup().counter(JobMetrics.RECORDS_IN);
+    duplicates = getRuntimeContext().getMetricGroup().counter(JobMetrics.DUPLICATES);
+    used = getRuntimeContext().getMetricGroup().counter(JobMetrics.RECORDS_USED);
+    deadLettered = getRuntimeContext().getMetricGroup().counter(JobMetrics.DEAD_LETTERED);
   }
 
   @Override
@@ -138,7 +140,7 @@ public class RankGate extends KeyedBroadcastProcessFunction<String, RawRecord, P
     if (since == null) {
       return;
     }
-    String jobId = key.substring(0, key.lastIndexOf('/'));
+    String jobId = RankKey.jobIdOf(key);
     PlanPool pool = context.getBroadcastState(PoolState.DESCRIPTOR).get(jobId);
     if (pool != null) {
       releaseHeld(pool, context, out);

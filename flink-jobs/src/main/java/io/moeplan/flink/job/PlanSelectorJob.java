@@ -20,7 +20,12 @@ import java.util.List;
 import java.util.Properties;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.CoreOptions;
+import org.apache.flink.configuration.ExecutionOptions;
+import org.apache.flink.configuration.PipelineOptions;
+import org.apache.flink.configuration.StateBackendOptions;
 import org.apache.flink.connector.base.DeliveryGuarantee;
 import org.apache.flink.connector.kafka.sink.KafkaSink;
 import org.apache.flink.connector.kafka.source.KafkaSource;
@@ -162,22 +167,21 @@ public final class PlanSelectorJob {
    */
   public static Configuration flinkConfiguration(PlanSelectorConfig config) {
     Configuration flink = new Configuration();
-    flink.setString("state.backend.type", "rocksdb");
-    flink.setString("execution.checkpointing.incremental", "true");
-    flink.setString(
-        "execution.checkpointing.interval", config.checkpointInterval().toMillis() + " ms");
+    flink.set(StateBackendOptions.STATE_BACKEND, "rocksdb");
+    flink.set(CheckpointingOptions.INCREMENTAL_CHECKPOINTS, true);
+    flink.set(CheckpointingOptions.CHECKPOINTING_INTERVAL, config.checkpointInterval());
     config
         .checkpointDir()
         .ifPresent(
             dir -> {
-              flink.setString("execution.checkpointing.storage", "filesystem");
-              flink.setString("execution.checkpointing.dir", dir);
+              flink.set(CheckpointingOptions.CHECKPOINT_STORAGE, "filesystem");
+              flink.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, dir);
             });
-    flink.setString("execution.buffer-timeout.interval", config.bufferTimeout().toMillis() + " ms");
-    flink.setString("parallelism.default", Integer.toString(config.parallelism()));
+    flink.set(ExecutionOptions.BUFFER_TIMEOUT, config.bufferTimeout());
+    flink.set(CoreOptions.DEFAULT_PARALLELISM, config.parallelism());
     // operators never keep or mutate their input objects, so chained ones may share them
-    flink.setString("pipeline.object-reuse", "true");
-    flink.setString("pipeline.name", JOB_NAME);
+    flink.set(PipelineOptions.OBJECT_REUSE, true);
+    flink.set(PipelineOptions.NAME, JOB_NAME);
     return flink;
   }
 

@@ -1,5 +1,6 @@
 package io.moeplan.flink.job;
 
+import io.moeplan.schemas.DecisionWindows;
 import io.moeplan.schemas.Topics;
 import java.time.Duration;
 import java.util.List;
@@ -56,16 +57,16 @@ public final class PlanSelectorOptions {
 
   /** Replan interval F. */
   public static final ConfigOption<Integer> WINDOW_ITERATIONS =
-      ConfigOptions.key("window-iterations")
+      ConfigOptions.key(DecisionWindows.WINDOW_ITERATIONS_FLAG.substring(2))
           .intType()
-          .defaultValue(10)
+          .defaultValue(DecisionWindows.DEFAULT_WINDOW_ITERATIONS)
           .withDescription("Iterations per window (the replan interval F): one decision each.");
 
   /** Lead between the end of a window and the iteration a decision takes effect. */
   public static final ConfigOption<Integer> LEAD_ITERATIONS =
-      ConfigOptions.key("lead-iterations")
+      ConfigOptions.key(DecisionWindows.LEAD_ITERATIONS_FLAG.substring(2))
           .intType()
-          .defaultValue(2)
+          .defaultValue(DecisionWindows.DEFAULT_LEAD_ITERATIONS)
           .withDescription(
               "A decision takes effect at the window's last iteration plus this lead, giving"
                   + " the ranks time to receive it.");

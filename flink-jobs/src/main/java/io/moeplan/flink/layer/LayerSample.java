@@ -1,5 +1,7 @@
 package io.moeplan.flink.layer;
 
+import io.moeplan.schemas.LayerKey;
+
 /**
  * The tokens one rank routed to each expert of one MoE layer, summed over {@code iterations}
  * iterations of one window (all of them normally; fewer when the rank's window was cut short).
@@ -38,11 +40,11 @@ public class LayerSample {
 
   /** The key of the (job, layer) this sample belongs to. */
   public String key() {
-    return jobId + "/" + layer;
+    return LayerKey.format(jobId, layer);
   }
 
   @Override
   public String toString() {
-    return jobId + "/" + layer + " rank " + rank + " window " + window + " (" + iterations + ")";
+    return key() + " rank " + rank + " window " + window + " (" + iterations + ")";
   }
 }

@@ -1,5 +1,6 @@
 package io.moeplan.flink.layer;
 
+import io.moeplan.flink.job.JobMetrics;
 import io.moeplan.flink.job.PoolState;
 import io.moeplan.flink.state.WriteBehind;
 import io.moeplan.flink.state.WriteBehindMap;
@@ -9,6 +10,8 @@ import io.moeplan.planner.placement.Placement;
 import io.moeplan.planner.policy.Decision;
 import io.moeplan.planner.selector.SelectorOptions;
 import io.moeplan.schemas.DecisionAction;
+import io.moeplan.schemas.DecisionWindows;
+import io.moeplan.schemas.LayerKey;
 import io.moeplan.schemas.PlanDecision;
 import io.moeplan.schemas.PlanPool;
 import io.moeplan.schemas.Topics;
@@ -126,16 +129,16 @@ public class LayerWindowSelector
     selectorOptions =
         new SelectorOptions(horizonIterations, margin, emaAlpha, maxSearchSteps, partnerWorkers);
     MetricGroup metrics = getRuntimeContext().getMetricGroup();
-    decisions = metrics.counter("moeplanDecisions");
-    switches = metrics.counter("moeplanSwitches");
-    lateSamples = metrics.counter("moeplanLateSamples");
-    partialWindows = metrics.counter("moeplanPartialWindows");
+    decisions = metrics.counter(JobMetrics.DECISIONS);
+    switches = metrics.counter(JobMetrics.SWITCHES);
+    lateSamples = metrics.counter(JobMetrics.LATE_SAMPLES);
+    partialWindows = metrics.counter(JobMetrics.PARTIAL_WINDOWS);
     selectorMicros =
-        metrics.histogram("moeplanSelectorMicros", new DescriptiveStatisticsHistogram(1000));
+        metrics.histogram(JobMetrics.SELECTOR_MICROS, new DescriptiveStatisticsHistogram(1000));
     loopLatencyMillis =
-        metrics.histogram("moeplanLoopLatencyMillis", new DescriptiveStatisticsHistogram(1000));
-    metrics.gauge("moeplanPredictedGainPercent", () -> lastPredictedGainPercent);
-    metrics.gauge("moeplanImbalance", () -> lastImbalance);
+        metrics.histogram(JobMetrics.LOOP_LATENCY_MILLIS, new DescriptiveStatisticsHistogram(1000));
+    metrics.gauge(JobMetrics.PREDICTED_GAIN_PERCENT, () -> lastPredictedGainPercent);
+    metrics.gauge(JobMetrics.IMBALANCE, () -> lastImbalance);
   }
 
   @Override
@@ -200,12 +203,16 @@ public class LayerWindowSelector
   public void onTimer(long timestamp, OnTimerContext context, Collector<PlanDecision> out)
       throws Exception {
     String key = context.getCurrentKey();
-    int slash = key.lastIndexOf('/');
-    String jobId = key.substring(0, slash);
-    int layer = Integer.parseInt(key.substring(slash + 1));
-    PlanPool pool = context.getBroadcastState(PoolState.DESCRIPTOR).get(jobId);
+    LayerKey layerKey = LayerKey.parse(key);
+    PlanPool pool = context.getBroadcastState(PoolState.DESCRIPTOR).get(layerKey.jobId());
     closeReadyWindows(
-        key, jobId, layer, pool, timestamp - windowTimeoutMillis, context.timerService(), out);
+        key,
+        layerKey.jobId(),
+        layerKey.layer(),
+        pool,
+        timestamp - windowTimeoutMillis,
+        context.timerService(),
+        out);
   }
 
   @Override
@@ -369,8 +376,8 @@ public class LayerWindowSelector
       Decision decision,
       LayerPlanState state,
       long poolVersion) {
-    long first = window * windowIterations;
-    long last = first + windowIterations - 1;
+    long first = DecisionWindows.firstIteration(window, windowIterations);
+    long last = DecisionWindows.lastIteration(window, windowIterations);
     List<Integer> slots = new ArrayList<>(decision.placement().slotCount());
     for (int expert : decision.placement().slotToExpert()) {
       slots.add(expert);
@@ -382,7 +389,8 @@ public class LayerWindowSelector
         .setWindow(window)
         .setWindowFirstIteration(first)
         .setWindowLastIteration(last)
-        .setEffectiveIteration(last + leadIterations)
+        .setEffectiveIteration(
+            DecisionWindows.effectiveIteration(window, windowIterations, leadIterations))
         .setAction(decision.switches() ? DecisionAction.SWITCH : DecisionAction.KEEP)
         .setSlotToExpert(slots)
         .setPlanVersion(state.planVersion)

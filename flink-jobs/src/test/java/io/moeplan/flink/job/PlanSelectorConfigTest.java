@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.moeplan.planner.selector.SelectorOptions;
+import io.moeplan.schemas.DecisionWindows;
 import java.time.Duration;
 import org.apache.flink.configuration.ConfigOption;
 import org.junit.jupiter.api.Test;
@@ -14,12 +15,46 @@ class PlanSelectorConfigTest {
   void defaultsAreUsable() {
     PlanSelectorConfig config = PlanSelectorConfig.defaults();
 
-    assertThat(config.windowIterations()).isEqualTo(10);
-    assertThat(config.leadIterations()).isEqualTo(2);
+    assertThat(config.windowIterations()).isEqualTo(DecisionWindows.DEFAULT_WINDOW_ITERATIONS);
+    assertThat(config.leadIterations()).isEqualTo(DecisionWindows.DEFAULT_LEAD_ITERATIONS);
     assertThat(config.selectorOptions().horizonIterations())
         .isEqualTo(SelectorOptions.DEFAULT_HORIZON_WINDOWS * 10.0);
     assertThat(config.expertLoadTopic()).isEqualTo("moe.expert-load");
     assertThat(config.checkpointDir()).isEmpty();
+  }
+
+  @Test
+  void takesTheWindowFlagsEveryCommandTakes() {
+    PlanSelectorConfig config =
+        PlanSelectorConfig.fromArgs(
+            DecisionWindows.WINDOW_ITERATIONS_FLAG,
+            "20",
+            DecisionWindows.LEAD_ITERATIONS_FLAG,
+            "3");
+
+    assertThat(config.windowIterations()).isEqualTo(20);
+    assertThat(config.leadIterations()).isEqualTo(3);
+  }
+
+  @Test
+  void theFlinkConfigurationCarriesTheJobsSettingsUnderFlinksKeys() {
+    PlanSelectorConfig config =
+        PlanSelectorConfig.fromArgs(
+            "--checkpoint-interval", "7 s",
+            "--checkpoint-dir", "file:///tmp/ck",
+            "--buffer-timeout", "5 ms",
+            "--parallelism", "3");
+
+    assertThat(PlanSelectorJob.flinkConfiguration(config).toMap())
+        .containsEntry("state.backend.type", "rocksdb")
+        .containsEntry("execution.checkpointing.incremental", "true")
+        .containsEntry("execution.checkpointing.interval", "7 s")
+        .containsEntry("execution.checkpointing.storage", "filesystem")
+        .containsEntry("execution.checkpointing.dir", "file:///tmp/ck")
+        .containsEntry("execution.buffer-timeout.interval", "5 ms")
+        .containsEntry("parallelism.default", "3")
+        .containsEntry("pipeline.object-reuse", "true")
+        .containsEntry("pipeline.name", PlanSelectorJob.JOB_NAME);
   }
 
   @Test
