@@ -1,5 +1,6 @@
 package io.moeplan.flink.job;
 
+import io.moeplan.planner.selector.SelectorOptions;
 import io.moeplan.schemas.DecisionWindows;
 import io.moeplan.schemas.Topics;
 import java.time.Duration;
@@ -110,7 +111,9 @@ public final class PlanSelectorOptions {
           .defaultValue(0)
           .withDescription(
               "Iterations a new placement is expected to hold, for the switch rule; 0 means the"
-                  + " selector's default of 10 windows.");
+                  + " selector's default of "
+                  + SelectorOptions.DEFAULT_HORIZON_WINDOWS
+                  + " windows.");
 
   /** Checkpoint interval. */
   public static final ConfigOption<Duration> CHECKPOINT_INTERVAL =
