@@ -99,7 +99,7 @@ final class LocalCommand implements Callable<Integer> {
   @Option(
       names = "--trace",
       description =
-          "Replay this expert-load trace (CSV as in shared/traces, .gz read as it streams) as the"
+          "Replay this expert-load trace (CSV iteration,rank,layer,e0,...; .gz streamed) as the"
               + " ranks' routing instead of the synthetic generator; trace rank r runs on rank r"
               + " mod ranks, and the trace starts over at its end.")
   Path trace;

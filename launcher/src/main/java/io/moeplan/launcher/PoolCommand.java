@@ -74,8 +74,8 @@ final class PoolCommand implements Runnable {
     @Option(
         names = "--trace",
         description =
-            "Build from this expert-load trace (CSV as in shared/traces) instead of synthetic"
-                + " loads; its expert count must match the model's.")
+            "Build from this expert-load trace (CSV iteration,rank,layer,e0,...; .gz allowed)"
+                + " instead of synthetic loads; its expert count must match the model's.")
     Path trace;
 
     @Option(

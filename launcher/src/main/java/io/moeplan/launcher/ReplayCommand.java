@@ -45,8 +45,11 @@ import picocli.CommandLine.Option;
           + " samples up to window w applies to window w+1. The oracle picks each window's"
           + " placement from that window's own load and ignores switch cost.",
       "With no options besides --trace it replays the headline setting: 8 workers x 4 slots on"
-          + " 2 H100 nodes of 4 GPUs, window 10, the GPT-MoE model of the shared trace:",
-      "  moeplan replay --trace ../shared/traces/smartmoe-ae-gpt/layers-00-11.csv.gz",
+          + " 2 H100 nodes of 4 GPUs, window 10, the GPT-MoE model of the SmartMoE trace:",
+      "  moeplan replay --trace TRACE.csv.gz",
+      "The trace is CSV (iteration,rank,layer,e0,...), .gz read as it streams; the GPT-MoE trace"
+          + " comes from the public artifact of the SmartMoE paper (thu-pacman/SmartMoE-AE,"
+          + " moe_trace/), and planner's test resources hold a slice of it.",
       "Trace ranks beyond --workers fold onto worker (rank mod workers)."
     },
     footer = {"Exit codes: 0 done, 2 bad input (options, spec files, trace)."})
@@ -108,7 +111,7 @@ public final class ReplayCommand implements Callable<Integer> {
   @Option(
       names = "--model",
       paramLabel = "FILE",
-      description = "Model spec YAML/JSON (default: GPT-MoE of the shared trace).")
+      description = "Model spec YAML/JSON (default: GPT-MoE of the SmartMoE trace).")
   Path model;
 
   @Option(

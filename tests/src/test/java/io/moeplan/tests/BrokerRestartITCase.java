@@ -29,11 +29,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * On the multi-process cluster, a slice of the shared GPT-MoE trace is replayed as ExpertLoad
- * records twice: once undisturbed, once with the broker killed with SIGKILL in the middle and
- * started again on its data while the replay goes on. Idempotent producers retry while it is down;
- * the job reconnects (or restarts from its RocksDB checkpoint). Every load must be on the topic
- * exactly once and the decisions (ids and contents) must equal those of the undisturbed run.
+ * On the multi-process cluster, the committed GPT-MoE trace slice is replayed as ExpertLoad records
+ * twice: once undisturbed, once with the broker killed with SIGKILL in the middle and started again
+ * on its data while the replay goes on. Idempotent producers retry while it is down; the job
+ * reconnects (or restarts from its RocksDB checkpoint). Every load must be on the topic exactly
+ * once and the decisions (ids and contents) must equal those of the undisturbed run.
  */
 class BrokerRestartITCase {
 

@@ -24,9 +24,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * On the multi-process cluster, a slice of the shared GPT-MoE trace is replayed as ExpertLoad
- * records twice: once undisturbed, once with a TaskManager running the job killed with SIGKILL in
- * the middle. The second job must restore from its RocksDB checkpoint and emit the same set of
+ * On the multi-process cluster, the committed GPT-MoE trace slice is replayed as ExpertLoad records
+ * twice: once undisturbed, once with a TaskManager running the job killed with SIGKILL in the
+ * middle. The second job must restore from its RocksDB checkpoint and emit the same set of
  * decisions (by id, with identical contents) as the first.
  */
 class ClusterFailoverITCase {

@@ -1,7 +1,6 @@
 package io.moeplan.tests;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.moeplan.launcher.cluster.ClusterSettings;
 import io.moeplan.launcher.cluster.FlinkRest;
@@ -13,7 +12,7 @@ import io.moeplan.planner.pool.ProgressListener;
 import io.moeplan.planner.spec.ClusterSpec;
 import io.moeplan.planner.spec.ModelSpec;
 import io.moeplan.planner.spec.SpecLoader;
-import io.moeplan.planner.trace.TraceReader;
+import io.moeplan.planner.testing.TraceSlice;
 import io.moeplan.planner.trace.TraceSample;
 import io.moeplan.poolloader.PoolRecords;
 import io.moeplan.schemas.ExpertLoad;
@@ -29,7 +28,6 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Properties;
 import java.util.TreeMap;
 import java.util.function.BooleanSupplier;
@@ -44,7 +42,7 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 
 /**
  * What the failure tests on the multi-process cluster share: the cluster ({@link LocalCluster}: a
- * Kafka broker process, a standalone JobManager and two TaskManagers), a slice of the shared
+ * Kafka broker process, a standalone JobManager and two TaskManagers), the committed slice of the
  * GPT-MoE trace as ExpertLoad records, its pool, and runs of the plan-selector job on topics of
  * their own, each run collecting its decisions by id.
  */
@@ -58,9 +56,6 @@ final class ClusterTraceReplay implements AutoCloseable {
   static final int DECISIONS = ITERATIONS / WINDOW * LAYERS;
   static final Duration BOUND = Duration.ofSeconds(120);
 
-  private static final Path TRACE =
-      Path.of("shared", "traces", "smartmoe-ae-gpt", "layers-00-11.csv.gz");
-
   private final LocalCluster cluster;
   private final ClusterSettings settings;
   private final FlinkRest rest;
@@ -72,11 +67,10 @@ final class ClusterTraceReplay implements AutoCloseable {
   }
 
   /**
-   * Starts the cluster in {@code state}, without a job; skips the calling test when the shared
-   * trace or the project's build is not there.
+   * Starts the cluster in {@code state}, without a job; skips the calling test when the project's
+   * build is not there.
    */
   static ClusterTraceReplay start(Path state) throws IOException {
-    assumeTrue(trace().isPresent(), "shared trace " + TRACE + " not found");
     ClusterSettings settings =
         ClusterProcesses.settings(state)
             .taskManagers(2)
@@ -111,34 +105,35 @@ final class ClusterTraceReplay implements AutoCloseable {
     return "localhost:" + settings.kafkaPort();
   }
 
-  /** The first ITERATIONS samples of the trace, one iteration each, ranks folded onto RANKS. */
+  /**
+   * The first ITERATIONS samples of the committed trace slice, one iteration each, ranks folded
+   * onto RANKS.
+   */
   static List<ExpertLoad> traceLoads() throws IOException {
     List<ExpertLoad> loads = new ArrayList<>();
-    try (TraceReader reader = TraceReader.open(trace().orElseThrow(), RANKS, 0, LAYERS - 1)) {
-      for (long iteration = 0; iteration < ITERATIONS; iteration++) {
-        TraceSample sample = reader.next();
-        assertThat(sample).as("trace sample %d", iteration).isNotNull();
-        for (int rank = 0; rank < RANKS; rank++) {
-          List<LayerLoad> layers = new ArrayList<>();
-          for (int layer = 0; layer < LAYERS; layer++) {
-            var matrix = sample.layer(layer);
-            List<Long> counts = new ArrayList<>();
-            for (int expert = 0; expert < matrix.experts(); expert++) {
-              counts.add(Math.round(matrix.tokens(rank, expert)));
-            }
-            layers.add(new LayerLoad(layer, counts));
+    List<TraceSample> samples = TraceSlice.samples(RANKS, 0, LAYERS - 1, ITERATIONS);
+    for (int iteration = 0; iteration < ITERATIONS; iteration++) {
+      TraceSample sample = samples.get(iteration);
+      for (int rank = 0; rank < RANKS; rank++) {
+        List<LayerLoad> layers = new ArrayList<>();
+        for (int layer = 0; layer < LAYERS; layer++) {
+          var matrix = sample.layer(layer);
+          List<Long> counts = new ArrayList<>();
+          for (int expert = 0; expert < matrix.experts(); expert++) {
+            counts.add(Math.round(matrix.tokens(rank, expert)));
           }
-          loads.add(
-              ExpertLoad.newBuilder()
-                  .setJobId(JOB)
-                  .setRank(rank)
-                  .setWorldSize(RANKS)
-                  .setIteration(iteration)
-                  .setPlanVersion(0)
-                  .setLayers(layers)
-                  .setProducedAt(Instant.ofEpochMilli(1_700_000_000_000L + iteration))
-                  .build());
+          layers.add(new LayerLoad(layer, counts));
         }
+        loads.add(
+            ExpertLoad.newBuilder()
+                .setJobId(JOB)
+                .setRank(rank)
+                .setWorldSize(RANKS)
+                .setIteration(iteration)
+                .setPlanVersion(0)
+                .setLayers(layers)
+                .setProducedAt(Instant.ofEpochMilli(1_700_000_000_000L + iteration))
+                .build());
       }
     }
     return loads;
@@ -267,10 +262,6 @@ final class ClusterTraceReplay implements AutoCloseable {
     properties.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
     return new KafkaConsumer<>(
         properties, new ByteArrayDeserializer(), new ByteArrayDeserializer());
-  }
-
-  private static Optional<Path> trace() {
-    return ClusterProcesses.walkUp(TRACE);
   }
 
   /** One submitted job on its own topics, and the decisions read from its decisions topic. */

@@ -1,7 +1,6 @@
 package io.moeplan.tests;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.moeplan.flink.job.PlanSelectorConfig;
 import io.moeplan.launcher.kafka.EmbeddedKafkaBroker;
@@ -16,7 +15,7 @@ import io.moeplan.planner.spec.ClusterSpec;
 import io.moeplan.planner.spec.ModelSpec;
 import io.moeplan.planner.spec.ParallelConfig;
 import io.moeplan.planner.spec.SpecLoader;
-import io.moeplan.planner.testing.SharedTrace;
+import io.moeplan.planner.testing.TraceSlice;
 import io.moeplan.planner.trace.TraceReader;
 import io.moeplan.planner.trace.TraceSample;
 import io.moeplan.poolloader.PoolRecords;
@@ -37,7 +36,6 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.zip.GZIPInputStream;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.test.junit5.MiniClusterExtension;
@@ -46,8 +44,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The streaming job and the planner's replay evaluator, fed the same slice of the shared trace with
- * the same settings, make identical decisions: same ids, actions and placements.
+ * The streaming job and the planner's replay evaluator, fed the same part of the committed GPT-MoE
+ * trace slice with the same settings, make identical decisions: same ids, actions and placements.
  */
 class ReplayEquivalenceITCase {
 
@@ -69,8 +67,7 @@ class ReplayEquivalenceITCase {
 
   @Test
   void jobDecidesExactlyWhatTheReplayEvaluatorDecides(@TempDir Path directory) throws Exception {
-    assumeTrue(SharedTrace.file().isPresent(), "the shared trace is not beside the project");
-    Path slice = slice(SharedTrace.file().get(), directory.resolve("slice.csv"));
+    Path slice = slice(directory.resolve("slice.csv"));
     ClusterSpec cluster = SpecLoader.loadExample("cluster-h100-2node.yaml", ClusterSpec.class);
     ModelSpec model =
         SpecLoader.loadExample("model-gpt-moe.yaml", ModelSpec.class).withMoeLayers(LAYERS);
@@ -181,12 +178,13 @@ class ReplayEquivalenceITCase {
         .build();
   }
 
-  /** The first {@value #SAMPLES} iterations of the trace, all ranks and layers 0-3, as CSV. */
-  private static Path slice(Path trace, Path out) throws Exception {
+  /**
+   * The first {@value #SAMPLES} iterations of the committed trace slice, all ranks and layers 0-3,
+   * as CSV.
+   */
+  private static Path slice(Path out) throws Exception {
     try (BufferedReader in =
-            new BufferedReader(
-                new InputStreamReader(
-                    new GZIPInputStream(Files.newInputStream(trace)), StandardCharsets.UTF_8));
+            new BufferedReader(new InputStreamReader(TraceSlice.open(), StandardCharsets.UTF_8));
         BufferedWriter writer = Files.newBufferedWriter(out)) {
       writer.write(in.readLine());
       writer.newLine();

@@ -12,10 +12,10 @@ import java.nio.file.Path;
 import java.util.SplittableRandom;
 
 /**
- * Replays an expert-load trace (the CSV format of shared/traces) as routing: each process rank
- * routes exactly the trace's counts of its rank (trace ranks folded onto the world's ranks {@code r
- * mod worldSize}), each trace sample standing for {@code sampleIterations} iterations, the file
- * starting over at its end.
+ * Replays an expert-load trace (CSV {@code iteration,rank,layer,e0,...}) as routing: each process
+ * rank routes exactly the trace's counts of its rank (trace ranks folded onto the world's ranks
+ * {@code r mod worldSize}), each trace sample standing for {@code sampleIterations} iterations, the
+ * file starting over at its end.
  *
  * <p>A rank's count row sums to its routed assignments. When that is not {@code tokensPerRank x
  * topK} (for example a small CPU demo replaying a full-size trace) the row is scaled to it by

@@ -25,7 +25,7 @@ class CudaMoeLayerTest {
   private static final SlotLayout LAYOUT = new SlotLayout(4, 3);
   private static final Placement PLACEMENT = slots(0, 1, 2, 3, 4, 5, 6, 7, 0, 0, 3, 5);
 
-  /** bf16 operands with fp32 accumulation land between 1e-3 and 1e-2 (METHOD.md). */
+  /** bf16 operands with fp32 accumulation land 1e-3 to 1e-2 from a higher-precision result. */
   private static final double BF16_TOLERANCE = 1e-2;
 
   @BeforeEach

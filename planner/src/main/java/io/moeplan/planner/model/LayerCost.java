@@ -1,7 +1,7 @@
 package io.moeplan.planner.model;
 
 /**
- * Every term of the modelled time of one MoE layer for one iteration (ALGORITHM.md section 4):
+ * Every term of the modelled time of one MoE layer for one iteration (docs/performance-model.md):
  * per-worker expert compute, per-worker all-to-all (with the bytes behind it), replica gradient
  * sync, and the layer time {@code max all-to-all + max compute + sync}. Immutable.
  */

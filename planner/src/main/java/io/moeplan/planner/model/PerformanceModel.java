@@ -7,8 +7,8 @@ import io.moeplan.planner.spec.ModelSpec;
 import io.moeplan.planner.spec.ParallelConfig;
 
 /**
- * The performance model of ALGORITHM.md section 4 for one MoE layer and iteration. Worker {@code w}
- * sits on node {@code w / gpusPerNode}; source rank {@code s} of a {@link LoadMatrix} runs on
+ * The performance model (docs/performance-model.md) for one MoE layer and iteration. Worker {@code
+ * w} sits on node {@code w / gpusPerNode}; source rank {@code s} of a {@link LoadMatrix} runs on
  * worker {@code s}.
  *
  * <ul>

@@ -7,10 +7,11 @@ import io.moeplan.planner.placement.Placement;
 import java.util.Locale;
 
 /**
- * SmartMoE's published online rule (ALGORITHM.md section 3): loads summed over all ranks, greedy
- * LPT over slots with sticky ties ({@link GreedyPlacement}), switch iff the new maximum per-worker
- * token count is strictly lower than the current one. No communication term, no migration cost, no
- * margin; the model is used only to report predicted times and the migration the switch costs.
+ * SmartMoE's published online rule (docs/selector.md, baselines): loads summed over all ranks,
+ * greedy LPT over slots with sticky ties ({@link GreedyPlacement}), switch iff the new maximum
+ * per-worker token count is strictly lower than the current one. No communication term, no
+ * migration cost, no margin; the model is used only to report predicted times and the migration the
+ * switch costs.
  */
 public final class SmartMoePolicy implements PlacementPolicy {
   /** The policy's name. */

@@ -9,7 +9,7 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * Enumerates the parallel configs valid for a cluster and a model (ALGORITHM.md section 6, step 1).
+ * Enumerates the parallel configs valid for a cluster and a model (docs/pool-search.md).
  *
  * <p>Ranks are laid out tensor-fastest, then data, then pipeline: GPU {@code p * dp * tp + d * tp +
  * t} is tensor rank t of data rank d in stage p. The rules, in the order they are applied:

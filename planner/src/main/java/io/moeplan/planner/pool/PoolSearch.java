@@ -21,7 +21,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.IntStream;
 
 /**
- * The offline pool search of ALGORITHM.md section 6.
+ * The offline pool search (docs/pool-search.md).
  *
  * <ol>
  *   <li><b>Representative loads.</b> The given {@link LoadHistory}, or {@link SyntheticLoads} with

@@ -22,8 +22,8 @@ import java.util.function.Consumer;
 import java.util.function.IntFunction;
 
 /**
- * Replays a load trace through placement policies under the performance model (ALGORITHM.md section
- * 7).
+ * Replays a load trace through placement policies under the performance model (docs/selector.md,
+ * baselines).
  *
  * <p>Each trace sample stands for the {@code windowIterations} iterations that follow it (window
  * w). Every layer starts from the static placement. In window w a policy's placement costs {@code

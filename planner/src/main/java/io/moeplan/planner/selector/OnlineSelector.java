@@ -11,9 +11,9 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The online selector of ALGORITHM.md section 5. For an estimated load it scores the candidates
- * (the current placement, the pool's placements, a fresh greedy placement with sticky ties, which
- * is replicated EPLB-style when there are more slots than experts) with the performance model,
+ * The online selector (docs/selector.md). For an estimated load it scores the candidates (the
+ * current placement, the pool's placements, a fresh greedy placement with sticky ties, which is
+ * replicated EPLB-style when there are more slots than experts) with the performance model,
  * improves the best one and the current one by a bounded local search, and applies the switch rule
  * {@code (T_current - T_q) * horizon > switchCost * (1 + margin)}.
  *

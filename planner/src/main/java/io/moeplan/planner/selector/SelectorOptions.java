@@ -20,7 +20,7 @@ public record SelectorOptions(
 
   /**
    * Default horizon in windows: a new placement is weighed over 10 windows. Placements hold much
-   * longer than one window (on the shared trace the selector keeps a layer's placement for tens of
+   * longer than one window (on the GPT-MoE trace the selector keeps a layer's placement for tens of
    * windows), and in replays of that trace 10 windows did better than 1 or 3 in every setting and
    * about as well as 30 or 100, which migrate more.
    */

@@ -26,7 +26,7 @@ public record ClusterSpec(
   /**
    * Effective FLOP/s of one H100 on a GPT-MoE expert (hidden 2560, FFN 10240): forward + backward
    * costs 12 * 2560 * 10240 FLOPs per token and takes about 0.44 us per token beyond the fixed part
-   * (measured, shared GPU.md), so 3.146e8 / 0.44e-6 = 7.15e14.
+   * (measured on an H100, docs/performance-model.md), so 3.146e8 / 0.44e-6 = 7.15e14.
    */
   public static final double H100_GPU_FLOPS = 12.0 * 2560 * 10240 / 0.44e-6;
 

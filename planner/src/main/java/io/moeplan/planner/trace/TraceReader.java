@@ -16,7 +16,7 @@ import java.util.List;
 import java.util.zip.GZIPInputStream;
 
 /**
- * Streams an expert-load trace in the CSV format of shared/traces: a header {@code
+ * Streams an expert-load trace in CSV (the format of the GPT-MoE trace): a header {@code
  * iteration,rank,layer,e0,...,e(E-1)} and one row per (iteration, rank, layer) with the tokens the
  * rank routed to each expert; rows of one iteration are contiguous. Gzip files ({@code .gz}) are
  * decompressed on the fly; only one iteration is held in memory.

@@ -4,7 +4,6 @@ import static io.moeplan.planner.pool.PoolFixtures.cluster;
 import static io.moeplan.planner.pool.PoolFixtures.tinyModel;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.moeplan.planner.model.PerformanceModel;
 import io.moeplan.planner.placement.LoadMatrix;
@@ -13,11 +12,10 @@ import io.moeplan.planner.pool.ProgressListener.Phase;
 import io.moeplan.planner.spec.ClusterSpec;
 import io.moeplan.planner.spec.ModelSpec;
 import io.moeplan.planner.spec.ParallelConfig;
+import io.moeplan.planner.testing.TraceSlice;
 import io.moeplan.planner.trace.TraceSample;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
 class PoolSearchTest {
@@ -167,9 +165,7 @@ class PoolSearchTest {
 
   @Test
   void aPoolBuiltFromATraceSliceBeatsTheStaticLayoutOnThatSlice() throws Exception {
-    Optional<Path> trace = PoolFixtures.trace();
-    assumeTrue(trace.isPresent(), "the shared trace is not reachable from the working directory");
-    List<TraceSample> slice = PoolFixtures.traceSlice(trace.get(), 0, 1, 30);
+    List<TraceSample> slice = TraceSlice.samples(16, 0, 1, 30);
     LoadHistory history = LoadHistory.fromSamples(slice, "layers 0-1, first 30 samples");
     ModelSpec model = layers(ModelSpec.gptMoe(), 2);
     PoolSearch search = new PoolSearch(TWO_NODES, model, PoolOptions.defaults());

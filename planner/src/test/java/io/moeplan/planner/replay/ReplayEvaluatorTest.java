@@ -2,7 +2,6 @@ package io.moeplan.planner.replay;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.moeplan.planner.model.PerformanceModel;
 import io.moeplan.planner.placement.LoadMatrix;
@@ -10,15 +9,14 @@ import io.moeplan.planner.placement.Placement;
 import io.moeplan.planner.spec.ClusterSpec;
 import io.moeplan.planner.spec.ModelSpec;
 import io.moeplan.planner.spec.ParallelConfig;
-import io.moeplan.planner.testing.SharedTrace;
+import io.moeplan.planner.testing.TraceSlice;
 import io.moeplan.planner.trace.TraceReader;
+import io.moeplan.planner.trace.TraceSample;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
 class ReplayEvaluatorTest {
@@ -92,8 +90,6 @@ class ReplayEvaluatorTest {
 
   @Test
   void replayingTwiceGivesTheSameDecisions() throws IOException {
-    Optional<Path> trace = SharedTrace.file();
-    assumeTrue(trace.isPresent(), "shared trace not found");
     PerformanceModel model =
         PerformanceModel.of(
             ClusterSpec.h100(2, 4), ModelSpec.gptMoe(), ParallelConfig.expertParallel(8, 5));
@@ -106,7 +102,7 @@ class ReplayEvaluatorTest {
             io.moeplan.planner.selector.SelectorOptions.defaults(10));
     List<ReplayResult> runs = new ArrayList<>();
     for (int run = 0; run < 2; run++) {
-      try (TraceReader reader = new SliceReader(trace.get(), 30).reader()) {
+      try (TraceReader reader = new SliceReader(30).reader()) {
         runs.add(new ReplayEvaluator(model, options).run(reader, line -> {}));
       }
     }
@@ -135,14 +131,12 @@ class ReplayEvaluatorTest {
 
   @Test
   void selectorBeatsEveryBaselineOnASliceOfTheTrace() throws IOException {
-    Optional<Path> trace = SharedTrace.file();
-    assumeTrue(trace.isPresent(), "shared trace not found");
     PerformanceModel model =
         PerformanceModel.of(
             ClusterSpec.h100(2, 4), ModelSpec.gptMoe(), ParallelConfig.expertParallel(8, 4));
     List<String> progress = new ArrayList<>();
     ReplayResult result;
-    try (TraceReader reader = new SliceReader(trace.get(), 60).reader()) {
+    try (TraceReader reader = new SliceReader(60).reader()) {
       result = new ReplayEvaluator(model, ReplayOptions.of(8, 4, 10)).run(reader, progress::add);
     }
 
@@ -154,26 +148,23 @@ class ReplayEvaluatorTest {
     assertThat(progress).isNotEmpty();
   }
 
-  /** The first samples of layers 6-7 of the shared trace, as CSV text for a reader. */
-  private record SliceReader(Path file, int samples) {
+  /** The first samples of layers 6-7 of the committed trace slice, as CSV text for a reader. */
+  private record SliceReader(int samples) {
     TraceReader reader() throws IOException {
       StringBuilder csv = new StringBuilder("iteration,rank,layer");
       for (int e = 0; e < 32; e++) {
         csv.append(",e").append(e);
       }
       csv.append('\n');
-      try (TraceReader full = TraceReader.open(file, 16, 6, 7)) {
-        for (int i = 0; i < samples; i++) {
-          var sample = full.next();
-          for (int layer = 6; layer <= 7; layer++) {
-            LoadMatrix load = sample.layer(layer);
-            for (int rank = 0; rank < 16; rank++) {
-              csv.append(sample.iteration()).append(',').append(rank).append(',').append(layer);
-              for (int e = 0; e < 32; e++) {
-                csv.append(',').append((long) load.tokens(rank, e));
-              }
-              csv.append('\n');
+      for (TraceSample sample : TraceSlice.samples(16, 6, 7, samples)) {
+        for (int layer = 6; layer <= 7; layer++) {
+          LoadMatrix load = sample.layer(layer);
+          for (int rank = 0; rank < 16; rank++) {
+            csv.append(sample.iteration()).append(',').append(rank).append(',').append(layer);
+            for (int e = 0; e < 32; e++) {
+              csv.append(',').append((long) load.tokens(rank, e));
             }
+            csv.append('\n');
           }
         }
       }

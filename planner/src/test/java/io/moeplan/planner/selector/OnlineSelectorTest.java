@@ -1,7 +1,6 @@
 package io.moeplan.planner.selector;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.moeplan.planner.model.PerformanceModel;
 import io.moeplan.planner.placement.LoadMatrix;
@@ -12,11 +11,9 @@ import io.moeplan.planner.policy.StaticPolicy;
 import io.moeplan.planner.spec.ClusterSpec;
 import io.moeplan.planner.spec.ModelSpec;
 import io.moeplan.planner.spec.ParallelConfig;
-import io.moeplan.planner.testing.SharedTrace;
+import io.moeplan.planner.testing.TraceSlice;
 import java.io.IOException;
-import java.nio.file.Path;
 import java.util.List;
-import java.util.Optional;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
@@ -167,9 +164,7 @@ class OnlineSelectorTest {
 
   @Test
   void beatsStaticOnASliceOfTheTrace() throws IOException {
-    Optional<Path> trace = SharedTrace.file();
-    assumeTrue(trace.isPresent(), "shared trace not found");
-    List<LoadMatrix> loads = SharedTrace.layer(trace.get(), 6, 8, 40);
+    List<LoadMatrix> loads = TraceSlice.layer(6, 8, 40);
     SelectorPolicy selector = new SelectorPolicy(selector(10), List.of());
     StaticPolicy fixed = new StaticPolicy(MODEL);
     Placement current = Placement.staticLayout(8, 4, 32);

@@ -2,15 +2,14 @@ package io.moeplan.planner.trace;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import io.moeplan.planner.testing.SharedTrace;
+import io.moeplan.planner.testing.TraceSlice;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.util.Optional;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class TraceReaderTest {
   private static final String CSV =
@@ -105,21 +104,32 @@ class TraceReaderTest {
   }
 
   @Test
-  void sharedTraceRowsSumToTokensPerRank() throws IOException {
-    Optional<Path> trace = SharedTrace.file();
-    assumeTrue(trace.isPresent(), "shared trace not found");
-    try (TraceReader r = TraceReader.open(trace.get(), 8, 0, 11)) {
+  void traceSliceRowsSumToTokensPerRank(@TempDir Path directory) throws IOException {
+    // read from a .gz path, as the replay and pool commands read a trace file
+    Path gz = TraceSlice.copyTo(directory);
+    try (TraceReader r = TraceReader.open(gz, 8, 0, 11)) {
       TraceSample first = r.next();
 
       assertThat(r.experts()).isEqualTo(32);
       assertThat(first.iteration()).isEqualTo(1);
       assertThat(first.ranks()).isEqualTo(16);
-      assertThat(first.layerCount()).isEqualTo(12);
+      // layers 0-11 asked; the slice holds layers 0-7 and layers beyond the file's are absent
+      assertThat(first.layerCount()).isEqualTo(TraceSlice.LAST_LAYER + 1);
       // two ranks of 16384 routed tokens fold onto each of the 8 workers
-      for (int w = 0; w < 8; w++) {
-        assertThat(first.layer(5).sourceTotal(w)).isEqualTo(2 * 16384);
+      for (int layer = 0; layer <= TraceSlice.LAST_LAYER; layer++) {
+        for (int w = 0; w < 8; w++) {
+          assertThat(first.layer(layer).sourceTotal(w)).isEqualTo(2 * TraceSlice.TOKENS_PER_ROW);
+        }
       }
       assertThat(r.next().iteration()).isEqualTo(11);
+      int samples = 2;
+      long last = 11;
+      for (TraceSample s = r.next(); s != null; s = r.next()) {
+        samples++;
+        last = s.iteration();
+      }
+      assertThat(samples).isEqualTo(TraceSlice.SAMPLES);
+      assertThat(last).isEqualTo(1 + 10 * (TraceSlice.SAMPLES - 1));
     }
   }
 }
