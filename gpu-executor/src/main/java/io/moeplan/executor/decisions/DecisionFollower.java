@@ -1,6 +1,6 @@
 package io.moeplan.executor.decisions;
 
-import io.moeplan.executor.backend.Placement;
+import io.moeplan.planner.placement.Placement;
 import io.moeplan.schemas.PlanDecision;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -87,7 +87,7 @@ public final class DecisionFollower {
       return false;
     }
     int layer = decision.getLayer();
-    if (layer < 0 || layer >= current.length || !fits(decision, current[layer])) {
+    if (layer < 0 || layer >= current.length || placementOf(decision, current[layer]) == null) {
       rejected++;
       return false;
     }
@@ -212,8 +212,8 @@ public final class DecisionFollower {
   }
 
   private LayerSwitch adopt(int layer, long iteration, PlanDecision decision) {
-    Placement target = placementOf(decision);
     Placement from = current[layer];
+    Placement target = placementOf(decision, from);
     versions[layer] = decision.getPlanVersion();
     if (target.equals(from)) {
       return null;
@@ -230,19 +230,6 @@ public final class DecisionFollower {
         decision.getAction() != io.moeplan.schemas.DecisionAction.SWITCH);
   }
 
-  /** Whether a decision's placement has the slots of {@code running} and serves its experts. */
-  private static boolean fits(PlanDecision decision, Placement running) {
-    List<Integer> slots = decision.getSlotToExpert();
-    if (slots.size() != running.slots()) {
-      return false;
-    }
-    Set<Integer> expected = new HashSet<>();
-    for (int expert : running.expertOfSlot()) {
-      expected.add(expert);
-    }
-    return new HashSet<>(slots).equals(expected);
-  }
-
   private void resolve(long window) {
     resolvedWindow = window;
     seen.headMap(window - FORGET_AFTER_WINDOWS).clear();
@@ -251,13 +238,25 @@ public final class DecisionFollower {
     }
   }
 
-  private static Placement placementOf(PlanDecision decision) {
+  /**
+   * The decision's placement on the workers, slots and experts of {@code running}, or null when it
+   * is not one (other slots, an unknown expert, an expert without a slot).
+   */
+  private static Placement placementOf(PlanDecision decision, Placement running) {
     List<Integer> slots = decision.getSlotToExpert();
+    if (slots.size() != running.slotCount()) {
+      return null;
+    }
     int[] experts = new int[slots.size()];
     for (int i = 0; i < experts.length; i++) {
       experts[i] = slots.get(i);
     }
-    return new Placement(experts);
+    try {
+      return Placement.of(
+          experts, running.workerCount(), running.slotsPerWorker(), running.expertCount());
+    } catch (IllegalArgumentException e) {
+      return null;
+    }
   }
 
   /** The placement layer {@code layer} runs. */

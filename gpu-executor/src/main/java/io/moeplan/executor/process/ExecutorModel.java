@@ -1,8 +1,8 @@
 package io.moeplan.executor.process;
 
 import io.moeplan.executor.backend.LayerShape;
-import io.moeplan.executor.backend.Placement;
 import io.moeplan.executor.backend.SlotLayout;
+import io.moeplan.planner.placement.Placement;
 import io.moeplan.schemas.LayerPlacement;
 import io.moeplan.schemas.ModelSpec;
 import io.moeplan.schemas.ParallelConfig;
@@ -38,15 +38,13 @@ public record ExecutorModel(
     SlotLayout layout = new SlotLayout(parallel.getEp(), parallel.getSlotsPerWorker());
     Placement[] initial = new Placement[model.getMoeLayers()];
     for (int layer = 0; layer < initial.length; layer++) {
-      initial[layer] = Placement.roundRobin(layout, shape.experts());
+      initial[layer] = layout.staticPlacement(shape.experts());
     }
     for (LayerPlacement placement : first.getLayers()) {
       int layer = placement.getLayer();
       if (layer >= 0 && layer < initial.length) {
         int[] slots = placement.getSlotToExpert().stream().mapToInt(Integer::intValue).toArray();
-        Placement p = new Placement(slots);
-        p.validate(layout, shape.experts());
-        initial[layer] = p;
+        initial[layer] = layout.placement(slots, shape.experts());
       }
     }
     return new ExecutorModel(model.getMoeLayers(), shape, layout, tokens, initial);

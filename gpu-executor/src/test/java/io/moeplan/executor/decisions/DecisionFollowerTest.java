@@ -2,7 +2,7 @@ package io.moeplan.executor.decisions;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.moeplan.executor.backend.Placement;
+import io.moeplan.planner.placement.Placement;
 import io.moeplan.schemas.DecisionAction;
 import io.moeplan.schemas.PlanDecision;
 import io.moeplan.schemas.Topics;
@@ -20,8 +20,8 @@ class DecisionFollowerTest {
   private static final int WINDOW = 4;
   private static final int LEAD = 2;
   private static final Duration BOUND = Duration.ofSeconds(5);
-  private static final Placement START = new Placement(new int[] {0, 1, 2, 3});
-  private static final Placement SWAPPED = new Placement(new int[] {1, 0, 2, 3});
+  private static final Placement START = Placement.of(new int[] {0, 1, 2, 3}, 2, 2, 4);
+  private static final Placement SWAPPED = Placement.of(new int[] {1, 0, 2, 3}, 2, 2, 4);
 
   private final TestingDecisions source = new TestingDecisions();
   private final DecisionFollower follower =
@@ -123,14 +123,14 @@ class DecisionFollowerTest {
             .setJobId("other")
             .setDecisionId(Topics.decisionId("other", 0, 0))
             .build();
-    PlanDecision wrongShape =
-        decision(1, 0, DecisionAction.SWITCH, new Placement(new int[] {0, 1, 2}), 1);
-    PlanDecision unknownExpert =
-        decision(0, 0, DecisionAction.SWITCH, new Placement(new int[] {0, 1, 2, 7}), 1);
+    PlanDecision wrongShape = decision(1, 0, DecisionAction.SWITCH, List.of(0, 1, 2), 1);
+    PlanDecision unknownExpert = decision(0, 0, DecisionAction.SWITCH, List.of(0, 1, 2, 7), 1);
+    PlanDecision expertWithoutSlot = decision(0, 1, DecisionAction.SWITCH, List.of(0, 1, 2, 2), 1);
     assertThat(follower.offer(other)).isFalse();
     assertThat(follower.offer(wrongShape)).isFalse();
     assertThat(follower.offer(unknownExpert)).isFalse();
-    assertThat(follower.rejected()).isEqualTo(2);
+    assertThat(follower.offer(expertWithoutSlot)).isFalse();
+    assertThat(follower.rejected()).isEqualTo(3);
   }
 
   @Test
@@ -161,6 +161,12 @@ class DecisionFollowerTest {
 
   private static PlanDecision decision(
       int layer, long window, DecisionAction action, Placement placement, long version) {
+    return decision(
+        layer, window, action, Arrays.stream(placement.slotToExpert()).boxed().toList(), version);
+  }
+
+  private static PlanDecision decision(
+      int layer, long window, DecisionAction action, List<Integer> slots, long version) {
     long first = window * WINDOW;
     return PlanDecision.newBuilder()
         .setDecisionId(Topics.decisionId(JOB, layer, window))
@@ -171,7 +177,7 @@ class DecisionFollowerTest {
         .setWindowLastIteration(first + WINDOW - 1)
         .setEffectiveIteration(first + WINDOW - 1 + LEAD)
         .setAction(action)
-        .setSlotToExpert(Arrays.stream(placement.expertOfSlot()).boxed().toList())
+        .setSlotToExpert(slots)
         .setPlanVersion(version)
         .setPoolVersion(1)
         .setPredictedCurrentSeconds(0)
