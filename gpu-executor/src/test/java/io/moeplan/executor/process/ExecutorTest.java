@@ -5,10 +5,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.moeplan.executor.backend.SlotState;
 import io.moeplan.planner.placement.Placement;
 import io.moeplan.schemas.DecisionAction;
+import io.moeplan.schemas.DecisionWindows;
 import io.moeplan.schemas.ExpertLoad;
+import io.moeplan.schemas.LayerKey;
 import io.moeplan.schemas.PlanDecision;
 import io.moeplan.schemas.SampleRecords;
-import io.moeplan.schemas.Topics;
 import io.moeplan.schemas.WorkerTime;
 import io.moeplan.schemas.WorkerTimes;
 import java.io.ByteArrayOutputStream;
@@ -175,15 +176,14 @@ class ExecutorTest {
 
   private static PlanDecision decision(
       int layer, long window, DecisionAction action, Placement placement, long version) {
-    long first = window * 4;
     return PlanDecision.newBuilder()
-        .setDecisionId(Topics.decisionId(JOB, layer, window))
+        .setDecisionId(new LayerKey(JOB, layer).decisionId(window))
         .setJobId(JOB)
         .setLayer(layer)
         .setWindow(window)
-        .setWindowFirstIteration(first)
-        .setWindowLastIteration(first + 3)
-        .setEffectiveIteration(first + 3 + 2)
+        .setWindowFirstIteration(DecisionWindows.firstIteration(window, 4))
+        .setWindowLastIteration(DecisionWindows.lastIteration(window, 4))
+        .setEffectiveIteration(DecisionWindows.effectiveIteration(window, 4, 2))
         .setAction(action)
         .setSlotToExpert(Arrays.stream(placement.slotToExpert()).boxed().toList())
         .setPlanVersion(version)
