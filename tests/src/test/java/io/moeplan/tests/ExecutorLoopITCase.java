@@ -228,9 +228,7 @@ class ExecutorLoopITCase {
               .withWindow(WINDOW, LEAD, Duration.ofSeconds(60))
               .withIterations(start, count)
               .withSeed(11);
-      PlanPool read =
-          KafkaExecutorIo.readPool(
-              broker.clientProperties(), names.planPool(), jobId, Duration.ofSeconds(60));
+      PlanPool read = io.readPool(jobId, Duration.ofSeconds(60));
       return new Executor(
           settings,
           ExecutorModel.of(read, settings.dims()),
