@@ -176,9 +176,14 @@ final class ExecutorCommand implements Callable<Integer> {
     ExecutorSettings settings = settings();
     Properties client = clientProperties();
     PrintStream out = System.out;
-    PlanPool pool =
-        KafkaExecutorIo.readPool(
-            client, settings.topics().planPool(), settings.jobId(), settings.poolTimeout());
+    try (KafkaExecutorIo io = new KafkaExecutorIo(client, settings.topics())) {
+      run(settings, io, io.readPool(settings.jobId(), settings.poolTimeout()), out);
+    }
+    return 0;
+  }
+
+  private void run(ExecutorSettings settings, KafkaExecutorIo io, PlanPool pool, PrintStream out)
+      throws Exception {
     ExecutorModel model = ExecutorModel.of(pool, settings.dims());
     out.printf(
         Locale.ROOT,
@@ -200,7 +205,6 @@ final class ExecutorCommand implements Callable<Integer> {
         pool.getPoolVersion());
     StopOnExit exit = new StopOnExit();
     try (exit;
-        KafkaExecutorIo io = new KafkaExecutorIo(client, settings.topics());
         Executor executor = new Executor(settings, model, io, io, out)) {
       exit.install("moeplan-executor-stop", executor::stop);
       Progress progress = new Progress(out);
@@ -211,7 +215,7 @@ final class ExecutorCommand implements Callable<Integer> {
           Locale.ROOT,
           "summary: %d iterations in %.1f s (%.1f/s), %d decisions taken (%d duplicates dropped),"
               + " %d switches applied, %d timeouts, %d late, %.1f KiB moved in %.1f ms, plan"
-              + " version %d%n",
+              + " version %d, %d Kafka sends failed, %d records skipped%n",
           ran,
           seconds,
           ran / seconds,
@@ -222,9 +226,10 @@ final class ExecutorCommand implements Callable<Integer> {
           executor.follower().lateDecisions(),
           executor.migratedBytes() / 1024.0,
           executor.migrationMillis(),
-          executor.follower().planVersion());
+          executor.follower().planVersion(),
+          io.errors().failedSends(),
+          io.errors().skippedRecords());
     }
-    return 0;
   }
 
   /** Prints a progress line every 2 s with the measured compute. */

@@ -121,12 +121,12 @@ class ExecutorLoopITCase {
         Map<String, PlanDecision> decisions = loop.decisions((int) restartAt);
         for (LayerSwitch adopted : resumed) {
           PlanDecision last = InForce.decision(decisions.values(), adopted.layer(), restartAt - 1);
-          assertThat(adopted.to().expertOfSlot())
+          assertThat(adopted.to().slotToExpert())
               .containsExactly(last.getSlotToExpert().stream().mapToInt(i -> i).toArray());
-          for (int slot = 0; slot < adopted.to().slots(); slot++) {
+          for (int slot = 0; slot < adopted.to().slotCount(); slot++) {
             assertThat(second.backend(adopted.layer()).readSlot(slot).master())
                 .isEqualTo(
-                    second.initialState(adopted.layer(), adopted.to().expertOf(slot)).master());
+                    second.initialState(adopted.layer(), adopted.to().expertAt(slot)).master());
           }
         }
         assertThat(second.run(report -> {})).isEqualTo(ITERATIONS - restartAt);
@@ -228,9 +228,7 @@ class ExecutorLoopITCase {
               .withWindow(WINDOW, LEAD, Duration.ofSeconds(60))
               .withIterations(start, count)
               .withSeed(11);
-      PlanPool read =
-          KafkaExecutorIo.readPool(
-              broker.clientProperties(), names.planPool(), jobId, Duration.ofSeconds(60));
+      PlanPool read = io.readPool(jobId, Duration.ofSeconds(60));
       return new Executor(
           settings,
           ExecutorModel.of(read, settings.dims()),

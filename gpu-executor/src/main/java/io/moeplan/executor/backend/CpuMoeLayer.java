@@ -1,5 +1,6 @@
 package io.moeplan.executor.backend;
 
+import io.moeplan.planner.placement.Placement;
 import java.util.Arrays;
 
 /**
@@ -69,10 +70,10 @@ public final class CpuMoeLayer implements MoeLayerBackend {
   @Override
   public LayerStep forward(TokenBatch tokens, Routing routing, Placement placement) {
     checkTokens(tokens);
-    placement.validate(layout, shape.experts());
+    layout.check(placement, shape.experts());
     ExpertCounts counts =
         Reference.rankCounts(routing, tokens.ranks(), tokens.tokensPerRank(), shape.experts());
-    DispatchPlan plan = DispatchPlan.of(routing, placement, shape.experts());
+    DispatchPlan plan = DispatchPlan.of(routing, placement);
     float[] xd = Reference.permute(tokens.embeddings(), shape.hidden(), routing, plan);
     float[] y = new float[plan.rows() * shape.hidden()];
     double[] millis = new double[layout.workers()];

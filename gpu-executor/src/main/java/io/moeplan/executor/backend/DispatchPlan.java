@@ -1,5 +1,7 @@
 package io.moeplan.executor.backend;
 
+import io.moeplan.planner.placement.Placement;
+
 /**
  * Where each (token, expert) assignment goes: the slot rows of the dispatched activation matrix.
  *
@@ -12,17 +14,15 @@ package io.moeplan.executor.backend;
 public record DispatchPlan(int[] slotStart, int[] slotRows, int[] rowOfAssignment, int rows) {
 
   /** The plan for a routing under a placement. */
-  public static DispatchPlan of(Routing routing, Placement placement, int experts) {
+  public static DispatchPlan of(Routing routing, Placement placement) {
+    int experts = placement.expertCount();
     int[] totals = new int[experts];
     for (int e : routing.experts()) {
       totals[e]++;
     }
-    int[] slotRows = slotRows(totals, placement, experts);
+    int[][] replicas = replicaSlots(placement);
+    int[] slotRows = slotRows(totals, replicas, placement.slotCount());
     int[] slotStart = starts(slotRows);
-    int[][] replicas = new int[experts][];
-    for (int e = 0; e < experts; e++) {
-      replicas[e] = placement.replicas(e);
-    }
     int[] seen = new int[experts];
     int[] rowOf = new int[routing.assignments()];
     for (int i = 0; i < rowOf.length; i++) {
@@ -36,16 +36,35 @@ public record DispatchPlan(int[] slotStart, int[] slotRows, int[] rowOfAssignmen
   }
 
   /** Rows of each slot for the given per-expert totals (the even split described above). */
-  public static int[] slotRows(int[] expertTotals, Placement placement, int experts) {
-    int[] rows = new int[placement.slots()];
-    for (int e = 0; e < experts; e++) {
-      int[] reps = placement.replicas(e);
+  public static int[] slotRows(int[] expertTotals, Placement placement) {
+    return slotRows(expertTotals, replicaSlots(placement), placement.slotCount());
+  }
+
+  private static int[] slotRows(int[] expertTotals, int[][] replicas, int slots) {
+    int[] rows = new int[slots];
+    for (int e = 0; e < replicas.length; e++) {
+      int[] reps = replicas[e];
       int n = expertTotals[e];
       for (int r = 0; r < reps.length; r++) {
         rows[reps[r]] = replicaStart(r + 1, reps.length, n) - replicaStart(r, reps.length, n);
       }
     }
     return rows;
+  }
+
+  /** The slots of every expert in ascending order, {@code [expert][replica]}, in one pass. */
+  public static int[][] replicaSlots(Placement placement) {
+    int experts = placement.expertCount();
+    int[][] slots = new int[experts][];
+    for (int e = 0; e < experts; e++) {
+      slots[e] = new int[placement.replicaCount(e)];
+    }
+    int[] next = new int[experts];
+    for (int s = 0; s < placement.slotCount(); s++) {
+      int e = placement.expertAt(s);
+      slots[e][next[e]++] = s;
+    }
+    return slots;
   }
 
   /** Exclusive prefix sums: the first row of each slot. */

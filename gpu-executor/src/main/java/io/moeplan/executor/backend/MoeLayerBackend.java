@@ -1,5 +1,7 @@
 package io.moeplan.executor.backend;
 
+import io.moeplan.planner.placement.Placement;
+
 /**
  * One MoE layer over the workers hosted by one process: gate, per-rank counts, dispatch to the
  * slots of a placement, expert FFN per slot, combine; and moving a slot's weights and optimizer
@@ -27,7 +29,8 @@ public interface MoeLayerBackend extends AutoCloseable {
 
   /**
    * Counts, dispatch under the placement (see {@link DispatchPlan}), expert FFN per worker (timed),
-   * and combine. Every slot serving an expert must hold that expert's weights.
+   * and combine. The placement must be of this layer's experts on its {@link #layout()}; every slot
+   * serving an expert must hold that expert's weights.
    */
   LayerStep forward(TokenBatch tokens, Routing routing, Placement placement);
 

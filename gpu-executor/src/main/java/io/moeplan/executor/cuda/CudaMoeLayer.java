@@ -24,11 +24,11 @@ import io.moeplan.executor.backend.ExpertCounts;
 import io.moeplan.executor.backend.LayerShape;
 import io.moeplan.executor.backend.LayerStep;
 import io.moeplan.executor.backend.MoeLayerBackend;
-import io.moeplan.executor.backend.Placement;
 import io.moeplan.executor.backend.Routing;
 import io.moeplan.executor.backend.SlotLayout;
 import io.moeplan.executor.backend.SlotState;
 import io.moeplan.executor.backend.TokenBatch;
+import io.moeplan.planner.placement.Placement;
 import java.util.List;
 import jcuda.Pointer;
 import jcuda.Sizeof;
@@ -236,7 +236,7 @@ public final class CudaMoeLayer implements MoeLayerBackend {
 
   @Override
   public LayerStep forward(TokenBatch batch, Routing routing, Placement placement) {
-    placement.validate(layout, shape.experts());
+    layout.check(placement, shape.experts());
     if (routing.tokens() != batch.tokens() || routing.topK() != shape.topK()) {
       throw new IllegalArgumentException("routing does not match the batch and topK");
     }
@@ -255,7 +255,7 @@ public final class CudaMoeLayer implements MoeLayerBackend {
 
     cuEventRecord(stepStart, null);
     ExpertCounts expertCounts = countRanks(batch, routing);
-    int[] slotRows = DispatchPlan.slotRows(expertCounts.totals(), placement, e);
+    int[] slotRows = DispatchPlan.slotRows(expertCounts.totals(), placement);
     int[] slotStart = DispatchPlan.starts(slotRows);
     int rows = a;
     uploadTable(expertCounts.totals(), placement, slotStart);
@@ -490,7 +490,7 @@ public final class CudaMoeLayer implements MoeLayerBackend {
   }
 
   private void uploadTable(int[] totals, Placement placement, int[] slotStart) {
-    int[] t = DispatchTables.replicaTable(totals, placement, shape.experts(), slotStart);
+    int[] t = DispatchTables.replicaTable(totals, placement, slotStart);
     table.ensure((long) t.length * Sizeof.INT);
     cuMemcpyHtoD(table.ptr(), Pointer.to(t), (long) t.length * Sizeof.INT);
   }

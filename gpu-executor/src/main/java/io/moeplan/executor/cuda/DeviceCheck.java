@@ -4,12 +4,12 @@ import io.moeplan.executor.backend.CpuMoeLayer;
 import io.moeplan.executor.backend.DispatchPlan;
 import io.moeplan.executor.backend.LayerShape;
 import io.moeplan.executor.backend.LayerStep;
-import io.moeplan.executor.backend.Placement;
 import io.moeplan.executor.backend.Reference;
 import io.moeplan.executor.backend.Routing;
 import io.moeplan.executor.backend.SlotLayout;
 import io.moeplan.executor.backend.SlotState;
 import io.moeplan.executor.backend.TokenBatch;
+import io.moeplan.planner.placement.Placement;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -78,7 +78,8 @@ public final class DeviceCheck {
   private void correctness(long seed) {
     LayerShape shape = new LayerShape(256, 512, 8, 2);
     SlotLayout layout = new SlotLayout(4, 3);
-    Placement placement = new Placement(new int[] {0, 1, 2, 3, 4, 5, 6, 7, 0, 0, 3, 5});
+    Placement placement =
+        layout.placement(new int[] {0, 1, 2, 3, 4, 5, 6, 7, 0, 0, 3, 5}, shape.experts());
     TokenBatch batch = TokenBatch.random(4, 333, shape.hidden(), seed);
     float[] gate = randomGate(shape, seed + 1);
     try (CpuMoeLayer cpu = new CpuMoeLayer(shape, layout);
@@ -86,7 +87,7 @@ public final class DeviceCheck {
       cpu.loadGate(gate);
       gpu.loadGate(gate);
       for (int s = 0; s < layout.slots(); s++) {
-        SlotState state = SlotState.random(shape, seed + 10 + placement.expertOf(s));
+        SlotState state = SlotState.random(shape, seed + 10 + placement.expertAt(s));
         cpu.loadSlot(s, state);
         gpu.loadSlot(s, state);
       }
@@ -108,7 +109,7 @@ public final class DeviceCheck {
       gpu.poisonStepBuffers();
       LayerStep expected = cpu.forward(batch, routing, placement);
       LayerStep actual = gpu.forward(batch, routing, placement);
-      DispatchPlan plan = DispatchPlan.of(routing, placement, shape.experts());
+      DispatchPlan plan = DispatchPlan.of(routing, placement);
       exact("per-rank counts", Arrays.equals(actual.counts().counts(), expected.counts().counts()));
       exact(
           "dispatch rows (permutation)",
@@ -157,7 +158,8 @@ public final class DeviceCheck {
               && Arrays.equals(copied.adamM(), source.adamM())
               && Arrays.equals(copied.adamV(), source.adamV())
               && copiedBytes == 14L * shape.paramsPerExpert());
-      Placement moved = new Placement(new int[] {0, 1, 2, 3, 4, 5, 6, 7, 0, 0, 3, 3});
+      Placement moved =
+          layout.placement(new int[] {0, 1, 2, 3, 4, 5, 6, 7, 0, 0, 3, 3}, shape.experts());
       LayerStep afterCpu = cpu.forward(batch, routing, moved);
       LayerStep afterGpu = gpu.forward(batch, routing, moved);
       compare("output after copySlot + new placement", afterGpu.output(), afterCpu.output(), BF16);
@@ -171,7 +173,7 @@ public final class DeviceCheck {
   private void expertFfnTimings(long seed) {
     LayerShape shape = new LayerShape(2560, 10240, 8, 2);
     SlotLayout layout = new SlotLayout(8, 1);
-    Placement placement = Placement.roundRobin(layout, shape.experts());
+    Placement placement = layout.staticPlacement(shape.experts());
     int tokens = 32768;
     TokenBatch batch = TokenBatch.random(8, tokens / 8, shape.hidden(), seed);
     // token t goes to experts t mod 8 and (t + 1) mod 8: exactly 8192 tokens per expert
@@ -286,13 +288,14 @@ public final class DeviceCheck {
     float[] ref = new float[sample.length * hidden];
     float[] got = new float[sample.length * hidden];
     float[][] params = new float[shape.experts()][];
+    int[][] replicas = DispatchPlan.replicaSlots(placement);
     for (int i = 0; i < sample.length; i++) {
       int t = sample[i];
       float[] xt = Arrays.copyOfRange(batch.embeddings(), t * hidden, (t + 1) * hidden);
       for (int j = 0; j < 2; j++) {
         int e = routing.experts()[2 * t + j];
         if (params[e] == null) {
-          params[e] = gpu.readSlot(placement.replicas(e)[0]).master();
+          params[e] = gpu.readSlot(replicas[e][0]).master();
         }
         float[] y = Reference.expertFfn(xt, params[e], shape);
         for (int c = 0; c < hidden; c++) {

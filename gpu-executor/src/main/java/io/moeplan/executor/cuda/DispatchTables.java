@@ -1,7 +1,8 @@
 package io.moeplan.executor.cuda;
 
-import io.moeplan.executor.backend.Placement;
+import io.moeplan.executor.backend.DispatchPlan;
 import io.moeplan.executor.backend.SlotLayout;
+import io.moeplan.planner.placement.Placement;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -14,12 +15,14 @@ final class DispatchTables {
    * The table of moe_assign_rows: totals[E] | replicaBase[E] | replicaCount[E] | replicaSlots[S] |
    * slotStart[S], where expert e's replicas are replicaSlots[replicaBase[e] ...], ascending.
    */
-  static int[] replicaTable(int[] totals, Placement placement, int experts, int[] slotStart) {
-    int slots = placement.slots();
+  static int[] replicaTable(int[] totals, Placement placement, int[] slotStart) {
+    int experts = placement.expertCount();
+    int slots = placement.slotCount();
+    int[][] replicas = DispatchPlan.replicaSlots(placement);
     int[] t = new int[3 * experts + 2 * slots];
     int next = 0;
     for (int e = 0; e < experts; e++) {
-      int[] reps = placement.replicas(e);
+      int[] reps = replicas[e];
       t[e] = totals[e];
       t[experts + e] = next;
       t[2 * experts + e] = reps.length;

@@ -1,6 +1,9 @@
 package io.moeplan.executor.decisions;
 
-import io.moeplan.executor.backend.Placement;
+import io.moeplan.planner.placement.Placement;
+import io.moeplan.schemas.DecisionAction;
+import io.moeplan.schemas.DecisionWindows;
+import io.moeplan.schemas.JobIds;
 import io.moeplan.schemas.PlanDecision;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -16,13 +19,14 @@ import java.util.function.LongSupplier;
  * redeliveries by decision id), and at each window's effective iteration waits, bounded, for that
  * window's decision of every layer.
  *
- * <p>Window {@code w} holds iterations {@code [wF, wF + F - 1]}; its decisions take effect at
- * {@code wF + F - 1 + lead}, before that iteration runs. A decision whose placement differs from
- * the one in force becomes a {@link LayerSwitch} (SWITCH, or KEEP repairing a missed switch); a
- * layer whose decision has not arrived by the bound keeps its placement and its plan version, and
- * the decision, when it comes, is counted late and not applied: the next window's decision carries
- * the placement to converge to. The plan version of a layer is the version of the decision whose
- * placement it runs (0 for the pool's first plan). Not thread-safe.
+ * <p>Windows and effective iterations are those of {@link DecisionWindows}: window {@code w} holds
+ * iterations {@code [wF, wF + F - 1]} and its decisions take effect at {@code wF + F - 1 + lead},
+ * before that iteration runs. A decision whose placement differs from the one in force becomes a
+ * {@link LayerSwitch} (SWITCH, or KEEP repairing a missed switch); a layer whose decision has not
+ * arrived by the bound keeps its placement and its plan version, and the decision, when it comes,
+ * is counted late and not applied: the next window's decision carries the placement to converge to.
+ * The plan version of a layer is the version of the decision whose placement it runs (0 for the
+ * pool's first plan). Not thread-safe.
  */
 public final class DecisionFollower {
 
@@ -58,9 +62,15 @@ public final class DecisionFollower {
       LongSupplier nanoClock) {
     if (windowIterations < 1 || leadIterations < 0) {
       throw new IllegalArgumentException(
-          "window must be >= 1 and lead >= 0, got " + windowIterations + ", " + leadIterations);
+          DecisionWindows.WINDOW_ITERATIONS_FLAG
+              + " must be >= 1 and "
+              + DecisionWindows.LEAD_ITERATIONS_FLAG
+              + " >= 0, got "
+              + windowIterations
+              + ", "
+              + leadIterations);
     }
-    this.jobId = jobId;
+    this.jobId = JobIds.requireValid(jobId);
     this.windowIterations = windowIterations;
     this.leadIterations = leadIterations;
     this.nanoClock = nanoClock;
@@ -87,7 +97,7 @@ public final class DecisionFollower {
       return false;
     }
     int layer = decision.getLayer();
-    if (layer < 0 || layer >= current.length || !fits(decision, current[layer])) {
+    if (layer < 0 || layer >= current.length || placementOf(decision, current[layer]) == null) {
       rejected++;
       return false;
     }
@@ -100,20 +110,6 @@ public final class DecisionFollower {
     return true;
   }
 
-  /** The window whose decisions take effect at {@code iteration}, or -1 if none does. */
-  public long windowDueAt(long iteration) {
-    long end = iteration - leadIterations + 1; // (w + 1) F
-    if (end < windowIterations || end % windowIterations != 0) {
-      return -1;
-    }
-    return end / windowIterations - 1;
-  }
-
-  /** The first iteration at which window {@code window}'s decisions take effect. */
-  public long effectiveIteration(long window) {
-    return window * windowIterations + windowIterations - 1 + leadIterations;
-  }
-
   /**
    * Before {@code iteration} runs: takes what arrived and, if a window's decisions take effect at
    * this iteration, waits up to {@code bound} for the missing ones, then returns the changes to
@@ -121,7 +117,7 @@ public final class DecisionFollower {
    */
   public StepOutcome step(long iteration, DecisionSource source, Duration bound) {
     drain(source, Duration.ZERO);
-    long window = windowDueAt(iteration);
+    long window = DecisionWindows.windowEffectiveAt(iteration, windowIterations, leadIterations);
     if (window < 0 || window <= resolvedWindow) {
       return StepOutcome.NONE;
     }
@@ -152,10 +148,7 @@ public final class DecisionFollower {
    */
   public List<LayerSwitch> resume(long startIteration, DecisionSource source, Duration bound) {
     drain(source, Duration.ZERO);
-    long last = windowDueAt(startIteration - 1);
-    for (long i = startIteration - 1; last < 0 && i >= effectiveIteration(0); i--) {
-      last = windowDueAt(i);
-    }
+    long last = lastWindowEffectiveBefore(startIteration);
     if (last < 0) {
       return List.of();
     }
@@ -172,6 +165,18 @@ public final class DecisionFollower {
     }
     resolve(last);
     return adopted;
+  }
+
+  /** The newest window whose decisions took effect before {@code iteration}, or -1 if none did. */
+  private long lastWindowEffectiveBefore(long iteration) {
+    long first = DecisionWindows.effectiveIteration(0, windowIterations, leadIterations);
+    for (long i = iteration - 1; i >= first; i--) {
+      long window = DecisionWindows.windowEffectiveAt(i, windowIterations, leadIterations);
+      if (window >= 0) {
+        return window;
+      }
+    }
+    return -1;
   }
 
   private void awaitWindow(long window, DecisionSource source, Duration bound) {
@@ -212,8 +217,8 @@ public final class DecisionFollower {
   }
 
   private LayerSwitch adopt(int layer, long iteration, PlanDecision decision) {
-    Placement target = placementOf(decision);
     Placement from = current[layer];
+    Placement target = placementOf(decision, from);
     versions[layer] = decision.getPlanVersion();
     if (target.equals(from)) {
       return null;
@@ -227,20 +232,7 @@ public final class DecisionFollower {
         target,
         decision.getPlanVersion(),
         decision.getDecisionId(),
-        decision.getAction() != io.moeplan.schemas.DecisionAction.SWITCH);
-  }
-
-  /** Whether a decision's placement has the slots of {@code running} and serves its experts. */
-  private static boolean fits(PlanDecision decision, Placement running) {
-    List<Integer> slots = decision.getSlotToExpert();
-    if (slots.size() != running.slots()) {
-      return false;
-    }
-    Set<Integer> expected = new HashSet<>();
-    for (int expert : running.expertOfSlot()) {
-      expected.add(expert);
-    }
-    return new HashSet<>(slots).equals(expected);
+        decision.getAction() != DecisionAction.SWITCH);
   }
 
   private void resolve(long window) {
@@ -251,13 +243,25 @@ public final class DecisionFollower {
     }
   }
 
-  private static Placement placementOf(PlanDecision decision) {
+  /**
+   * The decision's placement on the workers, slots and experts of {@code running}, or null when it
+   * is not one (other slots, an unknown expert, an expert without a slot).
+   */
+  private static Placement placementOf(PlanDecision decision, Placement running) {
     List<Integer> slots = decision.getSlotToExpert();
+    if (slots.size() != running.slotCount()) {
+      return null;
+    }
     int[] experts = new int[slots.size()];
     for (int i = 0; i < experts.length; i++) {
       experts[i] = slots.get(i);
     }
-    return new Placement(experts);
+    try {
+      return Placement.of(
+          experts, running.workerCount(), running.slotsPerWorker(), running.expertCount());
+    } catch (IllegalArgumentException e) {
+      return null;
+    }
   }
 
   /** The placement layer {@code layer} runs. */

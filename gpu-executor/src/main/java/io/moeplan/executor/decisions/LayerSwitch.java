@@ -1,6 +1,6 @@
 package io.moeplan.executor.decisions;
 
-import io.moeplan.executor.backend.Placement;
+import io.moeplan.planner.placement.Placement;
 
 /**
  * A placement change of one layer taking effect at {@code iteration}: a SWITCH decision, or a KEEP

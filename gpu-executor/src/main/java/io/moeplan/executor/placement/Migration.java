@@ -1,9 +1,10 @@
 package io.moeplan.executor.placement;
 
 import io.moeplan.executor.backend.CopyReport;
+import io.moeplan.executor.backend.DispatchPlan;
 import io.moeplan.executor.backend.MoeLayerBackend;
-import io.moeplan.executor.backend.Placement;
 import io.moeplan.executor.backend.SlotState;
+import io.moeplan.planner.placement.Placement;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -30,25 +31,30 @@ public final class Migration {
    * expert.
    */
   static int[] sources(Placement from, Placement to) {
-    if (from.slots() != to.slots()) {
+    if (from.slotCount() != to.slotCount() || from.expertCount() != to.expertCount()) {
       throw new IllegalArgumentException(
-          "placements differ in slots: " + from.slots() + " vs " + to.slots());
+          "placements differ in slots or experts: "
+              + from.slotCount()
+              + " slots of "
+              + from.expertCount()
+              + " experts vs "
+              + to.slotCount()
+              + " of "
+              + to.expertCount());
     }
-    int[] source = new int[to.slots()];
+    int[][] replicas = DispatchPlan.replicaSlots(from);
+    int[] source = new int[to.slotCount()];
     Arrays.fill(source, -1);
-    for (int slot = 0; slot < to.slots(); slot++) {
-      int expert = to.expertOf(slot);
-      if (from.expertOf(slot) == expert) {
+    for (int slot = 0; slot < to.slotCount(); slot++) {
+      int expert = to.expertAt(slot);
+      if (from.expertAt(slot) == expert) {
         continue;
       }
-      int[] holders = from.replicas(expert);
-      if (holders.length == 0) {
-        throw new IllegalArgumentException(
-            "expert " + expert + " has no slot in the old placement " + from);
-      }
+      // a valid placement gives every expert a slot, so there is always a holder
+      int[] holders = replicas[expert];
       int chosen = holders[0];
       for (int holder : holders) {
-        if (to.expertOf(holder) == from.expertOf(holder)) {
+        if (to.expertAt(holder) == from.expertAt(holder)) {
           chosen = holder;
           break;
         }

@@ -3,7 +3,6 @@ package io.moeplan.executor.process;
 import io.moeplan.executor.backend.CpuMoeLayer;
 import io.moeplan.executor.backend.LayerStep;
 import io.moeplan.executor.backend.MoeLayerBackend;
-import io.moeplan.executor.backend.Placement;
 import io.moeplan.executor.backend.SlotLayout;
 import io.moeplan.executor.backend.SlotState;
 import io.moeplan.executor.cuda.CudaMoeLayer;
@@ -18,6 +17,7 @@ import io.moeplan.executor.workload.SyntheticWorkload;
 import io.moeplan.executor.workload.TraceWorkload;
 import io.moeplan.executor.workload.Workload;
 import io.moeplan.executor.workload.WorkloadShape;
+import io.moeplan.planner.placement.Placement;
 import io.moeplan.schemas.ExpertLoad;
 import io.moeplan.schemas.LayerLoad;
 import io.moeplan.schemas.WorkerTime;
@@ -127,8 +127,8 @@ public final class Executor implements AutoCloseable {
   /** Loads every slot of a layer with the initial state of the expert it serves. */
   private void load(int layer, Placement placement) {
     MoeLayerBackend backend = backends.get(layer);
-    for (int slot = 0; slot < placement.slots(); slot++) {
-      backend.loadSlot(slot, initialState(layer, placement.expertOf(slot)));
+    for (int slot = 0; slot < placement.slotCount(); slot++) {
+      backend.loadSlot(slot, initialState(layer, placement.expertAt(slot)));
     }
   }
 

@@ -1,18 +1,19 @@
 package io.moeplan.executor.process;
 
 import io.moeplan.executor.backend.LayerShape;
-import io.moeplan.executor.backend.Placement;
 import io.moeplan.executor.backend.SlotLayout;
-import io.moeplan.schemas.LayerPlacement;
-import io.moeplan.schemas.ModelSpec;
-import io.moeplan.schemas.ParallelConfig;
-import io.moeplan.schemas.Plan;
+import io.moeplan.planner.placement.Placement;
+import io.moeplan.planner.pool.Pool;
+import io.moeplan.planner.spec.ModelSpec;
+import io.moeplan.planner.spec.ParallelConfig;
+import io.moeplan.poolloader.PoolRecords;
 import io.moeplan.schemas.PlanPool;
 
 /**
  * What an executor runs, read from the job's pool: the layer shape (the pool's model, or the
- * overridden small dimensions), the slot layout of the pool's first plan (ep workers x slots per
- * worker) and each layer's placement in that plan, which is the placement a job starts on.
+ * overridden small dimensions), the slot layout of the pool's {@linkplain Pool#startingPlan()
+ * starting plan} (ep workers x slots per worker) and each layer's {@linkplain
+ * Pool#startingPlacement(int) starting placement}.
  *
  * <p>The pool's {@code tokensPerRank} counts top-k assignments; a rank routes {@code tokensPerRank
  * / topK} tokens per layer and iteration.
@@ -20,36 +21,28 @@ import io.moeplan.schemas.PlanPool;
 public record ExecutorModel(
     int layers, LayerShape shape, SlotLayout layout, int tokensPerRank, Placement[] initial) {
 
-  /** The model of {@code pool} with {@code dims} overriding its dimensions. */
-  public static ExecutorModel of(PlanPool pool, ExecutorSettings.DimOverrides dims) {
-    if (pool.getPlans().isEmpty()) {
-      throw new IllegalArgumentException("pool of job '" + pool.getJobId() + "' has no plans");
-    }
-    ModelSpec model = pool.getModel();
-    Plan first = pool.getPlans().get(0);
-    ParallelConfig parallel = first.getParallel();
-    int hidden = dims.hidden() > 0 ? dims.hidden() : model.getHidden();
-    int ffn = dims.ffn() > 0 ? dims.ffn() : model.getFfnHidden();
+  /**
+   * The model of {@code record} with {@code dims} overriding its dimensions.
+   *
+   * @throws IllegalArgumentException naming the plan, layer or field of a pool that is not valid
+   */
+  public static ExecutorModel of(PlanPool record, ExecutorSettings.DimOverrides dims) {
+    Pool pool = PoolRecords.fromRecord(record);
+    ModelSpec model = pool.model();
+    ParallelConfig parallel = pool.startingPlan().parallel();
+    int hidden = dims.hidden() > 0 ? dims.hidden() : model.hidden();
+    int ffn = dims.ffn() > 0 ? dims.ffn() : model.ffnHidden();
     int tokens =
         dims.tokensPerRank() > 0
             ? dims.tokensPerRank()
-            : Math.toIntExact(Math.max(1, model.getTokensPerRank() / model.getTopK()));
-    LayerShape shape = new LayerShape(hidden, ffn, model.getExpertCount(), model.getTopK());
-    SlotLayout layout = new SlotLayout(parallel.getEp(), parallel.getSlotsPerWorker());
-    Placement[] initial = new Placement[model.getMoeLayers()];
+            : Math.toIntExact(Math.max(1, model.tokensPerRank() / model.topK()));
+    LayerShape shape = new LayerShape(hidden, ffn, model.expertCount(), model.topK());
+    SlotLayout layout = new SlotLayout(parallel.ep(), parallel.slotsPerWorker());
+    Placement[] initial = new Placement[model.moeLayers()];
     for (int layer = 0; layer < initial.length; layer++) {
-      initial[layer] = Placement.roundRobin(layout, shape.experts());
+      initial[layer] = pool.startingPlacement(layer);
     }
-    for (LayerPlacement placement : first.getLayers()) {
-      int layer = placement.getLayer();
-      if (layer >= 0 && layer < initial.length) {
-        int[] slots = placement.getSlotToExpert().stream().mapToInt(Integer::intValue).toArray();
-        Placement p = new Placement(slots);
-        p.validate(layout, shape.experts());
-        initial[layer] = p;
-      }
-    }
-    return new ExecutorModel(model.getMoeLayers(), shape, layout, tokens, initial);
+    return new ExecutorModel(model.moeLayers(), shape, layout, tokens, initial);
   }
 
   /** Bytes of expert weights and Adam state the CPU backend holds per slot (12 per parameter). */

@@ -1,5 +1,7 @@
 package io.moeplan.executor.process;
 
+import io.moeplan.schemas.DecisionWindows;
+import io.moeplan.schemas.JobIds;
 import io.moeplan.schemas.Topics;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -8,7 +10,7 @@ import java.util.function.Consumer;
 /**
  * Everything one executor process runs with, parsed once.
  *
- * @param jobId the training job
+ * @param jobId the training job (see {@link JobIds})
  * @param ranks worker ranks this process hosts
  * @param firstRank the first of them
  * @param worldSize ranks of the whole job
@@ -18,8 +20,8 @@ import java.util.function.Consumer;
  * @param iterations iterations to run (0: until stopped)
  * @param startIteration first iteration (a restarted executor resumes here)
  * @param iterationsPerSecond pacing (0: as fast as the compute allows)
- * @param windowIterations the job's replan interval F
- * @param leadIterations the job's lead L
+ * @param windowIterations the job's replan interval F ({@link DecisionWindows})
+ * @param leadIterations the job's lead L ({@link DecisionWindows})
  * @param decisionTimeout how long an effective iteration waits for its window's decisions
  * @param poolTimeout how long to wait for the job's pool at start
  * @param dims model dimensions overriding the pool's (0 keeps the pool's)
@@ -47,6 +49,8 @@ public record ExecutorSettings(
 
   /** Validates the settings; messages name the command-line option. */
   public ExecutorSettings {
+    String jobProblem = JobIds.problem(jobId);
+    require(jobProblem == null, "--job: " + jobProblem);
     require(ranks >= 1, "--workers must be >= 1, got " + ranks);
     require(firstRank >= 0, "--first-rank must be >= 0, got " + firstRank);
     require(
@@ -62,8 +66,12 @@ public record ExecutorSettings(
     require(
         iterationsPerSecond >= 0 && Double.isFinite(iterationsPerSecond),
         "--rate must be >= 0, got " + iterationsPerSecond);
-    require(windowIterations >= 1, "--window must be >= 1, got " + windowIterations);
-    require(leadIterations >= 0, "--lead must be >= 0, got " + leadIterations);
+    require(
+        windowIterations >= 1,
+        DecisionWindows.WINDOW_ITERATIONS_FLAG + " must be >= 1, got " + windowIterations);
+    require(
+        leadIterations >= 0,
+        DecisionWindows.LEAD_ITERATIONS_FLAG + " must be >= 0, got " + leadIterations);
     require(
         traceSampleIterations >= 1,
         "--trace-sample-iterations must be >= 1, got " + traceSampleIterations);
@@ -138,8 +146,8 @@ public record ExecutorSettings(
         0,
         0,
         0,
-        10,
-        2,
+        DecisionWindows.DEFAULT_WINDOW_ITERATIONS,
+        DecisionWindows.DEFAULT_LEAD_ITERATIONS,
         Duration.ofSeconds(10),
         Duration.ofSeconds(30),
         DimOverrides.NONE,

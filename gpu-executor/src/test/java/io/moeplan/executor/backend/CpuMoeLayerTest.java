@@ -8,6 +8,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
+import io.moeplan.planner.placement.Placement;
 import java.util.Arrays;
 import org.junit.jupiter.api.RepeatedTest;
 import org.junit.jupiter.api.RepetitionInfo;
@@ -21,7 +22,7 @@ class CpuMoeLayerTest {
   @RepeatedTest(5)
   void forwardEqualsTheWeightedSumOfEachTokensExpertFfns(RepetitionInfo repetition) {
     long seed = 100L * repetition.getCurrentRepetition();
-    Placement placement = slots(0, 1, 2, 3, 0, 0);
+    Placement placement = slots(LAYOUT, 4, 0, 1, 2, 3, 0, 0);
     try (CpuMoeLayer layer = layer(placement, seed)) {
       TokenBatch batch = TokenBatch.random(3, 7, SHAPE.hidden(), seed + 1);
       Routing routing = layer.route(batch);
@@ -46,8 +47,8 @@ class CpuMoeLayerTest {
 
   @Test
   void outputDoesNotDependOnWhichReplicaServesAToken() {
-    Placement single = slots(0, 1, 2, 3, 1, 2);
-    Placement replicated = slots(0, 0, 1, 2, 3, 0);
+    Placement single = slots(LAYOUT, 4, 0, 1, 2, 3, 1, 2);
+    Placement replicated = slots(LAYOUT, 4, 0, 0, 1, 2, 3, 0);
     TokenBatch batch = TokenBatch.random(3, 11, SHAPE.hidden(), 5);
     try (CpuMoeLayer a = layer(single, 9);
         CpuMoeLayer b = layer(replicated, 9)) {
@@ -65,8 +66,7 @@ class CpuMoeLayerTest {
 
   @RepeatedTest(5)
   void routingChoosesDistinctExpertsWhoseWeightsSumToOne(RepetitionInfo repetition) {
-    try (CpuMoeLayer layer =
-        layer(Placement.roundRobin(LAYOUT, 4), repetition.getCurrentRepetition())) {
+    try (CpuMoeLayer layer = layer(LAYOUT.staticPlacement(4), repetition.getCurrentRepetition())) {
       Routing routing = layer.route(TokenBatch.random(2, 9, 16, repetition.getCurrentRepetition()));
 
       for (int t = 0; t < routing.tokens(); t++) {
@@ -80,7 +80,7 @@ class CpuMoeLayerTest {
 
   @Test
   void countsGiveEachRankTopKAssignmentsPerToken() {
-    Placement placement = Placement.roundRobin(LAYOUT, 4);
+    Placement placement = LAYOUT.staticPlacement(4);
     try (CpuMoeLayer layer = layer(placement, 3)) {
       TokenBatch batch = TokenBatch.random(3, 5, 16, 4);
 
@@ -100,7 +100,7 @@ class CpuMoeLayerTest {
 
   @Test
   void copySlotMovesWeightsAndBothAdamMoments() {
-    Placement placement = Placement.roundRobin(LAYOUT, 4);
+    Placement placement = LAYOUT.staticPlacement(4);
     try (CpuMoeLayer layer = layer(placement, 21)) {
       SlotState source = layer.readSlot(1);
 
@@ -116,20 +116,25 @@ class CpuMoeLayerTest {
 
   @Test
   void copyingASlotOntoItselfMovesNothing() {
-    try (CpuMoeLayer layer = layer(Placement.roundRobin(LAYOUT, 4), 1)) {
+    try (CpuMoeLayer layer = layer(LAYOUT.staticPlacement(4), 1)) {
       assertThat(layer.copySlot(2, 2).bytes()).isZero();
     }
   }
 
   @Test
-  void forwardRejectsAPlacementThatLeavesAnExpertWithoutSlot() {
-    try (CpuMoeLayer layer = layer(Placement.roundRobin(LAYOUT, 4), 1)) {
+  void forwardRejectsAPlacementOfOtherSlotsOrExperts() {
+    try (CpuMoeLayer layer = layer(LAYOUT.staticPlacement(4), 1)) {
       TokenBatch batch = TokenBatch.random(3, 2, 16, 1);
       Routing routing = layer.route(batch);
 
-      assertThatThrownBy(() -> layer.forward(batch, routing, slots(0, 1, 2, 0, 1, 2)))
+      assertThatThrownBy(() -> layer.forward(batch, routing, slots(0, 1, 2, 3, 0, 1)))
           .isInstanceOf(IllegalArgumentException.class)
-          .hasMessageContaining("expert 3 has no slot");
+          .hasMessageContaining("on 1 workers x 6 slots does not fit")
+          .hasMessageContaining("on 3 workers x 2 slots");
+      assertThatThrownBy(
+              () -> layer.forward(batch, routing, slots(new SlotLayout(3, 2), 5, 0, 1, 2, 3, 4, 0)))
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("placement of 5 experts");
     }
   }
 

@@ -4,6 +4,7 @@ import static io.moeplan.executor.backend.MoeFixtures.slots;
 import static io.moeplan.executor.backend.MoeFixtures.topOne;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.moeplan.planner.placement.Placement;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.RepeatedTest;
@@ -15,7 +16,7 @@ class DispatchPlanTest {
   @Test
   void splitsAnExpertEvenlyOverItsReplicasInTokenOrder() {
     // expert 0 on slots 0 and 2, expert 1 on slot 1; five tokens for expert 0
-    DispatchPlan plan = DispatchPlan.of(topOne(0, 0, 1, 0, 0, 0), slots(0, 1, 0), 2);
+    DispatchPlan plan = DispatchPlan.of(topOne(0, 0, 1, 0, 0, 0), slots(0, 1, 0));
 
     // positions 0..4 go to replica floor(p * 2 / 5) = 0, 0, 0, 1, 1
     assertThat(plan.slotRows()).containsExactly(3, 1, 2);
@@ -26,7 +27,7 @@ class DispatchPlanTest {
 
   @Test
   void anExpertWithoutTokensLeavesItsSlotsEmpty() {
-    DispatchPlan plan = DispatchPlan.of(topOne(1, 1), slots(0, 1), 2);
+    DispatchPlan plan = DispatchPlan.of(topOne(1, 1), slots(0, 1));
 
     assertThat(plan.slotRows()).containsExactly(0, 2);
     assertThat(plan.rowOfAssignment()).containsExactly(0, 1);
@@ -41,10 +42,10 @@ class DispatchPlanTest {
     for (int s = 0; s < slotCount; s++) {
       expertOfSlot[s] = s < experts ? s : rnd.nextInt(experts);
     }
-    Placement placement = new Placement(expertOfSlot);
+    Placement placement = Placement.of(expertOfSlot, 1, slotCount, experts);
     int[] ids = rnd.ints(1 + rnd.nextInt(300), 0, experts).toArray();
 
-    DispatchPlan plan = DispatchPlan.of(topOne(ids), placement, experts);
+    DispatchPlan plan = DispatchPlan.of(topOne(ids), placement);
 
     int[] owner = new int[plan.rows()];
     Arrays.fill(owner, -1);
@@ -53,11 +54,12 @@ class DispatchPlanTest {
       assertThat(owner[row]).as("row %d given twice", row).isEqualTo(-1);
       owner[row] = i;
       int slot = slotOfRow(plan, row);
-      assertThat(placement.expertOf(slot)).isEqualTo(ids[i]);
+      assertThat(placement.expertAt(slot)).isEqualTo(ids[i]);
     }
     assertThat(owner).doesNotContain(-1);
+    int[][] replicas = DispatchPlan.replicaSlots(placement);
     for (int e = 0; e < experts; e++) {
-      int[] sizes = Arrays.stream(placement.replicas(e)).map(s -> plan.slotRows()[s]).toArray();
+      int[] sizes = Arrays.stream(replicas[e]).map(s -> plan.slotRows()[s]).toArray();
       int max = Arrays.stream(sizes).max().orElseThrow();
       int min = Arrays.stream(sizes).min().orElseThrow();
       assertThat(max - min).as("replica sizes of expert %d", e).isLessThanOrEqualTo(1);

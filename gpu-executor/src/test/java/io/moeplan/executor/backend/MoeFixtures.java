@@ -1,5 +1,6 @@
 package io.moeplan.executor.backend;
 
+import io.moeplan.planner.placement.Placement;
 import java.util.SplittableRandom;
 
 /** Vocabulary for MoE layer tests: shapes, seeded inputs and routings built by hand. */
@@ -30,9 +31,15 @@ public final class MoeFixtures {
     return new Routing(experts.length, 1, experts.clone(), w);
   }
 
-  /** A placement from the expert of each slot. */
+  /** A placement of {@code experts} experts on {@code layout} from the expert of each slot. */
+  public static Placement slots(SlotLayout layout, int experts, int... expertOfSlot) {
+    return layout.placement(expertOfSlot, experts);
+  }
+
+  /** A placement of every slot on one worker, of as many experts as the largest id names. */
   public static Placement slots(int... expertOfSlot) {
-    return new Placement(expertOfSlot);
+    int experts = java.util.Arrays.stream(expertOfSlot).max().orElse(0) + 1;
+    return Placement.of(expertOfSlot, 1, expertOfSlot.length, experts);
   }
 
   /**
@@ -40,8 +47,8 @@ public final class MoeFixtures {
    * identical weights.
    */
   public static void loadExperts(MoeLayerBackend layer, Placement placement, long seed) {
-    for (int s = 0; s < placement.slots(); s++) {
-      layer.loadSlot(s, SlotState.random(layer.shape(), seed + placement.expertOf(s)));
+    for (int s = 0; s < placement.slotCount(); s++) {
+      layer.loadSlot(s, SlotState.random(layer.shape(), seed + placement.expertAt(s)));
     }
   }
 }

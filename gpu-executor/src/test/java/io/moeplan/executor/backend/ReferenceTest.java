@@ -76,7 +76,7 @@ class ReferenceTest {
   @Test
   void combineSumsTheWeightedOutputsOfEachTokensExperts() {
     Routing r = new Routing(1, 2, new int[] {0, 1}, new float[] {0.75f, 0.25f});
-    DispatchPlan plan = DispatchPlan.of(r, MoeFixtures.slots(0, 1), 2);
+    DispatchPlan plan = DispatchPlan.of(r, MoeFixtures.slots(0, 1));
     float[] y = {4, 8, 100, 200};
 
     float[] out = Reference.combine(y, 2, r, plan);
@@ -87,7 +87,7 @@ class ReferenceTest {
   @Test
   void permuteCopiesEachAssignmentsTokenToItsSlotRow() {
     Routing r = MoeFixtures.topOne(1, 0);
-    DispatchPlan plan = DispatchPlan.of(r, MoeFixtures.slots(0, 1), 2);
+    DispatchPlan plan = DispatchPlan.of(r, MoeFixtures.slots(0, 1));
 
     float[] xd = Reference.permute(new float[] {1, 2, 3, 4}, 2, r, plan);
 

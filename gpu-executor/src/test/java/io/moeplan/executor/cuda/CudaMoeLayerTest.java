@@ -9,12 +9,12 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import io.moeplan.executor.backend.CpuMoeLayer;
 import io.moeplan.executor.backend.LayerShape;
 import io.moeplan.executor.backend.LayerStep;
-import io.moeplan.executor.backend.Placement;
 import io.moeplan.executor.backend.Reference;
 import io.moeplan.executor.backend.Routing;
 import io.moeplan.executor.backend.SlotLayout;
 import io.moeplan.executor.backend.SlotState;
 import io.moeplan.executor.backend.TokenBatch;
+import io.moeplan.planner.placement.Placement;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -23,7 +23,7 @@ class CudaMoeLayerTest {
 
   private static final LayerShape SHAPE = new LayerShape(256, 512, 8, 2);
   private static final SlotLayout LAYOUT = new SlotLayout(4, 3);
-  private static final Placement PLACEMENT = slots(0, 1, 2, 3, 4, 5, 6, 7, 0, 0, 3, 5);
+  private static final Placement PLACEMENT = slots(LAYOUT, 8, 0, 1, 2, 3, 4, 5, 6, 7, 0, 0, 3, 5);
 
   /** bf16 operands with fp32 accumulation land 1e-3 to 1e-2 from a higher-precision result. */
   private static final double BF16_TOLERANCE = 1e-2;

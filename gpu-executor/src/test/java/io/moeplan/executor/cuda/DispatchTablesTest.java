@@ -3,9 +3,9 @@ package io.moeplan.executor.cuda;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.moeplan.executor.backend.DispatchPlan;
-import io.moeplan.executor.backend.Placement;
 import io.moeplan.executor.backend.Routing;
 import io.moeplan.executor.backend.SlotLayout;
+import io.moeplan.planner.placement.Placement;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.RepeatedTest;
 import org.junit.jupiter.api.RepetitionInfo;
@@ -15,9 +15,9 @@ class DispatchTablesTest {
 
   @Test
   void replicaTableListsEachExpertsSlotsAfterTotalsBasesAndCounts() {
-    Placement placement = new Placement(new int[] {1, 0, 1});
+    Placement placement = Placement.of(new int[] {1, 0, 1}, 1, 3, 2);
 
-    int[] table = DispatchTables.replicaTable(new int[] {4, 6}, placement, 2, new int[] {0, 3, 7});
+    int[] table = DispatchTables.replicaTable(new int[] {4, 6}, placement, new int[] {0, 3, 7});
 
     assertThat(table).containsExactly(4, 6, 0, 1, 1, 2, 1, 0, 2, 0, 3, 7);
   }
@@ -41,16 +41,16 @@ class DispatchTablesTest {
     for (int s = 0; s < expertOfSlot.length; s++) {
       expertOfSlot[s] = s < experts ? s : rnd.nextInt(experts);
     }
-    Placement placement = new Placement(expertOfSlot);
+    Placement placement = Placement.of(expertOfSlot, 1, expertOfSlot.length, experts);
     int[] ids = rnd.ints(1 + rnd.nextInt(700), 0, experts).toArray();
     Routing routing = new Routing(ids.length, 1, ids, new float[ids.length]);
-    DispatchPlan plan = DispatchPlan.of(routing, placement, experts);
+    DispatchPlan plan = DispatchPlan.of(routing, placement);
     int[] totals = new int[experts];
     for (int e : ids) {
       totals[e]++;
     }
 
-    int[] table = DispatchTables.replicaTable(totals, placement, experts, plan.slotStart());
+    int[] table = DispatchTables.replicaTable(totals, placement, plan.slotStart());
 
     int[] seen = new int[experts];
     for (int i = 0; i < ids.length; i++) {

@@ -2,10 +2,11 @@ package io.moeplan.executor.decisions;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.moeplan.executor.backend.Placement;
+import io.moeplan.planner.placement.Placement;
 import io.moeplan.schemas.DecisionAction;
+import io.moeplan.schemas.DecisionWindows;
+import io.moeplan.schemas.LayerKey;
 import io.moeplan.schemas.PlanDecision;
-import io.moeplan.schemas.Topics;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -20,20 +21,12 @@ class DecisionFollowerTest {
   private static final int WINDOW = 4;
   private static final int LEAD = 2;
   private static final Duration BOUND = Duration.ofSeconds(5);
-  private static final Placement START = new Placement(new int[] {0, 1, 2, 3});
-  private static final Placement SWAPPED = new Placement(new int[] {1, 0, 2, 3});
+  private static final Placement START = Placement.of(new int[] {0, 1, 2, 3}, 2, 2, 4);
+  private static final Placement SWAPPED = Placement.of(new int[] {1, 0, 2, 3}, 2, 2, 4);
 
   private final TestingDecisions source = new TestingDecisions();
   private final DecisionFollower follower =
       new DecisionFollower(JOB, WINDOW, LEAD, new Placement[] {START, START}, source::now);
-
-  @Test
-  void windowDecisionsTakeEffectAtTheLastIterationOfTheWindowPlusLead() {
-    assertThat(follower.windowDueAt(4)).isEqualTo(-1);
-    assertThat(follower.windowDueAt(5)).isEqualTo(0);
-    assertThat(follower.windowDueAt(9)).isEqualTo(1);
-    assertThat(follower.effectiveIteration(1)).isEqualTo(9);
-  }
 
   @Test
   void appliesASwitchAtExactlyItsEffectiveIteration() {
@@ -121,16 +114,16 @@ class DecisionFollowerTest {
     PlanDecision other =
         PlanDecision.newBuilder(decision(0, 0, DecisionAction.SWITCH, SWAPPED, 1))
             .setJobId("other")
-            .setDecisionId(Topics.decisionId("other", 0, 0))
+            .setDecisionId(new LayerKey("other", 0).decisionId(0))
             .build();
-    PlanDecision wrongShape =
-        decision(1, 0, DecisionAction.SWITCH, new Placement(new int[] {0, 1, 2}), 1);
-    PlanDecision unknownExpert =
-        decision(0, 0, DecisionAction.SWITCH, new Placement(new int[] {0, 1, 2, 7}), 1);
+    PlanDecision wrongShape = decision(1, 0, DecisionAction.SWITCH, List.of(0, 1, 2), 1);
+    PlanDecision unknownExpert = decision(0, 0, DecisionAction.SWITCH, List.of(0, 1, 2, 7), 1);
+    PlanDecision expertWithoutSlot = decision(0, 1, DecisionAction.SWITCH, List.of(0, 1, 2, 2), 1);
     assertThat(follower.offer(other)).isFalse();
     assertThat(follower.offer(wrongShape)).isFalse();
     assertThat(follower.offer(unknownExpert)).isFalse();
-    assertThat(follower.rejected()).isEqualTo(2);
+    assertThat(follower.offer(expertWithoutSlot)).isFalse();
+    assertThat(follower.rejected()).isEqualTo(3);
   }
 
   @Test
@@ -155,23 +148,53 @@ class DecisionFollowerTest {
     assertThat(follower.planVersion()).isEqualTo(2);
   }
 
+  @Test
+  void aRestartAtAnEffectiveIterationResumesOnTheWindowBeforeAndAppliesThatOneInItsStep() {
+    source.arrive(
+        decision(0, 0, DecisionAction.SWITCH, SWAPPED, 1),
+        keep(1, 0),
+        decision(0, 1, DecisionAction.SWITCH, START, 2),
+        keep(1, 1));
+
+    // window 1 takes effect at 9 itself: the restart resumes on window 0's, then steps into 1's
+    assertThat(follower.resume(9, source, BOUND)).singleElement();
+    assertThat(follower.placement(0)).isEqualTo(SWAPPED);
+    assertThat(follower.step(9, source, BOUND).window()).isEqualTo(1);
+    assertThat(follower.placement(0)).isEqualTo(START);
+    assertThat(follower.planVersion()).isEqualTo(2);
+  }
+
+  @Test
+  void aRestartBeforeTheFirstEffectiveIterationAdoptsNothing() {
+    source.arrive(decision(0, 0, DecisionAction.SWITCH, SWAPPED, 1), keep(1, 0));
+
+    assertThat(follower.resume(5, source, BOUND)).isEmpty();
+    assertThat(follower.placement(0)).isEqualTo(START);
+    assertThat(follower.step(5, source, BOUND).switches()).singleElement();
+  }
+
   private static PlanDecision keep(int layer, long window) {
     return decision(layer, window, DecisionAction.KEEP, START, 0);
   }
 
   private static PlanDecision decision(
       int layer, long window, DecisionAction action, Placement placement, long version) {
-    long first = window * WINDOW;
+    return decision(
+        layer, window, action, Arrays.stream(placement.slotToExpert()).boxed().toList(), version);
+  }
+
+  private static PlanDecision decision(
+      int layer, long window, DecisionAction action, List<Integer> slots, long version) {
     return PlanDecision.newBuilder()
-        .setDecisionId(Topics.decisionId(JOB, layer, window))
+        .setDecisionId(new LayerKey(JOB, layer).decisionId(window))
         .setJobId(JOB)
         .setLayer(layer)
         .setWindow(window)
-        .setWindowFirstIteration(first)
-        .setWindowLastIteration(first + WINDOW - 1)
-        .setEffectiveIteration(first + WINDOW - 1 + LEAD)
+        .setWindowFirstIteration(DecisionWindows.firstIteration(window, WINDOW))
+        .setWindowLastIteration(DecisionWindows.lastIteration(window, WINDOW))
+        .setEffectiveIteration(DecisionWindows.effectiveIteration(window, WINDOW, LEAD))
         .setAction(action)
-        .setSlotToExpert(Arrays.stream(placement.expertOfSlot()).boxed().toList())
+        .setSlotToExpert(slots)
         .setPlanVersion(version)
         .setPoolVersion(1)
         .setPredictedCurrentSeconds(0)

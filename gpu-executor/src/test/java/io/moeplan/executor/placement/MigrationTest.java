@@ -7,12 +7,12 @@ import io.moeplan.executor.backend.CpuMoeLayer;
 import io.moeplan.executor.backend.LayerShape;
 import io.moeplan.executor.backend.LayerStep;
 import io.moeplan.executor.backend.MoeLayerBackend;
-import io.moeplan.executor.backend.Placement;
 import io.moeplan.executor.backend.Reference;
 import io.moeplan.executor.backend.Routing;
 import io.moeplan.executor.backend.SlotLayout;
 import io.moeplan.executor.backend.SlotState;
 import io.moeplan.executor.backend.TokenBatch;
+import io.moeplan.planner.placement.Placement;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -106,8 +106,8 @@ class MigrationTest {
   }
 
   private static void assertHoldsExperts(MoeLayerBackend layer, Placement placement) {
-    for (int slot = 0; slot < placement.slots(); slot++) {
-      SlotState expected = state(placement.expertOf(slot));
+    for (int slot = 0; slot < placement.slotCount(); slot++) {
+      SlotState expected = state(placement.expertAt(slot));
       SlotState actual = layer.readSlot(slot);
       assertThat(actual.master()).as("weights of slot %d", slot).isEqualTo(expected.master());
       assertThat(actual.adamM()).as("Adam m of slot %d", slot).isEqualTo(expected.adamM());
@@ -117,8 +117,8 @@ class MigrationTest {
 
   private static CpuMoeLayer loaded(Placement placement) {
     CpuMoeLayer layer = new CpuMoeLayer(SHAPE, LAYOUT);
-    for (int slot = 0; slot < placement.slots(); slot++) {
-      layer.loadSlot(slot, state(placement.expertOf(slot)));
+    for (int slot = 0; slot < placement.slotCount(); slot++) {
+      layer.loadSlot(slot, state(placement.expertAt(slot)));
     }
     return layer;
   }
@@ -128,7 +128,7 @@ class MigrationTest {
   }
 
   private static Placement placement(int... experts) {
-    return new Placement(experts);
+    return LAYOUT.placement(experts, SHAPE.experts());
   }
 
   /** Records the order of slot copies of a CPU layer. */

@@ -2,13 +2,14 @@ package io.moeplan.executor.process;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.moeplan.executor.backend.Placement;
 import io.moeplan.executor.backend.SlotState;
+import io.moeplan.planner.placement.Placement;
 import io.moeplan.schemas.DecisionAction;
+import io.moeplan.schemas.DecisionWindows;
 import io.moeplan.schemas.ExpertLoad;
+import io.moeplan.schemas.LayerKey;
 import io.moeplan.schemas.PlanDecision;
 import io.moeplan.schemas.SampleRecords;
-import io.moeplan.schemas.Topics;
 import io.moeplan.schemas.WorkerTime;
 import io.moeplan.schemas.WorkerTimes;
 import java.io.ByteArrayOutputStream;
@@ -30,8 +31,8 @@ class ExecutorTest {
           .withWindow(4, 2, Duration.ofSeconds(5))
           .withIterations(0, 12)
           .withSeed(3);
-  private static final Placement LAYER1_START = new Placement(new int[] {3, 0, 1, 2});
-  private static final Placement LAYER1_NEXT = new Placement(new int[] {1, 2, 3, 0});
+  private static final Placement LAYER1_START = placement(3, 0, 1, 2);
+  private static final Placement LAYER1_NEXT = placement(1, 2, 3, 0);
 
   private final ConcurrentLinkedQueue<PlanDecision> queue = new ConcurrentLinkedQueue<>();
   private final TestingSink sink = new TestingSink();
@@ -78,7 +79,7 @@ class ExecutorTest {
             .allSatisfy(w -> assertThat(w.getComputeSeconds()).isPositive());
       }
       for (int slot = 0; slot < 4; slot++) {
-        SlotState expected = executor.initialState(1, LAYER1_NEXT.expertOf(slot));
+        SlotState expected = executor.initialState(1, LAYER1_NEXT.expertAt(slot));
         assertThat(executor.backend(1).readSlot(slot).master()).isEqualTo(expected.master());
         assertThat(executor.backend(1).readSlot(slot).adamV()).isEqualTo(expected.adamV());
       }
@@ -89,7 +90,7 @@ class ExecutorTest {
 
   @Test
   void aLayerWhoseDecisionTimesOutKeepsItsPlacementAndRanksReportTheVersionRun() throws Exception {
-    Placement layer0Next = new Placement(new int[] {1, 0, 3, 2});
+    Placement layer0Next = placement(1, 0, 3, 2);
     queue.add(decision(0, 0, DecisionAction.SWITCH, layer0Next, 1));
     try (Executor executor =
         executor(SETTINGS.withWindow(4, 2, Duration.ofMillis(50)).withIterations(0, 8))) {
@@ -122,7 +123,7 @@ class ExecutorTest {
       assertThat(sink.loads).allSatisfy(load -> assertThat(load.getPlanVersion()).isEqualTo(1));
       for (int slot = 0; slot < 4; slot++) {
         assertThat(executor.backend(1).readSlot(slot).master())
-            .isEqualTo(executor.initialState(1, LAYER1_NEXT.expertOf(slot)).master());
+            .isEqualTo(executor.initialState(1, LAYER1_NEXT.expertAt(slot)).master());
       }
     }
   }
@@ -170,22 +171,21 @@ class ExecutorTest {
         plan.getLayers().get(layer).getSlotToExpert().stream()
             .mapToInt(Integer::intValue)
             .toArray();
-    return decision(layer, window, DecisionAction.KEEP, new Placement(slots), v);
+    return decision(layer, window, DecisionAction.KEEP, placement(slots), v);
   }
 
   private static PlanDecision decision(
       int layer, long window, DecisionAction action, Placement placement, long version) {
-    long first = window * 4;
     return PlanDecision.newBuilder()
-        .setDecisionId(Topics.decisionId(JOB, layer, window))
+        .setDecisionId(new LayerKey(JOB, layer).decisionId(window))
         .setJobId(JOB)
         .setLayer(layer)
         .setWindow(window)
-        .setWindowFirstIteration(first)
-        .setWindowLastIteration(first + 3)
-        .setEffectiveIteration(first + 3 + 2)
+        .setWindowFirstIteration(DecisionWindows.firstIteration(window, 4))
+        .setWindowLastIteration(DecisionWindows.lastIteration(window, 4))
+        .setEffectiveIteration(DecisionWindows.effectiveIteration(window, 4, 2))
         .setAction(action)
-        .setSlotToExpert(Arrays.stream(placement.expertOfSlot()).boxed().toList())
+        .setSlotToExpert(Arrays.stream(placement.slotToExpert()).boxed().toList())
         .setPlanVersion(version)
         .setPoolVersion(3)
         .setPredictedCurrentSeconds(0)
@@ -195,6 +195,11 @@ class ExecutorTest {
         .setRanksReported(4)
         .setReason("test")
         .build();
+  }
+
+  /** A placement on the sample pool's 2 workers x 2 slots of 4 experts. */
+  private static Placement placement(int... slotToExpert) {
+    return Placement.of(slotToExpert, 2, 2, 4);
   }
 
   /** Collects what an executor publishes. */
