@@ -49,20 +49,11 @@ final class IncrementalEvaluator {
   // worker of each slot and node of each worker (lookups instead of divisions in the hot loops)
   private final int[] slotWorker;
   private final int[] workerNode;
-  private final int[] s2e;
-  private final int[] rep;
-  private final double[] invRep;
   private final boolean replicatedLayout;
-  private final int[] cntN;
-  private final int[] nodesUsed;
-  private final double[] tok;
-  private final double[] sendIntra;
-  private final double[] sendInter;
-  private final double[] recvIntra;
-  private final double[] recvInter;
-  private final double[] mig;
-  private final double[] syncE;
-  private double syncSum;
+  // the loaded placement and its terms; save() and restore() copy it to and from saved
+  private final EvaluationState state;
+  private final EvaluationState[] saved = new EvaluationState[2];
+  private final boolean[] savedValid = new boolean[2];
 
   // caches of beginStep()
   private final double[] cw;
@@ -91,10 +82,6 @@ final class IncrementalEvaluator {
   // the workers lowerBound starts its scans of compute and all-to-all, and of migration, from
   private int boundFrom;
   private int migBoundFrom;
-  private final Object[][] saved = new Object[2][];
-  private final double[] savedSyncSum = new double[2];
-  private final boolean[] savedValid = new boolean[2];
-  private final Object[] stateArrays;
 
   private double lastSecondary;
   private double lastLayerSeconds;
@@ -138,8 +125,8 @@ final class IncrementalEvaluator {
     this.reference = new int[workers * slotsPerWorker];
     this.refOnNode = new boolean[nodes * experts];
     this.refWorker = new int[experts];
-    this.s2e = new int[workers * slotsPerWorker];
-    this.slotWorker = new int[s2e.length];
+    this.state = new EvaluationState(workers, slotsPerWorker, experts, nodes);
+    this.slotWorker = new int[workers * slotsPerWorker];
     this.workerNode = new int[workers];
     for (int w = 0, slot = 0; w < workers; w++) {
       workerNode[w] = w / gpusPerNode;
@@ -147,18 +134,7 @@ final class IncrementalEvaluator {
         slotWorker[slot] = w;
       }
     }
-    this.rep = new int[experts];
-    this.invRep = new double[experts];
     this.replicatedLayout = (long) workers * slotsPerWorker > experts;
-    this.cntN = new int[nodes * experts];
-    this.nodesUsed = new int[experts];
-    this.tok = new double[workers];
-    this.sendIntra = new double[workers];
-    this.sendInter = new double[workers];
-    this.recvIntra = new double[workers];
-    this.recvInter = new double[workers];
-    this.mig = new double[workers];
-    this.syncE = new double[experts];
     this.cw = new double[workers];
     this.aw = new double[workers];
     this.nodeMaxA = new double[nodes];
@@ -169,11 +145,6 @@ final class IncrementalEvaluator {
     this.pairMaxMig = new double[workers];
     this.pairUntouchedA = new double[workers];
     this.pairFloorA = new double[workers];
-    this.stateArrays =
-        new Object[] {
-          s2e, rep, invRep, cntN, nodesUsed, tok, sendIntra, sendInter, recvIntra, recvInter, mig,
-          syncE
-        };
   }
 
   /** An evaluator of the shape of {@code reference}, reset to {@code estimate} and it. */
@@ -257,11 +228,11 @@ final class IncrementalEvaluator {
   }
 
   int expertAt(int slot) {
-    return s2e[slot];
+    return state.expertOfSlot[slot];
   }
 
   int replicas(int expert) {
-    return rep[expert];
+    return state.replicas[expert];
   }
 
   boolean workerHolds(int worker, int expert) {
@@ -311,7 +282,7 @@ final class IncrementalEvaluator {
   }
 
   double migrationSeconds(int worker) {
-    return mig[worker];
+    return state.migrationSeconds[worker];
   }
 
   double migrationWeight() {
@@ -319,85 +290,70 @@ final class IncrementalEvaluator {
   }
 
   int[] slotToExpert() {
-    return s2e.clone();
+    return state.expertOfSlot.clone();
   }
 
   /** Resets the state to the given placement (of this evaluator's shape). */
   void load(Placement placement) {
     pairA = -1;
-    for (int slot = 0; slot < s2e.length; slot++) {
-      s2e[slot] = placement.expertAt(slot);
+    for (int slot = 0; slot < state.expertOfSlot.length; slot++) {
+      state.expertOfSlot[slot] = placement.expertAt(slot);
     }
-    Arrays.fill(rep, 0);
-    Arrays.fill(cntN, 0);
-    Arrays.fill(nodesUsed, 0);
-    Arrays.fill(tok, 0);
-    Arrays.fill(sendIntra, 0);
-    Arrays.fill(sendInter, 0);
-    Arrays.fill(recvIntra, 0);
-    Arrays.fill(recvInter, 0);
-    Arrays.fill(mig, 0);
-    syncSum = 0;
-    for (int slot = 0; slot < s2e.length; slot++) {
+    state.clearTerms();
+    for (int slot = 0; slot < state.expertOfSlot.length; slot++) {
       int w = slotWorker[slot];
-      int e = s2e[slot];
-      rep[e]++;
-      if (!heldEarlier(s2e, w * slotsPerWorker, slot - w * slotsPerWorker, e)) {
-        mig[w] += migrationSecondsOf(e, w);
+      int e = state.expertOfSlot[slot];
+      state.replicas[e]++;
+      if (!heldEarlier(state.expertOfSlot, w * slotsPerWorker, slot - w * slotsPerWorker, e)) {
+        state.migrationSeconds[w] += migrationSecondsOf(e, w);
       }
-      if (cntN[workerNode[w] * experts + e]++ == 0) {
-        nodesUsed[e]++;
+      if (state.nodeReplicas[workerNode[w] * experts + e]++ == 0) {
+        state.nodesSpanned[e]++;
       }
     }
-    for (int slot = 0; slot < s2e.length; slot++) {
+    for (int slot = 0; slot < state.expertOfSlot.length; slot++) {
       int w = slotWorker[slot];
-      int e = s2e[slot];
-      double share = 1.0 / rep[e];
-      tok[w] += col[e] * share;
+      int e = state.expertOfSlot[slot];
+      double share = 1.0 / state.replicas[e];
+      state.workerTokens[w] += col[e] * share;
       recvReplica(w, e, share);
     }
     // sends: only the experts on a source's own node keep tokens inside the node
     int slotsPerNode = gpusPerNode * slotsPerWorker;
     for (int e = 0; e < experts; e++) {
-      invRep[e] = rep[e] == 0 ? 0 : 1.0 / rep[e];
+      state.replicaShare[e] = state.replicas[e] == 0 ? 0 : 1.0 / state.replicas[e];
     }
     for (int s = 0; s < sources; s++) {
       int first = workerNode[s] * slotsPerNode;
-      int last = Math.min(s2e.length, first + slotsPerNode);
+      int last = Math.min(state.expertOfSlot.length, first + slotsPerNode);
       double inNode = 0;
       for (int slot = first; slot < last; slot++) {
-        int e = s2e[slot];
-        inNode += load.tokens(s, e) * invRep[e];
+        int e = state.expertOfSlot[slot];
+        inNode += load.tokens(s, e) * state.replicaShare[e];
       }
       double local = 0;
       for (int slot = s * slotsPerWorker, end = slot + slotsPerWorker; slot < end; slot++) {
-        int e = s2e[slot];
-        local += load.tokens(s, e) * invRep[e];
+        int e = state.expertOfSlot[slot];
+        local += load.tokens(s, e) * state.replicaShare[e];
       }
-      sendIntra[s] = inNode - local;
-      sendInter[s] = Math.max(0, load.sourceTotal(s) - inNode);
+      state.sendIntraTokens[s] = inNode - local;
+      state.sendInterTokens[s] = Math.max(0, load.sourceTotal(s) - inNode);
     }
     for (int e = 0; e < experts; e++) {
-      syncE[e] = rep[e] > 1 ? model.syncSeconds(rep[e], nodesUsed[e] > 1) : 0;
-      syncSum += syncE[e];
+      state.expertSyncSeconds[e] =
+          state.replicas[e] > 1
+              ? model.syncSeconds(state.replicas[e], state.nodesSpanned[e] > 1)
+              : 0;
+      state.syncSeconds += state.expertSyncSeconds[e];
     }
   }
 
   /** Remembers the state in {@code slot} (0 or 1), for {@link #restore}. */
   void save(int slot) {
-    Object[] state = state();
     if (saved[slot] == null) {
-      saved[slot] = new Object[state.length];
-      for (int i = 0; i < state.length; i++) {
-        saved[slot][i] =
-            state[i] instanceof int[] ints ? ints.clone() : ((double[]) state[i]).clone();
-      }
-    } else {
-      for (int i = 0; i < state.length; i++) {
-        copy(state[i], saved[slot][i]);
-      }
+      saved[slot] = new EvaluationState(workers, slotsPerWorker, experts, nodes);
     }
-    savedSyncSum[slot] = syncSum;
+    saved[slot].copyFrom(state);
     savedValid[slot] = true;
   }
 
@@ -407,32 +363,14 @@ final class IncrementalEvaluator {
       throw new IllegalStateException("nothing saved in slot " + slot);
     }
     pairA = -1;
-    Object[] state = state();
-    for (int i = 0; i < state.length; i++) {
-      copy(saved[slot][i], state[i]);
-    }
-    syncSum = savedSyncSum[slot];
-  }
-
-  /** The arrays {@link #load} fills. */
-  private Object[] state() {
-    return stateArrays;
-  }
-
-  private static void copy(Object from, Object to) {
-    if (from instanceof int[] ints) {
-      System.arraycopy(ints, 0, to, 0, ints.length);
-    } else {
-      double[] doubles = (double[]) from;
-      System.arraycopy(doubles, 0, to, 0, doubles.length);
-    }
+    state.copyFrom(saved[slot]);
   }
 
   /** Replicas of {@code expert} on {@code worker}. */
   private int count(int worker, int expert) {
     int n = 0;
     for (int slot = worker * slotsPerWorker, end = slot + slotsPerWorker; slot < end; slot++) {
-      if (s2e[slot] == expert) {
+      if (state.expertOfSlot[slot] == expert) {
         n++;
       }
     }
@@ -464,8 +402,8 @@ final class IncrementalEvaluator {
   private void recvReplica(int w, int e, double share) {
     double fromNode = nodeCol[workerNode[w] * experts + e];
     double own = w < sources ? load.tokens(w, e) : 0;
-    recvIntra[w] += share * (fromNode - own);
-    recvInter[w] += share * (col[e] - fromNode);
+    state.recvIntraTokens[w] += share * (fromNode - own);
+    state.recvInterTokens[w] += share * (col[e] - fromNode);
   }
 
   private void sendOf(int s, int e, double sign) {
@@ -473,11 +411,11 @@ final class IncrementalEvaluator {
     if (v == 0) {
       return;
     }
-    int on = cntN[workerNode[s] * experts + e];
+    int on = state.nodeReplicas[workerNode[s] * experts + e];
     int local = count(s, e);
-    double r = rep[e];
-    sendIntra[s] += sign * v * (on - local) / r;
-    sendInter[s] += sign * v * (rep[e] - on) / r;
+    double r = state.replicas[e];
+    state.sendIntraTokens[s] += sign * v * (on - local) / r;
+    state.sendInterTokens[s] += sign * v * (state.replicas[e] - on) / r;
   }
 
   private void sendsAround(int e, double sign, int nodeA, int nodeB, int a, int b) {
@@ -504,41 +442,41 @@ final class IncrementalEvaluator {
   /** Swaps the experts of two slots on different workers holding different experts. */
   void swap(int x, int y) {
     pairA = -1;
-    int e = s2e[x];
-    int f = s2e[y];
+    int e = state.expertOfSlot[x];
+    int f = state.expertOfSlot[y];
     int a = slotWorker[x];
     int b = slotWorker[y];
     int nodeA = workerNode[a];
     int nodeB = workerNode[b];
     sendsAround(e, -1, nodeA, nodeB, a, b);
     sendsAround(f, -1, nodeA, nodeB, a, b);
-    double shareE = 1.0 / rep[e];
-    double shareF = 1.0 / rep[f];
+    double shareE = 1.0 / state.replicas[e];
+    double shareF = 1.0 / state.replicas[f];
     double delta = col[f] * shareF - col[e] * shareE;
-    tok[a] += delta;
-    tok[b] -= delta;
+    state.workerTokens[a] += delta;
+    state.workerTokens[b] -= delta;
     recvReplica(a, e, -shareE);
     recvReplica(a, f, shareF);
     recvReplica(b, f, -shareF);
     recvReplica(b, e, shareE);
     if (count(a, e) == 1) {
-      mig[a] -= migrationSecondsOf(e, a);
+      state.migrationSeconds[a] -= migrationSecondsOf(e, a);
     }
     if (count(a, f) == 0) {
-      mig[a] += migrationSecondsOf(f, a);
+      state.migrationSeconds[a] += migrationSecondsOf(f, a);
     }
     if (count(b, f) == 1) {
-      mig[b] -= migrationSecondsOf(f, b);
+      state.migrationSeconds[b] -= migrationSecondsOf(f, b);
     }
     if (count(b, e) == 0) {
-      mig[b] += migrationSecondsOf(e, b);
+      state.migrationSeconds[b] += migrationSecondsOf(e, b);
     }
     if (nodeA != nodeB) {
       moveNodeCount(e, nodeA, nodeB);
       moveNodeCount(f, nodeB, nodeA);
     }
-    s2e[x] = f;
-    s2e[y] = e;
+    state.expertOfSlot[x] = f;
+    state.expertOfSlot[y] = e;
     sendsAround(e, 1, nodeA, nodeB, a, b);
     sendsAround(f, 1, nodeA, nodeB, a, b);
     if (nodeA != nodeB) {
@@ -548,66 +486,72 @@ final class IncrementalEvaluator {
   }
 
   private void moveNodeCount(int e, int from, int to) {
-    if (--cntN[from * experts + e] == 0) {
-      nodesUsed[e]--;
+    if (--state.nodeReplicas[from * experts + e] == 0) {
+      state.nodesSpanned[e]--;
     }
-    if (cntN[to * experts + e]++ == 0) {
-      nodesUsed[e]++;
+    if (state.nodeReplicas[to * experts + e]++ == 0) {
+      state.nodesSpanned[e]++;
     }
   }
 
   private void resync(int e) {
-    if (rep[e] > 1 || syncE[e] != 0) {
-      syncSum -= syncE[e];
-      syncE[e] = rep[e] > 1 ? model.syncSeconds(rep[e], nodesUsed[e] > 1) : 0;
-      syncSum += syncE[e];
+    if (state.replicas[e] > 1 || state.expertSyncSeconds[e] != 0) {
+      state.syncSeconds -= state.expertSyncSeconds[e];
+      state.expertSyncSeconds[e] =
+          state.replicas[e] > 1
+              ? model.syncSeconds(state.replicas[e], state.nodesSpanned[e] > 1)
+              : 0;
+      state.syncSeconds += state.expertSyncSeconds[e];
     }
   }
 
   /** Puts expert {@code f} in slot {@code x}, whose expert must keep at least one other replica. */
   void replace(int x, int f) {
     pairA = -1;
-    int e = s2e[x];
+    int e = state.expertOfSlot[x];
     int a = slotWorker[x];
     int nodeA = workerNode[a];
     expertFull(e, -1);
     expertFull(f, -1);
     if (count(a, e) == 1) {
-      mig[a] -= migrationSecondsOf(e, a);
+      state.migrationSeconds[a] -= migrationSecondsOf(e, a);
     }
     if (count(a, f) == 0) {
-      mig[a] += migrationSecondsOf(f, a);
+      state.migrationSeconds[a] += migrationSecondsOf(f, a);
     }
-    if (--cntN[nodeA * experts + e] == 0) {
-      nodesUsed[e]--;
+    if (--state.nodeReplicas[nodeA * experts + e] == 0) {
+      state.nodesSpanned[e]--;
     }
-    if (cntN[nodeA * experts + f]++ == 0) {
-      nodesUsed[f]++;
+    if (state.nodeReplicas[nodeA * experts + f]++ == 0) {
+      state.nodesSpanned[f]++;
     }
-    rep[e]--;
-    rep[f]++;
-    invRep[e] = 1.0 / rep[e];
-    invRep[f] = 1.0 / rep[f];
-    s2e[x] = f;
+    state.replicas[e]--;
+    state.replicas[f]++;
+    state.replicaShare[e] = 1.0 / state.replicas[e];
+    state.replicaShare[f] = 1.0 / state.replicas[f];
+    state.expertOfSlot[x] = f;
     expertFull(e, 1);
     expertFull(f, 1);
   }
 
   private void expertFull(int e, double sign) {
-    double share = sign / rep[e];
-    for (int slot = 0; slot < s2e.length; slot++) {
-      if (s2e[slot] == e) {
+    double share = sign / state.replicas[e];
+    for (int slot = 0; slot < state.expertOfSlot.length; slot++) {
+      if (state.expertOfSlot[slot] == e) {
         int w = slotWorker[slot];
-        tok[w] += col[e] * share;
+        state.workerTokens[w] += col[e] * share;
         recvReplica(w, e, share);
       }
     }
     for (int s = 0; s < sources; s++) {
       sendOf(s, e, sign);
     }
-    syncSum -= syncE[e];
-    syncE[e] = sign > 0 && rep[e] > 1 ? model.syncSeconds(rep[e], nodesUsed[e] > 1) : 0;
-    syncSum += syncE[e];
+    state.syncSeconds -= state.expertSyncSeconds[e];
+    state.expertSyncSeconds[e] =
+        sign > 0 && state.replicas[e] > 1
+            ? model.syncSeconds(state.replicas[e], state.nodesSpanned[e] > 1)
+            : 0;
+    state.syncSeconds += state.expertSyncSeconds[e];
   }
 
   /**
@@ -621,15 +565,20 @@ final class IncrementalEvaluator {
     double maxMig = 0;
     double secondary = 0;
     for (int w = 0; w < workers; w++) {
-      double c = fixedPerWorker + perToken * tok[w];
-      double a = a2a(sendIntra[w], sendInter[w], recvIntra[w], recvInter[w]);
+      double c = fixedPerWorker + perToken * state.workerTokens[w];
+      double a =
+          a2a(
+              state.sendIntraTokens[w],
+              state.sendInterTokens[w],
+              state.recvIntraTokens[w],
+              state.recvInterTokens[w]);
       maxC = max(maxC, c);
       maxA = max(maxA, a);
-      maxMig = max(maxMig, mig[w]);
+      maxMig = max(maxMig, state.migrationSeconds[w]);
       secondary += c * c + a * a;
     }
     lastSecondary = secondary;
-    lastLayerSeconds = maxA + maxC + syncSum;
+    lastLayerSeconds = maxA + maxC + state.syncSeconds;
     lastSwitchSeconds = maxMig;
     return lastLayerSeconds + migrationWeight * maxMig;
   }
@@ -705,9 +654,9 @@ final class IncrementalEvaluator {
     return false;
   }
 
-  private static boolean heldEarlier(int[] s2e, int base, int i, int e) {
+  private static boolean heldEarlier(int[] expertOfSlot, int base, int i, int e) {
     for (int j = 0; j < i; j++) {
-      if (s2e[base + j] == e) {
+      if (expertOfSlot[base + j] == e) {
         return true;
       }
     }
@@ -722,19 +671,26 @@ final class IncrementalEvaluator {
     double maxA = 0;
     double maxMig = 0;
     for (int w = 0; w < workers; w++) {
-      double c = fixedPerWorker + perToken * tok[w];
-      double a = a2a(sendIntra[w], sendInter[w], recvIntra[w], recvInter[w]);
+      double c = fixedPerWorker + perToken * state.workerTokens[w];
+      double a =
+          a2a(
+              state.sendIntraTokens[w],
+              state.sendInterTokens[w],
+              state.recvIntraTokens[w],
+              state.recvInterTokens[w]);
       cw[w] = c;
       aw[w] = a;
       maxC = max(maxC, c);
       maxA = max(maxA, a);
-      maxMig = max(maxMig, mig[w]);
-      recvOnlyA[w] = scale4 * (latency + recvIntra[w] * kIntra + recvInter[w] * kInter);
+      maxMig = max(maxMig, state.migrationSeconds[w]);
+      recvOnlyA[w] =
+          scale4
+              * (latency + state.recvIntraTokens[w] * kIntra + state.recvInterTokens[w] * kInter);
       sq += c * c + a * a;
     }
     top3(cw, 0, workers, topC, 0);
     top3(aw, 0, workers, topA, 0);
-    top3(mig, 0, workers, topM, 0);
+    top3(state.migrationSeconds, 0, workers, topM, 0);
     for (int n = 0; n < nodes; n++) {
       int first = n * gpusPerNode;
       int end = Math.min(workers, first + gpusPerNode);
@@ -749,7 +705,7 @@ final class IncrementalEvaluator {
     sumSq = sq;
     // what objective() would compute, from the same values in the same order
     lastSecondary = sq;
-    lastLayerSeconds = maxA + maxC + syncSum;
+    lastLayerSeconds = maxA + maxC + state.syncSeconds;
     lastSwitchSeconds = maxMig;
     return lastLayerSeconds + migrationWeight * maxMig;
   }
@@ -819,7 +775,7 @@ final class IncrementalEvaluator {
   private void preparePair(int a, int b, int nodeA, int nodeB) {
     pairSeen[b] = pairEpoch;
     pairMaxC[b] = maxExcept(topC, cw, a, b);
-    pairMaxMig[b] = maxExcept(topM, mig, a, b);
+    pairMaxMig[b] = maxExcept(topM, state.migrationSeconds, a, b);
     if (nodeA == nodeB) {
       pairUntouchedA[b] = maxExcept(topA, aw, a, b);
       pairFloorA[b] = pairUntouchedA[b];
@@ -842,17 +798,17 @@ final class IncrementalEvaluator {
    * returns that bound instead (with an infinite secondary score).
    */
   double evaluateSwap(int x, int y, double cutoff) {
-    int e = s2e[x];
-    int f = s2e[y];
+    int e = state.expertOfSlot[x];
+    int f = state.expertOfSlot[y];
     int a = slotWorker[x];
     int b = slotWorker[y];
     int nodeA = workerNode[a];
     int nodeB = workerNode[b];
-    double shareE = invRep[e];
-    double shareF = invRep[f];
+    double shareE = state.replicaShare[e];
+    double shareF = state.replicaShare[f];
     double dTok = col[f] * shareF - col[e] * shareE;
-    double ca = fixedPerWorker + perToken * (tok[a] + dTok);
-    double cb = fixedPerWorker + perToken * (tok[b] - dTok);
+    double ca = fixedPerWorker + perToken * (state.workerTokens[a] + dTok);
+    double cb = fixedPerWorker + perToken * (state.workerTokens[b] - dTok);
     if (a != pairA) {
       pairA = a;
       if (++pairEpoch == Integer.MAX_VALUE) {
@@ -871,7 +827,7 @@ final class IncrementalEvaluator {
     double early =
         maxC
             + max(floorA, scale4 * latency)
-            + (replicatedLayout ? 0 : syncSum)
+            + (replicatedLayout ? 0 : state.syncSeconds)
             + migrationWeight * othersMig;
     if (early > cutoff) {
       lastSecondary = Double.POSITIVE_INFINITY;
@@ -879,8 +835,8 @@ final class IncrementalEvaluator {
     }
     double sq = sumSq - cw[a] * cw[a] - cw[b] * cw[b] + ca * ca + cb * cb;
 
-    double migA = mig[a];
-    double migB = mig[b];
+    double migA = state.migrationSeconds[a];
+    double migB = state.migrationSeconds[b];
     // without replicas every expert has one slot, so e leaves a and f leaves b entirely
     if (!replicatedLayout || count(a, e) == 1) {
       migA -= migrationSecondsOf(e, a);
@@ -895,8 +851,8 @@ final class IncrementalEvaluator {
       migB += migrationSecondsOf(e, b);
     }
     double maxMig = max(max(migA, migB), othersMig);
-    double sync = syncSum;
-    if (nodeA != nodeB && (rep[e] > 1 || rep[f] > 1)) {
+    double sync = state.syncSeconds;
+    if (nodeA != nodeB && (state.replicas[e] > 1 || state.replicas[f] > 1)) {
       sync += syncAfterMove(e, nodeA, nodeB) + syncAfterMove(f, nodeB, nodeA);
     }
     double bound = maxC + max(floorA, scale4 * latency) + sync + migrationWeight * maxMig;
@@ -958,17 +914,17 @@ final class IncrementalEvaluator {
   }
 
   private double syncAfterMove(int e, int from, int to) {
-    if (rep[e] <= 1) {
+    if (state.replicas[e] <= 1) {
       return 0;
     }
-    int used = nodesUsed[e];
-    if (cntN[from * experts + e] == 1) {
+    int used = state.nodesSpanned[e];
+    if (state.nodeReplicas[from * experts + e] == 1) {
       used--;
     }
-    if (cntN[to * experts + e] == 0) {
+    if (state.nodeReplicas[to * experts + e] == 0) {
       used++;
     }
-    return model.syncSeconds(rep[e], used > 1) - syncE[e];
+    return model.syncSeconds(state.replicas[e], used > 1) - state.expertSyncSeconds[e];
   }
 
   /**
@@ -990,10 +946,13 @@ final class IncrementalEvaluator {
     double nodeGain = nodeCol[base + gain];
     double nodeLose = nodeCol[base + lose];
     double rI =
-        recvIntra[w] + (shareGain * (nodeGain - ownGain) - shareLose * (nodeLose - ownLose));
+        state.recvIntraTokens[w]
+            + (shareGain * (nodeGain - ownGain) - shareLose * (nodeLose - ownLose));
     double rX =
-        recvInter[w] + (shareGain * (col[gain] - nodeGain) - shareLose * (col[lose] - nodeLose));
-    return a2a(sendIntra[w] + dSendIntra, sendInter[w] - dSendInter, rI, rX);
+        state.recvInterTokens[w]
+            + (shareGain * (col[gain] - nodeGain) - shareLose * (col[lose] - nodeLose));
+    return a2a(
+        state.sendIntraTokens[w] + dSendIntra, state.sendInterTokens[w] - dSendInter, rI, rX);
   }
 
   /**
@@ -1005,7 +964,11 @@ final class IncrementalEvaluator {
       return aw[w];
     }
     double d = sign * (load.tokens(w, f) * shareF - load.tokens(w, e) * shareE);
-    return a2a(sendIntra[w] + d, sendInter[w] - d, recvIntra[w], recvInter[w]);
+    return a2a(
+        state.sendIntraTokens[w] + d,
+        state.sendInterTokens[w] - d,
+        state.recvIntraTokens[w],
+        state.recvInterTokens[w]);
   }
 
   /** Secondary score of the last evaluation. */
@@ -1021,5 +984,83 @@ final class IncrementalEvaluator {
   /** Switch seconds (from the reference) of the last evaluation. */
   double lastSwitchSeconds() {
     return lastSwitchSeconds;
+  }
+
+  /**
+   * The loaded placement and every term of it that the moves update: what {@link #save} keeps and
+   * {@link #restore} brings back.
+   */
+  private static final class EvaluationState {
+    final int[] expertOfSlot;
+    final int[] replicas;
+    // 1 / replicas, multiplied instead of divided by in the hot loops; 0 for an expert with none
+    final double[] replicaShare;
+    // replicas of each expert on each node, at node * experts + expert
+    final int[] nodeReplicas;
+    final int[] nodesSpanned;
+    final double[] workerTokens;
+    // tokens each worker sends and receives per exchange, inside its node and across nodes
+    final double[] sendIntraTokens;
+    final double[] sendInterTokens;
+    final double[] recvIntraTokens;
+    final double[] recvInterTokens;
+    // seconds each worker takes to receive the experts the reference placement did not give it
+    final double[] migrationSeconds;
+    final double[] expertSyncSeconds;
+    double syncSeconds;
+
+    EvaluationState(int workers, int slotsPerWorker, int experts, int nodes) {
+      expertOfSlot = new int[workers * slotsPerWorker];
+      replicas = new int[experts];
+      replicaShare = new double[experts];
+      nodeReplicas = new int[nodes * experts];
+      nodesSpanned = new int[experts];
+      workerTokens = new double[workers];
+      sendIntraTokens = new double[workers];
+      sendInterTokens = new double[workers];
+      recvIntraTokens = new double[workers];
+      recvInterTokens = new double[workers];
+      migrationSeconds = new double[workers];
+      expertSyncSeconds = new double[experts];
+    }
+
+    /** Zeroes the terms that loading a placement sums up. */
+    void clearTerms() {
+      Arrays.fill(replicas, 0);
+      Arrays.fill(nodeReplicas, 0);
+      Arrays.fill(nodesSpanned, 0);
+      Arrays.fill(workerTokens, 0);
+      Arrays.fill(sendIntraTokens, 0);
+      Arrays.fill(sendInterTokens, 0);
+      Arrays.fill(recvIntraTokens, 0);
+      Arrays.fill(recvInterTokens, 0);
+      Arrays.fill(migrationSeconds, 0);
+      syncSeconds = 0;
+    }
+
+    /** Makes this state a copy of {@code other}, of the same shape, without allocating. */
+    void copyFrom(EvaluationState other) {
+      copy(other.expertOfSlot, expertOfSlot);
+      copy(other.replicas, replicas);
+      copy(other.replicaShare, replicaShare);
+      copy(other.nodeReplicas, nodeReplicas);
+      copy(other.nodesSpanned, nodesSpanned);
+      copy(other.workerTokens, workerTokens);
+      copy(other.sendIntraTokens, sendIntraTokens);
+      copy(other.sendInterTokens, sendInterTokens);
+      copy(other.recvIntraTokens, recvIntraTokens);
+      copy(other.recvInterTokens, recvInterTokens);
+      copy(other.migrationSeconds, migrationSeconds);
+      copy(other.expertSyncSeconds, expertSyncSeconds);
+      syncSeconds = other.syncSeconds;
+    }
+
+    private static void copy(int[] from, int[] to) {
+      System.arraycopy(from, 0, to, 0, from.length);
+    }
+
+    private static void copy(double[] from, double[] to) {
+      System.arraycopy(from, 0, to, 0, from.length);
+    }
   }
 }
