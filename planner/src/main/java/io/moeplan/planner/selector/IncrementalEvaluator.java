@@ -307,9 +307,7 @@ final class IncrementalEvaluator {
       if (!heldEarlier(state.expertOfSlot, w * slotsPerWorker, slot - w * slotsPerWorker, e)) {
         state.migrationSeconds[w] += migrationSecondsOf(e, w);
       }
-      if (state.nodeReplicas[workerNode[w] * experts + e]++ == 0) {
-        state.nodesSpanned[e]++;
-      }
+      addNodeReplica(e, workerNode[w]);
     }
     for (int slot = 0; slot < state.expertOfSlot.length; slot++) {
       int w = slotWorker[slot];
@@ -394,6 +392,22 @@ final class IncrementalEvaluator {
     return refOnNode[workerNode[worker] * experts + expert] ? migIntraSeconds : migInterSeconds;
   }
 
+  /**
+   * The migration seconds of {@code worker}, {@code seconds} now, once one of its replicas of
+   * {@code leaving} holds {@code arriving} instead; asked before the state changes.
+   */
+  private double migrationAfterTrade(int worker, double seconds, int leaving, int arriving) {
+    // without replicas every expert has one slot: the leaving expert leaves the worker entirely and
+    // the arriving one is new to it, so the slot scans can be skipped
+    if (!replicatedLayout || count(worker, leaving) == 1) {
+      seconds -= migrationSecondsOf(leaving, worker);
+    }
+    if (!replicatedLayout || count(worker, arriving) == 0) {
+      seconds += migrationSecondsOf(arriving, worker);
+    }
+    return seconds;
+  }
+
   /** The tokens source {@code s} routes to expert {@code e}, 0 for a worker that is no source. */
   private double tokensOf(int s, int e) {
     return s < sources ? load.tokens(s, e) : 0;
@@ -459,18 +473,8 @@ final class IncrementalEvaluator {
     recvReplica(a, f, shareF);
     recvReplica(b, f, -shareF);
     recvReplica(b, e, shareE);
-    if (count(a, e) == 1) {
-      state.migrationSeconds[a] -= migrationSecondsOf(e, a);
-    }
-    if (count(a, f) == 0) {
-      state.migrationSeconds[a] += migrationSecondsOf(f, a);
-    }
-    if (count(b, f) == 1) {
-      state.migrationSeconds[b] -= migrationSecondsOf(f, b);
-    }
-    if (count(b, e) == 0) {
-      state.migrationSeconds[b] += migrationSecondsOf(e, b);
-    }
+    state.migrationSeconds[a] = migrationAfterTrade(a, state.migrationSeconds[a], e, f);
+    state.migrationSeconds[b] = migrationAfterTrade(b, state.migrationSeconds[b], f, e);
     if (nodeA != nodeB) {
       moveNodeCount(e, nodeA, nodeB);
       moveNodeCount(f, nodeB, nodeA);
@@ -486,11 +490,19 @@ final class IncrementalEvaluator {
   }
 
   private void moveNodeCount(int e, int from, int to) {
-    if (--state.nodeReplicas[from * experts + e] == 0) {
-      state.nodesSpanned[e]--;
+    removeNodeReplica(e, from);
+    addNodeReplica(e, to);
+  }
+
+  private void removeNodeReplica(int expert, int node) {
+    if (--state.nodeReplicas[node * experts + expert] == 0) {
+      state.nodesSpanned[expert]--;
     }
-    if (state.nodeReplicas[to * experts + e]++ == 0) {
-      state.nodesSpanned[e]++;
+  }
+
+  private void addNodeReplica(int expert, int node) {
+    if (state.nodeReplicas[node * experts + expert]++ == 0) {
+      state.nodesSpanned[expert]++;
     }
   }
 
@@ -513,18 +525,9 @@ final class IncrementalEvaluator {
     int nodeA = workerNode[a];
     expertFull(e, -1);
     expertFull(f, -1);
-    if (count(a, e) == 1) {
-      state.migrationSeconds[a] -= migrationSecondsOf(e, a);
-    }
-    if (count(a, f) == 0) {
-      state.migrationSeconds[a] += migrationSecondsOf(f, a);
-    }
-    if (--state.nodeReplicas[nodeA * experts + e] == 0) {
-      state.nodesSpanned[e]--;
-    }
-    if (state.nodeReplicas[nodeA * experts + f]++ == 0) {
-      state.nodesSpanned[f]++;
-    }
+    state.migrationSeconds[a] = migrationAfterTrade(a, state.migrationSeconds[a], e, f);
+    removeNodeReplica(e, nodeA);
+    addNodeReplica(f, nodeA);
     state.replicas[e]--;
     state.replicas[f]++;
     state.replicaShare[e] = 1.0 / state.replicas[e];
@@ -835,21 +838,8 @@ final class IncrementalEvaluator {
     }
     double sq = sumSq - cw[a] * cw[a] - cw[b] * cw[b] + ca * ca + cb * cb;
 
-    double migA = state.migrationSeconds[a];
-    double migB = state.migrationSeconds[b];
-    // without replicas every expert has one slot, so e leaves a and f leaves b entirely
-    if (!replicatedLayout || count(a, e) == 1) {
-      migA -= migrationSecondsOf(e, a);
-    }
-    if (!replicatedLayout || count(a, f) == 0) {
-      migA += migrationSecondsOf(f, a);
-    }
-    if (!replicatedLayout || count(b, f) == 1) {
-      migB -= migrationSecondsOf(f, b);
-    }
-    if (!replicatedLayout || count(b, e) == 0) {
-      migB += migrationSecondsOf(e, b);
-    }
+    double migA = migrationAfterTrade(a, state.migrationSeconds[a], e, f);
+    double migB = migrationAfterTrade(b, state.migrationSeconds[b], f, e);
     double maxMig = max(max(migA, migB), othersMig);
     double sync = state.syncSeconds;
     if (nodeA != nodeB && (state.replicas[e] > 1 || state.replicas[f] > 1)) {
