@@ -18,7 +18,10 @@ import java.util.Arrays;
  * {@link PerformanceModel#evaluate} up to floating-point rounding. Mutable and not thread-safe.
  */
 final class IncrementalEvaluator {
-  private static final long MAX_CELLS = 1L << 26;
+  // bounds the per-node tables (node x expert cells), which are sized before any load is seen
+  private static final long MAX_NODE_EXPERT_CELLS = 1L << 26;
+  private static final int NO_WORKER = -1;
+  private static final int SEVERAL_WORKERS = -2;
 
   private final PerformanceModel model;
   private final int workers;
@@ -26,75 +29,70 @@ final class IncrementalEvaluator {
   private final int experts;
   private final int nodes;
   private final int gpusPerNode;
-  private final double kIntra;
-  private final double kInter;
-  private final double scale4;
-  private final double latency;
-  private final double perToken;
-  private final double fixedPerWorker;
-  private final double migIntraSeconds;
-  private final double migInterSeconds;
+  // the model's constants as the hot loops use them: per token instead of per byte, and the four
+  // exchanges of an iteration (dispatch and combine, forward and backward) folded into one scale
+  private final double intraSecondsPerToken;
+  private final double interSecondsPerToken;
+  private final double allToAllScale;
+  private final double latencySeconds;
+  private final double idleAllToAllSeconds;
+  private final double computeSecondsPerToken;
+  // every slot holds a replica, so every worker pays the fixed cost of all its slots
+  private final double fixedComputeSeconds;
+  private final double intraNodeMigrationSeconds;
+  private final double interNodeMigrationSeconds;
 
   // set by reset(): the load, the reference placement and the weight of its switch seconds
   private LoadMatrix load;
   private int sources;
-  private final double[] col;
-  private final double[] nodeCol;
+  private final double[] expertTokens;
+  // tokens the sources of each node route to each expert, at node * experts + expert
+  private final double[] nodeExpertTokens;
   private double migrationWeight;
-  private final int[] reference;
-  private final boolean[] refOnNode;
-  // the reference's worker of each expert, -1 when it has none, -2 when it has several
-  private final int[] refWorker;
+  private final int[] referenceExpertOfSlot;
+  // whether the reference has a replica of each expert on each node, at node * experts + expert
+  private final boolean[] referenceOnNode;
+  // the reference's worker of each expert, NO_WORKER when it has none, SEVERAL_WORKERS when it has
+  // several: most experts have one, and then no slot scan is needed
+  private final int[] referenceWorker;
 
-  // worker of each slot and node of each worker (lookups instead of divisions in the hot loops)
-  private final int[] slotWorker;
-  private final int[] workerNode;
-  private final int[] s2e;
-  private final int[] rep;
-  private final double[] invRep;
+  // lookups instead of divisions in the hot loops
+  private final int[] workerOfSlot;
+  private final int[] nodeOfWorker;
   private final boolean replicatedLayout;
-  private final int[] cntN;
-  private final int[] nodesUsed;
-  private final double[] tok;
-  private final double[] sendIntra;
-  private final double[] sendInter;
-  private final double[] recvIntra;
-  private final double[] recvInter;
-  private final double[] mig;
-  private final double[] syncE;
-  private double syncSum;
+  // the loaded placement and its terms; save() and restore() copy it to and from saved
+  private final EvaluationState state;
+  private final EvaluationState[] saved = new EvaluationState[2];
+  private final boolean[] savedValid = new boolean[2];
 
   // caches of beginStep()
-  private final double[] cw;
-  private final double[] aw;
-  private final int[] topC = new int[3];
-  private final int[] topA = new int[3];
-  private final int[] topM = new int[3];
-  private final double[] nodeMaxA;
-  private final int[] topNode = new int[3];
+  private final double[] workerComputeSeconds;
+  private final double[] workerAllToAllSeconds;
+  private final int[] topByCompute = new int[3];
+  private final int[] topByAllToAll = new int[3];
+  private final int[] topByMigration = new int[3];
+  private final double[] nodeMaxAllToAll;
+  private final int[] topNodesByAllToAll = new int[3];
   // per worker, the all-to-all counting receives only: a lower bound of its all-to-all after any
   // swap that leaves its receives alone (every swap not involving it)
-  private final double[] recvOnlyA;
-  // per node, the three workers with the largest recvOnlyA
-  private final int[] nodeTopR;
-  private double sumSq;
-  // caches of preparePair() for the pairs (pairA, b), valid while pairSeen[b] == pairEpoch, until
-  // the state changes or another worker a comes
-  private int pairA = -1;
+  private final double[] receiveOnlyAllToAll;
+  // per node, the three workers with the largest receiveOnlyAllToAll, at node * 3
+  private final int[] nodeTopByReceiveOnly;
+  private double sumOfSquares;
+  // caches of preparePair() for the pairs (pairWorker, workerB), valid while
+  // pairEpochOf[workerB] == pairEpoch, until the state changes or another pairWorker comes: the
+  // selector prices many swaps of one busy worker in a row
+  private int pairWorker = NO_WORKER;
   private int pairEpoch;
-  private final int[] pairSeen;
-  private final double[] pairMaxC;
-  private final double[] pairMaxMig;
-  private final double[] pairUntouchedA;
-  private final double[] pairFloorA;
+  private final int[] pairEpochOf;
+  private final double[] pairOthersMaxCompute;
+  private final double[] pairOthersMaxMigration;
+  private final double[] pairUntouchedAllToAll;
+  private final double[] pairAllToAllFloor;
 
   // the workers lowerBound starts its scans of compute and all-to-all, and of migration, from
-  private int boundFrom;
-  private int migBoundFrom;
-  private final Object[][] saved = new Object[2][];
-  private final double[] savedSyncSum = new double[2];
-  private final boolean[] savedValid = new boolean[2];
-  private final Object[] stateArrays;
+  private int boundScanFrom;
+  private int migrationScanFrom;
 
   private double lastSecondary;
   private double lastLayerSeconds;
@@ -121,59 +119,44 @@ final class IncrementalEvaluator {
     this.experts = experts;
     this.gpusPerNode = model.gpusPerNode();
     this.nodes = (workers + gpusPerNode - 1) / gpusPerNode;
-    if ((long) nodes * experts > MAX_CELLS) {
+    if ((long) nodes * experts > MAX_NODE_EXPERT_CELLS) {
       throw new IllegalArgumentException(
           "nodes * experts = " + (long) nodes * experts + " is too large for the selector");
     }
-    this.kIntra = model.bytesPerToken() / model.intraNodeBandwidth();
-    this.kInter = model.bytesPerToken() / model.interNodeBandwidth();
-    this.scale4 = 4 * model.commScale();
-    this.latency = model.latencySeconds();
-    this.perToken = model.perTokenSeconds();
-    this.fixedPerWorker = slotsPerWorker * model.fixedSeconds();
-    this.migIntraSeconds = model.migrationBytesPerExpert() / model.intraNodeBandwidth();
-    this.migInterSeconds = model.migrationBytesPerExpert() / model.interNodeBandwidth();
-    this.col = new double[experts];
-    this.nodeCol = new double[nodes * experts];
-    this.reference = new int[workers * slotsPerWorker];
-    this.refOnNode = new boolean[nodes * experts];
-    this.refWorker = new int[experts];
-    this.s2e = new int[workers * slotsPerWorker];
-    this.slotWorker = new int[s2e.length];
-    this.workerNode = new int[workers];
-    for (int w = 0, slot = 0; w < workers; w++) {
-      workerNode[w] = w / gpusPerNode;
+    this.intraSecondsPerToken = model.bytesPerToken() / model.intraNodeBandwidth();
+    this.interSecondsPerToken = model.bytesPerToken() / model.interNodeBandwidth();
+    this.allToAllScale = 4 * model.commScale();
+    this.latencySeconds = model.latencySeconds();
+    this.idleAllToAllSeconds = allToAllScale * latencySeconds;
+    this.computeSecondsPerToken = model.perTokenSeconds();
+    this.fixedComputeSeconds = slotsPerWorker * model.fixedSeconds();
+    this.intraNodeMigrationSeconds = model.migrationBytesPerExpert() / model.intraNodeBandwidth();
+    this.interNodeMigrationSeconds = model.migrationBytesPerExpert() / model.interNodeBandwidth();
+    this.expertTokens = new double[experts];
+    this.nodeExpertTokens = new double[nodes * experts];
+    this.referenceExpertOfSlot = new int[workers * slotsPerWorker];
+    this.referenceOnNode = new boolean[nodes * experts];
+    this.referenceWorker = new int[experts];
+    this.state = new EvaluationState(workers, slotsPerWorker, experts, nodes);
+    this.workerOfSlot = new int[workers * slotsPerWorker];
+    this.nodeOfWorker = new int[workers];
+    for (int worker = 0, slot = 0; worker < workers; worker++) {
+      nodeOfWorker[worker] = worker / gpusPerNode;
       for (int i = 0; i < slotsPerWorker; i++, slot++) {
-        slotWorker[slot] = w;
+        workerOfSlot[slot] = worker;
       }
     }
-    this.rep = new int[experts];
-    this.invRep = new double[experts];
     this.replicatedLayout = (long) workers * slotsPerWorker > experts;
-    this.cntN = new int[nodes * experts];
-    this.nodesUsed = new int[experts];
-    this.tok = new double[workers];
-    this.sendIntra = new double[workers];
-    this.sendInter = new double[workers];
-    this.recvIntra = new double[workers];
-    this.recvInter = new double[workers];
-    this.mig = new double[workers];
-    this.syncE = new double[experts];
-    this.cw = new double[workers];
-    this.aw = new double[workers];
-    this.nodeMaxA = new double[nodes];
-    this.recvOnlyA = new double[workers];
-    this.nodeTopR = new int[nodes * 3];
-    this.pairSeen = new int[workers];
-    this.pairMaxC = new double[workers];
-    this.pairMaxMig = new double[workers];
-    this.pairUntouchedA = new double[workers];
-    this.pairFloorA = new double[workers];
-    this.stateArrays =
-        new Object[] {
-          s2e, rep, invRep, cntN, nodesUsed, tok, sendIntra, sendInter, recvIntra, recvInter, mig,
-          syncE
-        };
+    this.workerComputeSeconds = new double[workers];
+    this.workerAllToAllSeconds = new double[workers];
+    this.nodeMaxAllToAll = new double[nodes];
+    this.receiveOnlyAllToAll = new double[workers];
+    this.nodeTopByReceiveOnly = new int[nodes * 3];
+    this.pairEpochOf = new int[workers];
+    this.pairOthersMaxCompute = new double[workers];
+    this.pairOthersMaxMigration = new double[workers];
+    this.pairUntouchedAllToAll = new double[workers];
+    this.pairAllToAllFloor = new double[workers];
   }
 
   /** An evaluator of the shape of {@code reference}, reset to {@code estimate} and it. */
@@ -226,79 +209,115 @@ final class IncrementalEvaluator {
     this.load = estimate;
     this.sources = estimate.sources();
     this.migrationWeight = migrationWeight;
-    estimate.copyExpertTotals(col);
-    estimate.groupedExpertTotals(gpusPerNode, nodes, nodeCol);
-    Arrays.fill(refOnNode, false);
-    Arrays.fill(refWorker, -1);
-    for (int slot = 0; slot < this.reference.length; slot++) {
-      int w = slotWorker[slot];
-      int e = reference.expertAt(slot);
-      this.reference[slot] = e;
-      refOnNode[workerNode[w] * experts + e] = true;
-      refWorker[e] = refWorker[e] == -1 || refWorker[e] == w ? w : -2;
+    estimate.copyExpertTotals(expertTokens);
+    estimate.groupedExpertTotals(gpusPerNode, nodes, nodeExpertTokens);
+    Arrays.fill(referenceOnNode, false);
+    Arrays.fill(referenceWorker, NO_WORKER);
+    for (int slot = 0; slot < referenceExpertOfSlot.length; slot++) {
+      int worker = workerOfSlot[slot];
+      int expert = reference.expertAt(slot);
+      referenceExpertOfSlot[slot] = expert;
+      referenceOnNode[nodeOfWorker[worker] * experts + expert] = true;
+      int holder = referenceWorker[expert];
+      referenceWorker[expert] = holder == NO_WORKER || holder == worker ? worker : SEVERAL_WORKERS;
     }
     savedValid[0] = false;
     savedValid[1] = false;
-    pairA = -1;
-    boundFrom = 0;
-    migBoundFrom = 0;
+    pairWorker = NO_WORKER;
+    boundScanFrom = 0;
+    migrationScanFrom = 0;
   }
 
+  /** Workers of this evaluator's shape. */
   int workers() {
     return workers;
   }
 
+  /** Slots per worker of this evaluator's shape. */
   int slotsPerWorker() {
     return slotsPerWorker;
   }
 
+  /** Experts of this evaluator's shape. */
   int experts() {
     return experts;
   }
 
+  /** The expert in {@code slot} of the current state. */
   int expertAt(int slot) {
-    return s2e[slot];
+    return state.expertOfSlot[slot];
   }
 
+  /** Replicas (slots) of {@code expert} in the current state. */
   int replicas(int expert) {
-    return rep[expert];
+    return state.replicas[expert];
   }
 
+  /** Whether {@code worker} holds a replica of {@code expert} in the current state. */
   boolean workerHolds(int worker, int expert) {
-    return count(worker, expert) > 0;
+    return replicasOn(worker, expert) > 0;
   }
 
+  /** Tokens of {@code expert} over all sources of the load. */
   double expertLoad(int expert) {
-    return col[expert];
+    return expertTokens[expert];
   }
 
   /** Compute seconds of a worker as of the last {@link #beginStep}. */
   double computeSeconds(int worker) {
-    return cw[worker];
+    return workerComputeSeconds[worker];
   }
 
   /** All-to-all seconds of a worker as of the last {@link #beginStep}. */
   double allToAllSeconds(int worker) {
-    return aw[worker];
+    return workerAllToAllSeconds[worker];
   }
 
   /** The worker with the largest compute as of the last {@link #beginStep}, lowest on ties. */
   int busiestByCompute() {
-    return topC[0];
+    return topByCompute[0];
   }
 
   /** The worker with the largest all-to-all as of the last {@link #beginStep}, lowest on ties. */
   int busiestByAllToAll() {
-    return topA[0];
+    return topByAllToAll[0];
   }
 
   /** The worker with the largest migration as of the last {@link #beginStep}, lowest on ties. */
   int busiestByMigration() {
-    return topM[0];
+    return topByMigration[0];
   }
 
-  private double a2a(double sI, double sX, double rI, double rX) {
-    return scale4 * (latency + max(sI, rI) * kIntra + max(sX, rX) * kInter);
+  /** Seconds {@code worker} takes to receive its experts missing from the reference placement. */
+  double migrationSeconds(int worker) {
+    return state.migrationSeconds[worker];
+  }
+
+  /** Weight of the switch seconds in the objective. */
+  double migrationWeight() {
+    return migrationWeight;
+  }
+
+  /** The expert of every slot of the current state (a copy). */
+  int[] slotToExpert() {
+    return state.expertOfSlot.clone();
+  }
+
+  /** Compute seconds of a worker whose replicas process {@code tokens} tokens. */
+  private double computeSecondsOf(double tokens) {
+    return fixedComputeSeconds + computeSecondsPerToken * tokens;
+  }
+
+  /** All-to-all seconds of a worker from the tokens it sends and receives per exchange. */
+  private double allToAllSecondsOf(
+      double sendIntraTokens,
+      double sendInterTokens,
+      double recvIntraTokens,
+      double recvInterTokens) {
+    return allToAllScale
+        * (latencySeconds
+            + max(sendIntraTokens, recvIntraTokens) * intraSecondsPerToken
+            + max(sendInterTokens, recvInterTokens) * interSecondsPerToken);
   }
 
   /**
@@ -310,94 +329,65 @@ final class IncrementalEvaluator {
     return a >= b ? a : b;
   }
 
-  double migrationSeconds(int worker) {
-    return mig[worker];
-  }
-
-  double migrationWeight() {
-    return migrationWeight;
-  }
-
-  int[] slotToExpert() {
-    return s2e.clone();
-  }
-
   /** Resets the state to the given placement (of this evaluator's shape). */
   void load(Placement placement) {
-    pairA = -1;
-    for (int slot = 0; slot < s2e.length; slot++) {
-      s2e[slot] = placement.expertAt(slot);
+    pairWorker = NO_WORKER;
+    int[] expertOfSlot = state.expertOfSlot;
+    for (int slot = 0; slot < expertOfSlot.length; slot++) {
+      expertOfSlot[slot] = placement.expertAt(slot);
     }
-    Arrays.fill(rep, 0);
-    Arrays.fill(cntN, 0);
-    Arrays.fill(nodesUsed, 0);
-    Arrays.fill(tok, 0);
-    Arrays.fill(sendIntra, 0);
-    Arrays.fill(sendInter, 0);
-    Arrays.fill(recvIntra, 0);
-    Arrays.fill(recvInter, 0);
-    Arrays.fill(mig, 0);
-    syncSum = 0;
-    for (int slot = 0; slot < s2e.length; slot++) {
-      int w = slotWorker[slot];
-      int e = s2e[slot];
-      rep[e]++;
-      if (!heldEarlier(s2e, w * slotsPerWorker, slot - w * slotsPerWorker, e)) {
-        mig[w] += migrationSecondsOf(e, w);
+    state.clearTerms();
+    for (int slot = 0; slot < expertOfSlot.length; slot++) {
+      int worker = workerOfSlot[slot];
+      int expert = expertOfSlot[slot];
+      state.replicas[expert]++;
+      int firstSlot = worker * slotsPerWorker;
+      if (!heldInEarlierSlot(expertOfSlot, firstSlot, slot - firstSlot, expert)) {
+        state.migrationSeconds[worker] += migrationSecondsOf(expert, worker);
       }
-      if (cntN[workerNode[w] * experts + e]++ == 0) {
-        nodesUsed[e]++;
-      }
+      addNodeReplica(expert, nodeOfWorker[worker]);
     }
-    for (int slot = 0; slot < s2e.length; slot++) {
-      int w = slotWorker[slot];
-      int e = s2e[slot];
-      double share = 1.0 / rep[e];
-      tok[w] += col[e] * share;
-      recvReplica(w, e, share);
+    for (int slot = 0; slot < expertOfSlot.length; slot++) {
+      int worker = workerOfSlot[slot];
+      int expert = expertOfSlot[slot];
+      double share = 1.0 / state.replicas[expert];
+      state.workerTokens[worker] += expertTokens[expert] * share;
+      addReceives(worker, expert, share);
     }
     // sends: only the experts on a source's own node keep tokens inside the node
     int slotsPerNode = gpusPerNode * slotsPerWorker;
-    for (int e = 0; e < experts; e++) {
-      invRep[e] = rep[e] == 0 ? 0 : 1.0 / rep[e];
+    for (int expert = 0; expert < experts; expert++) {
+      int replicas = state.replicas[expert];
+      state.replicaShare[expert] = replicas == 0 ? 0 : 1.0 / replicas;
     }
-    for (int s = 0; s < sources; s++) {
-      int first = workerNode[s] * slotsPerNode;
-      int last = Math.min(s2e.length, first + slotsPerNode);
+    for (int source = 0; source < sources; source++) {
+      int firstSlot = nodeOfWorker[source] * slotsPerNode;
+      int endSlot = Math.min(expertOfSlot.length, firstSlot + slotsPerNode);
       double inNode = 0;
-      for (int slot = first; slot < last; slot++) {
-        int e = s2e[slot];
-        inNode += load.tokens(s, e) * invRep[e];
+      for (int slot = firstSlot; slot < endSlot; slot++) {
+        int expert = expertOfSlot[slot];
+        inNode += load.tokens(source, expert) * state.replicaShare[expert];
       }
-      double local = 0;
-      for (int slot = s * slotsPerWorker, end = slot + slotsPerWorker; slot < end; slot++) {
-        int e = s2e[slot];
-        local += load.tokens(s, e) * invRep[e];
+      double onWorker = 0;
+      for (int slot = source * slotsPerWorker, end = slot + slotsPerWorker; slot < end; slot++) {
+        int expert = expertOfSlot[slot];
+        onWorker += load.tokens(source, expert) * state.replicaShare[expert];
       }
-      sendIntra[s] = inNode - local;
-      sendInter[s] = Math.max(0, load.sourceTotal(s) - inNode);
+      state.sendIntraTokens[source] = inNode - onWorker;
+      state.sendInterTokens[source] = Math.max(0, load.sourceTotal(source) - inNode);
     }
-    for (int e = 0; e < experts; e++) {
-      syncE[e] = rep[e] > 1 ? model.syncSeconds(rep[e], nodesUsed[e] > 1) : 0;
-      syncSum += syncE[e];
+    for (int expert = 0; expert < experts; expert++) {
+      state.expertSyncSeconds[expert] = syncSecondsOf(expert);
+      state.syncSeconds += state.expertSyncSeconds[expert];
     }
   }
 
   /** Remembers the state in {@code slot} (0 or 1), for {@link #restore}. */
   void save(int slot) {
-    Object[] state = state();
     if (saved[slot] == null) {
-      saved[slot] = new Object[state.length];
-      for (int i = 0; i < state.length; i++) {
-        saved[slot][i] =
-            state[i] instanceof int[] ints ? ints.clone() : ((double[]) state[i]).clone();
-      }
-    } else {
-      for (int i = 0; i < state.length; i++) {
-        copy(state[i], saved[slot][i]);
-      }
+      saved[slot] = new EvaluationState(workers, slotsPerWorker, experts, nodes);
     }
-    savedSyncSum[slot] = syncSum;
+    saved[slot].copyFrom(state);
     savedValid[slot] = true;
   }
 
@@ -406,208 +396,220 @@ final class IncrementalEvaluator {
     if (!savedValid[slot]) {
       throw new IllegalStateException("nothing saved in slot " + slot);
     }
-    pairA = -1;
-    Object[] state = state();
-    for (int i = 0; i < state.length; i++) {
-      copy(saved[slot][i], state[i]);
-    }
-    syncSum = savedSyncSum[slot];
-  }
-
-  /** The arrays {@link #load} fills. */
-  private Object[] state() {
-    return stateArrays;
-  }
-
-  private static void copy(Object from, Object to) {
-    if (from instanceof int[] ints) {
-      System.arraycopy(ints, 0, to, 0, ints.length);
-    } else {
-      double[] doubles = (double[]) from;
-      System.arraycopy(doubles, 0, to, 0, doubles.length);
-    }
+    pairWorker = NO_WORKER;
+    state.copyFrom(saved[slot]);
   }
 
   /** Replicas of {@code expert} on {@code worker}. */
-  private int count(int worker, int expert) {
-    int n = 0;
+  private int replicasOn(int worker, int expert) {
+    int count = 0;
     for (int slot = worker * slotsPerWorker, end = slot + slotsPerWorker; slot < end; slot++) {
-      if (s2e[slot] == expert) {
-        n++;
+      if (state.expertOfSlot[slot] == expert) {
+        count++;
       }
     }
-    return n;
+    return count;
   }
 
+  /** Seconds {@code worker} takes to receive {@code expert}, 0 if the reference gave it one. */
   private double migrationSecondsOf(int expert, int worker) {
-    int held = refWorker[expert];
-    if (held != -2) {
-      if (held == worker) {
-        return 0;
-      }
-      return refOnNode[workerNode[worker] * experts + expert] ? migIntraSeconds : migInterSeconds;
+    int holder = referenceWorker[expert];
+    if (holder == worker) {
+      return 0;
     }
-    int base = worker * slotsPerWorker;
-    for (int i = 0; i < slotsPerWorker; i++) {
-      if (reference[base + i] == expert) {
-        return 0;
+    if (holder == SEVERAL_WORKERS) {
+      int firstSlot = worker * slotsPerWorker;
+      for (int i = 0; i < slotsPerWorker; i++) {
+        if (referenceExpertOfSlot[firstSlot + i] == expert) {
+          return 0;
+        }
       }
     }
-    return refOnNode[workerNode[worker] * experts + expert] ? migIntraSeconds : migInterSeconds;
+    return referenceOnNode[nodeOfWorker[worker] * experts + expert]
+        ? intraNodeMigrationSeconds
+        : interNodeMigrationSeconds;
   }
 
-  /** The tokens source {@code s} routes to expert {@code e}, 0 for a worker that is no source. */
-  private double tokensOf(int s, int e) {
-    return s < sources ? load.tokens(s, e) : 0;
+  /**
+   * The migration seconds of {@code worker}, {@code seconds} now, once one of its replicas of
+   * {@code leaving} holds {@code arriving} instead; asked before the state changes.
+   */
+  private double migrationAfterTrade(int worker, double seconds, int leaving, int arriving) {
+    // without replicas every expert has one slot: the leaving expert leaves the worker entirely and
+    // the arriving one is new to it, so the slot scans can be skipped
+    if (!replicatedLayout || replicasOn(worker, leaving) == 1) {
+      seconds -= migrationSecondsOf(leaving, worker);
+    }
+    if (!replicatedLayout || replicasOn(worker, arriving) == 0) {
+      seconds += migrationSecondsOf(arriving, worker);
+    }
+    return seconds;
   }
 
-  private void recvReplica(int w, int e, double share) {
-    double fromNode = nodeCol[workerNode[w] * experts + e];
-    double own = w < sources ? load.tokens(w, e) : 0;
-    recvIntra[w] += share * (fromNode - own);
-    recvInter[w] += share * (col[e] - fromNode);
+  /** Sync seconds of {@code expert} with its current replicas and nodes. */
+  private double syncSecondsOf(int expert) {
+    int replicas = state.replicas[expert];
+    return replicas > 1 ? model.syncSeconds(replicas, state.nodesSpanned[expert] > 1) : 0;
   }
 
-  private void sendOf(int s, int e, double sign) {
-    double v = load.tokens(s, e);
-    if (v == 0) {
+  /** The tokens {@code worker}'s source routes to {@code expert}, 0 when it is no source. */
+  private double sourceTokens(int worker, int expert) {
+    return worker < sources ? load.tokens(worker, expert) : 0;
+  }
+
+  /** Adds the receives of a replica of {@code expert} on {@code worker} with this token share. */
+  private void addReceives(int worker, int expert, double share) {
+    double fromNode = nodeExpertTokens[nodeOfWorker[worker] * experts + expert];
+    double own = sourceTokens(worker, expert);
+    state.recvIntraTokens[worker] += share * (fromNode - own);
+    state.recvInterTokens[worker] += share * (expertTokens[expert] - fromNode);
+  }
+
+  /**
+   * Adds ({@code sign} 1) or removes ({@code sign} -1) the sends of {@code source} to an expert.
+   */
+  private void addSends(int source, int expert, double sign) {
+    double tokens = load.tokens(source, expert);
+    if (tokens == 0) {
       return;
     }
-    int on = cntN[workerNode[s] * experts + e];
-    int local = count(s, e);
-    double r = rep[e];
-    sendIntra[s] += sign * v * (on - local) / r;
-    sendInter[s] += sign * v * (rep[e] - on) / r;
+    int onNode = state.nodeReplicas[nodeOfWorker[source] * experts + expert];
+    int onWorker = replicasOn(source, expert);
+    double replicas = state.replicas[expert];
+    state.sendIntraTokens[source] += sign * tokens * (onNode - onWorker) / replicas;
+    state.sendInterTokens[source] += sign * tokens * (state.replicas[expert] - onNode) / replicas;
   }
 
-  private void sendsAround(int e, double sign, int nodeA, int nodeB, int a, int b) {
+  /**
+   * Adds or removes the sends to {@code expert} that a swap between workers A and B can change:
+   * those of A and B inside one node, those of every source of both nodes across nodes.
+   */
+  private void addSendsAroundSwap(
+      int expert, double sign, int nodeA, int nodeB, int workerA, int workerB) {
     if (nodeA == nodeB) {
-      if (a < sources) {
-        sendOf(a, e, sign);
+      if (workerA < sources) {
+        addSends(workerA, expert, sign);
       }
-      if (b < sources) {
-        sendOf(b, e, sign);
+      if (workerB < sources) {
+        addSends(workerB, expert, sign);
       }
       return;
     }
-    sendsOfNode(e, sign, nodeA);
-    sendsOfNode(e, sign, nodeB);
+    addSendsOfNode(expert, sign, nodeA);
+    addSendsOfNode(expert, sign, nodeB);
   }
 
-  private void sendsOfNode(int e, double sign, int node) {
+  private void addSendsOfNode(int expert, double sign, int node) {
     int end = Math.min(sources, (node + 1) * gpusPerNode);
-    for (int s = node * gpusPerNode; s < end; s++) {
-      sendOf(s, e, sign);
+    for (int source = node * gpusPerNode; source < end; source++) {
+      addSends(source, expert, sign);
     }
   }
 
   /** Swaps the experts of two slots on different workers holding different experts. */
-  void swap(int x, int y) {
-    pairA = -1;
-    int e = s2e[x];
-    int f = s2e[y];
-    int a = slotWorker[x];
-    int b = slotWorker[y];
-    int nodeA = workerNode[a];
-    int nodeB = workerNode[b];
-    sendsAround(e, -1, nodeA, nodeB, a, b);
-    sendsAround(f, -1, nodeA, nodeB, a, b);
-    double shareE = 1.0 / rep[e];
-    double shareF = 1.0 / rep[f];
-    double delta = col[f] * shareF - col[e] * shareE;
-    tok[a] += delta;
-    tok[b] -= delta;
-    recvReplica(a, e, -shareE);
-    recvReplica(a, f, shareF);
-    recvReplica(b, f, -shareF);
-    recvReplica(b, e, shareE);
-    if (count(a, e) == 1) {
-      mig[a] -= migrationSecondsOf(e, a);
-    }
-    if (count(a, f) == 0) {
-      mig[a] += migrationSecondsOf(f, a);
-    }
-    if (count(b, f) == 1) {
-      mig[b] -= migrationSecondsOf(f, b);
-    }
-    if (count(b, e) == 0) {
-      mig[b] += migrationSecondsOf(e, b);
-    }
+  void swap(int slotA, int slotB) {
+    pairWorker = NO_WORKER;
+    int expertA = state.expertOfSlot[slotA];
+    int expertB = state.expertOfSlot[slotB];
+    int workerA = workerOfSlot[slotA];
+    int workerB = workerOfSlot[slotB];
+    int nodeA = nodeOfWorker[workerA];
+    int nodeB = nodeOfWorker[workerB];
+    addSendsAroundSwap(expertA, -1, nodeA, nodeB, workerA, workerB);
+    addSendsAroundSwap(expertB, -1, nodeA, nodeB, workerA, workerB);
+    double shareA = 1.0 / state.replicas[expertA];
+    double shareB = 1.0 / state.replicas[expertB];
+    double tokensToA = expertTokens[expertB] * shareB - expertTokens[expertA] * shareA;
+    state.workerTokens[workerA] += tokensToA;
+    state.workerTokens[workerB] -= tokensToA;
+    addReceives(workerA, expertA, -shareA);
+    addReceives(workerA, expertB, shareB);
+    addReceives(workerB, expertB, -shareB);
+    addReceives(workerB, expertA, shareA);
+    state.migrationSeconds[workerA] =
+        migrationAfterTrade(workerA, state.migrationSeconds[workerA], expertA, expertB);
+    state.migrationSeconds[workerB] =
+        migrationAfterTrade(workerB, state.migrationSeconds[workerB], expertB, expertA);
     if (nodeA != nodeB) {
-      moveNodeCount(e, nodeA, nodeB);
-      moveNodeCount(f, nodeB, nodeA);
+      moveNodeReplica(expertA, nodeA, nodeB);
+      moveNodeReplica(expertB, nodeB, nodeA);
     }
-    s2e[x] = f;
-    s2e[y] = e;
-    sendsAround(e, 1, nodeA, nodeB, a, b);
-    sendsAround(f, 1, nodeA, nodeB, a, b);
+    state.expertOfSlot[slotA] = expertB;
+    state.expertOfSlot[slotB] = expertA;
+    addSendsAroundSwap(expertA, 1, nodeA, nodeB, workerA, workerB);
+    addSendsAroundSwap(expertB, 1, nodeA, nodeB, workerA, workerB);
     if (nodeA != nodeB) {
-      resync(e);
-      resync(f);
+      updateSync(expertA);
+      updateSync(expertB);
     }
   }
 
-  private void moveNodeCount(int e, int from, int to) {
-    if (--cntN[from * experts + e] == 0) {
-      nodesUsed[e]--;
-    }
-    if (cntN[to * experts + e]++ == 0) {
-      nodesUsed[e]++;
+  private void moveNodeReplica(int expert, int fromNode, int toNode) {
+    removeNodeReplica(expert, fromNode);
+    addNodeReplica(expert, toNode);
+  }
+
+  private void removeNodeReplica(int expert, int node) {
+    if (--state.nodeReplicas[node * experts + expert] == 0) {
+      state.nodesSpanned[expert]--;
     }
   }
 
-  private void resync(int e) {
-    if (rep[e] > 1 || syncE[e] != 0) {
-      syncSum -= syncE[e];
-      syncE[e] = rep[e] > 1 ? model.syncSeconds(rep[e], nodesUsed[e] > 1) : 0;
-      syncSum += syncE[e];
+  private void addNodeReplica(int expert, int node) {
+    if (state.nodeReplicas[node * experts + expert]++ == 0) {
+      state.nodesSpanned[expert]++;
     }
   }
 
-  /** Puts expert {@code f} in slot {@code x}, whose expert must keep at least one other replica. */
-  void replace(int x, int f) {
-    pairA = -1;
-    int e = s2e[x];
-    int a = slotWorker[x];
-    int nodeA = workerNode[a];
-    expertFull(e, -1);
-    expertFull(f, -1);
-    if (count(a, e) == 1) {
-      mig[a] -= migrationSecondsOf(e, a);
+  private void updateSync(int expert) {
+    if (state.replicas[expert] > 1 || state.expertSyncSeconds[expert] != 0) {
+      state.syncSeconds -= state.expertSyncSeconds[expert];
+      state.expertSyncSeconds[expert] = syncSecondsOf(expert);
+      state.syncSeconds += state.expertSyncSeconds[expert];
     }
-    if (count(a, f) == 0) {
-      mig[a] += migrationSecondsOf(f, a);
-    }
-    if (--cntN[nodeA * experts + e] == 0) {
-      nodesUsed[e]--;
-    }
-    if (cntN[nodeA * experts + f]++ == 0) {
-      nodesUsed[f]++;
-    }
-    rep[e]--;
-    rep[f]++;
-    invRep[e] = 1.0 / rep[e];
-    invRep[f] = 1.0 / rep[f];
-    s2e[x] = f;
-    expertFull(e, 1);
-    expertFull(f, 1);
   }
 
-  private void expertFull(int e, double sign) {
-    double share = sign / rep[e];
-    for (int slot = 0; slot < s2e.length; slot++) {
-      if (s2e[slot] == e) {
-        int w = slotWorker[slot];
-        tok[w] += col[e] * share;
-        recvReplica(w, e, share);
+  /** Puts {@code expert} in {@code slot}, whose expert must keep at least one other replica. */
+  void replace(int slot, int expert) {
+    pairWorker = NO_WORKER;
+    int replaced = state.expertOfSlot[slot];
+    int worker = workerOfSlot[slot];
+    int node = nodeOfWorker[worker];
+    // the replica counts of both experts change, and with them the shares of all their replicas
+    addExpertTerms(replaced, -1);
+    addExpertTerms(expert, -1);
+    state.migrationSeconds[worker] =
+        migrationAfterTrade(worker, state.migrationSeconds[worker], replaced, expert);
+    removeNodeReplica(replaced, node);
+    addNodeReplica(expert, node);
+    state.replicas[replaced]--;
+    state.replicas[expert]++;
+    state.replicaShare[replaced] = 1.0 / state.replicas[replaced];
+    state.replicaShare[expert] = 1.0 / state.replicas[expert];
+    state.expertOfSlot[slot] = expert;
+    addExpertTerms(replaced, 1);
+    addExpertTerms(expert, 1);
+  }
+
+  /**
+   * Adds ({@code sign} 1) or removes ({@code sign} -1) every term of {@code expert}: the tokens and
+   * receives of its replicas, the sends of every source to it, and its sync.
+   */
+  private void addExpertTerms(int expert, double sign) {
+    double share = sign / state.replicas[expert];
+    for (int slot = 0; slot < state.expertOfSlot.length; slot++) {
+      if (state.expertOfSlot[slot] == expert) {
+        int worker = workerOfSlot[slot];
+        state.workerTokens[worker] += expertTokens[expert] * share;
+        addReceives(worker, expert, share);
       }
     }
-    for (int s = 0; s < sources; s++) {
-      sendOf(s, e, sign);
+    for (int source = 0; source < sources; source++) {
+      addSends(source, expert, sign);
     }
-    syncSum -= syncE[e];
-    syncE[e] = sign > 0 && rep[e] > 1 ? model.syncSeconds(rep[e], nodesUsed[e] > 1) : 0;
-    syncSum += syncE[e];
+    state.syncSeconds -= state.expertSyncSeconds[expert];
+    state.expertSyncSeconds[expert] = sign > 0 ? syncSecondsOf(expert) : 0;
+    state.syncSeconds += state.expertSyncSeconds[expert];
   }
 
   /**
@@ -616,22 +618,27 @@ final class IncrementalEvaluator {
    * used to break ties.
    */
   double objective() {
-    double maxC = 0;
-    double maxA = 0;
-    double maxMig = 0;
+    double maxCompute = 0;
+    double maxAllToAll = 0;
+    double maxMigration = 0;
     double secondary = 0;
-    for (int w = 0; w < workers; w++) {
-      double c = fixedPerWorker + perToken * tok[w];
-      double a = a2a(sendIntra[w], sendInter[w], recvIntra[w], recvInter[w]);
-      maxC = max(maxC, c);
-      maxA = max(maxA, a);
-      maxMig = max(maxMig, mig[w]);
-      secondary += c * c + a * a;
+    for (int worker = 0; worker < workers; worker++) {
+      double compute = computeSecondsOf(state.workerTokens[worker]);
+      double allToAll =
+          allToAllSecondsOf(
+              state.sendIntraTokens[worker],
+              state.sendInterTokens[worker],
+              state.recvIntraTokens[worker],
+              state.recvInterTokens[worker]);
+      maxCompute = max(maxCompute, compute);
+      maxAllToAll = max(maxAllToAll, allToAll);
+      maxMigration = max(maxMigration, state.migrationSeconds[worker]);
+      secondary += compute * compute + allToAll * allToAll;
     }
     lastSecondary = secondary;
-    lastLayerSeconds = maxA + maxC + syncSum;
-    lastSwitchSeconds = maxMig;
-    return lastLayerSeconds + migrationWeight * maxMig;
+    lastLayerSeconds = maxAllToAll + maxCompute + state.syncSeconds;
+    lastSwitchSeconds = maxMigration;
+    return lastLayerSeconds + migrationWeight * maxMigration;
   }
 
   /**
@@ -641,73 +648,82 @@ final class IncrementalEvaluator {
    */
   double lowerBound(Placement placement, double cutoff) {
     boolean replicated = placement.slotCount() > experts;
-    double maxC = 0;
-    double maxA = 0;
+    double maxCompute = 0;
+    double maxAllToAll = 0;
     // from the worker that ended the last scan early: placements tend to share their busy workers,
     // and the order changes nothing but how soon the scan can stop
-    for (int k = 0, w = boundFrom; k < workers; k++, w = w + 1 == workers ? 0 : w + 1) {
-      double t = 0;
-      double rI = 0;
-      double rX = 0;
-      int base = w * slotsPerWorker;
-      int nodeBase = workerNode[w] * experts;
+    for (int visited = 0, worker = boundScanFrom;
+        visited < workers;
+        visited++, worker = worker + 1 == workers ? 0 : worker + 1) {
+      double tokens = 0;
+      double recvIntra = 0;
+      double recvInter = 0;
+      int firstSlot = worker * slotsPerWorker;
+      int nodeCell = nodeOfWorker[worker] * experts;
       for (int i = 0; i < slotsPerWorker; i++) {
-        int e = placement.expertAt(base + i);
-        double share = replicated ? 1.0 / placement.replicaCount(e) : 1.0;
-        t += col[e] * share;
-        double fromNode = nodeCol[nodeBase + e];
-        rI += share * (fromNode - (w < sources ? load.tokens(w, e) : 0));
-        rX += share * (col[e] - fromNode);
+        int expert = placement.expertAt(firstSlot + i);
+        double share = replicated ? 1.0 / placement.replicaCount(expert) : 1.0;
+        tokens += expertTokens[expert] * share;
+        double fromNode = nodeExpertTokens[nodeCell + expert];
+        recvIntra += share * (fromNode - sourceTokens(worker, expert));
+        recvInter += share * (expertTokens[expert] - fromNode);
       }
-      maxC = max(maxC, fixedPerWorker + perToken * t);
-      maxA = max(maxA, a2a(0, 0, rI, rX));
-      if (maxC + maxA >= cutoff) {
-        boundFrom = w;
-        return maxC + maxA;
+      maxCompute = max(maxCompute, computeSecondsOf(tokens));
+      maxAllToAll = max(maxAllToAll, allToAllSecondsOf(0, 0, recvIntra, recvInter));
+      if (maxCompute + maxAllToAll >= cutoff) {
+        boundScanFrom = worker;
+        return maxCompute + maxAllToAll;
       }
     }
-    double maxMig = 0;
+    double maxMigration = 0;
     if (migrationWeight > 0) {
-      double layerFloor = maxC + maxA;
-      for (int k = 0, w = migBoundFrom; k < workers; k++, w = w + 1 == workers ? 0 : w + 1) {
-        double m = 0;
-        int base = w * slotsPerWorker;
+      double layerFloor = maxCompute + maxAllToAll;
+      for (int visited = 0, worker = migrationScanFrom;
+          visited < workers;
+          visited++, worker = worker + 1 == workers ? 0 : worker + 1) {
+        double migration = 0;
+        int firstSlot = worker * slotsPerWorker;
         for (int i = 0; i < slotsPerWorker; i++) {
-          int e = placement.expertAt(base + i);
-          if (reference[base + i] != e && !heldEarlier(placement, base, i, e)) {
-            m += migrationSecondsOf(e, w);
+          int expert = placement.expertAt(firstSlot + i);
+          if (referenceExpertOfSlot[firstSlot + i] != expert
+              && !heldInEarlierSlot(placement, firstSlot, i, expert)) {
+            migration += migrationSecondsOf(expert, worker);
           }
         }
-        maxMig = max(maxMig, m);
+        maxMigration = max(maxMigration, migration);
         // the sync seconds added below only raise the bound
-        if (layerFloor + migrationWeight * maxMig >= cutoff) {
-          migBoundFrom = w;
-          return layerFloor + migrationWeight * maxMig;
+        if (layerFloor + migrationWeight * maxMigration >= cutoff) {
+          migrationScanFrom = worker;
+          return layerFloor + migrationWeight * maxMigration;
         }
       }
     }
     double sync = 0;
     if (replicated) {
-      for (int e = 0; e < experts; e++) {
-        int r = placement.replicaCount(e);
-        sync += r > 1 ? model.syncSeconds(r, false) : 0;
+      for (int expert = 0; expert < experts; expert++) {
+        int replicas = placement.replicaCount(expert);
+        sync += replicas > 1 ? model.syncSeconds(replicas, false) : 0;
       }
     }
-    return maxC + maxA + sync + migrationWeight * maxMig;
+    return maxCompute + maxAllToAll + sync + migrationWeight * maxMigration;
   }
 
-  private static boolean heldEarlier(Placement p, int base, int i, int e) {
-    for (int j = 0; j < i; j++) {
-      if (p.expertAt(base + j) == e) {
+  /** Whether one of the first {@code count} slots from {@code firstSlot} holds {@code expert}. */
+  private static boolean heldInEarlierSlot(
+      Placement placement, int firstSlot, int count, int expert) {
+    for (int i = 0; i < count; i++) {
+      if (placement.expertAt(firstSlot + i) == expert) {
         return true;
       }
     }
     return false;
   }
 
-  private static boolean heldEarlier(int[] s2e, int base, int i, int e) {
-    for (int j = 0; j < i; j++) {
-      if (s2e[base + j] == e) {
+  /** Whether one of the first {@code count} slots from {@code firstSlot} holds {@code expert}. */
+  private static boolean heldInEarlierSlot(
+      int[] expertOfSlot, int firstSlot, int count, int expert) {
+    for (int i = 0; i < count; i++) {
+      if (expertOfSlot[firstSlot + i] == expert) {
         return true;
       }
     }
@@ -716,296 +732,373 @@ final class IncrementalEvaluator {
 
   /** Caches per-worker terms and the largest ones for {@link #evaluateSwap}; returns objective. */
   double beginStep() {
-    pairA = -1;
-    double sq = 0;
-    double maxC = 0;
-    double maxA = 0;
-    double maxMig = 0;
-    for (int w = 0; w < workers; w++) {
-      double c = fixedPerWorker + perToken * tok[w];
-      double a = a2a(sendIntra[w], sendInter[w], recvIntra[w], recvInter[w]);
-      cw[w] = c;
-      aw[w] = a;
-      maxC = max(maxC, c);
-      maxA = max(maxA, a);
-      maxMig = max(maxMig, mig[w]);
-      recvOnlyA[w] = scale4 * (latency + recvIntra[w] * kIntra + recvInter[w] * kInter);
-      sq += c * c + a * a;
+    pairWorker = NO_WORKER;
+    double squares = 0;
+    double maxCompute = 0;
+    double maxAllToAll = 0;
+    double maxMigration = 0;
+    for (int worker = 0; worker < workers; worker++) {
+      double compute = computeSecondsOf(state.workerTokens[worker]);
+      double allToAll =
+          allToAllSecondsOf(
+              state.sendIntraTokens[worker],
+              state.sendInterTokens[worker],
+              state.recvIntraTokens[worker],
+              state.recvInterTokens[worker]);
+      workerComputeSeconds[worker] = compute;
+      workerAllToAllSeconds[worker] = allToAll;
+      maxCompute = max(maxCompute, compute);
+      maxAllToAll = max(maxAllToAll, allToAll);
+      maxMigration = max(maxMigration, state.migrationSeconds[worker]);
+      receiveOnlyAllToAll[worker] =
+          allToAllScale
+              * (latencySeconds
+                  + state.recvIntraTokens[worker] * intraSecondsPerToken
+                  + state.recvInterTokens[worker] * interSecondsPerToken);
+      squares += compute * compute + allToAll * allToAll;
     }
-    top3(cw, 0, workers, topC, 0);
-    top3(aw, 0, workers, topA, 0);
-    top3(mig, 0, workers, topM, 0);
-    for (int n = 0; n < nodes; n++) {
-      int first = n * gpusPerNode;
+    topThree(workerComputeSeconds, 0, workers, topByCompute, 0);
+    topThree(workerAllToAllSeconds, 0, workers, topByAllToAll, 0);
+    topThree(state.migrationSeconds, 0, workers, topByMigration, 0);
+    for (int node = 0; node < nodes; node++) {
+      int first = node * gpusPerNode;
       int end = Math.min(workers, first + gpusPerNode);
-      double m = 0;
-      for (int w = first; w < end; w++) {
-        m = max(m, aw[w]);
+      double nodeMax = 0;
+      for (int worker = first; worker < end; worker++) {
+        nodeMax = max(nodeMax, workerAllToAllSeconds[worker]);
       }
-      nodeMaxA[n] = m;
-      top3(recvOnlyA, first, end, nodeTopR, n * 3);
+      nodeMaxAllToAll[node] = nodeMax;
+      topThree(receiveOnlyAllToAll, first, end, nodeTopByReceiveOnly, node * 3);
     }
-    top3(nodeMaxA, 0, nodes, topNode, 0);
-    sumSq = sq;
+    topThree(nodeMaxAllToAll, 0, nodes, topNodesByAllToAll, 0);
+    sumOfSquares = squares;
     // what objective() would compute, from the same values in the same order
-    lastSecondary = sq;
-    lastLayerSeconds = maxA + maxC + syncSum;
-    lastSwitchSeconds = maxMig;
-    return lastLayerSeconds + migrationWeight * maxMig;
+    lastSecondary = squares;
+    lastLayerSeconds = maxAllToAll + maxCompute + state.syncSeconds;
+    lastSwitchSeconds = maxMigration;
+    return lastLayerSeconds + migrationWeight * maxMigration;
   }
 
   /**
    * The indices of the three largest of {@code values[from..to)} into {@code out[at..at + 3)},
    * largest first, the lowest index first among equal values, -1 where there are fewer.
    */
-  private static void top3(double[] values, int from, int to, int[] out, int at) {
-    int i1 = -1;
-    int i2 = -1;
-    int i3 = -1;
-    double v1 = Double.NEGATIVE_INFINITY;
-    double v2 = Double.NEGATIVE_INFINITY;
-    double v3 = Double.NEGATIVE_INFINITY;
+  private static void topThree(double[] values, int from, int to, int[] out, int at) {
+    int first = -1;
+    int second = -1;
+    int third = -1;
+    double firstValue = Double.NEGATIVE_INFINITY;
+    double secondValue = Double.NEGATIVE_INFINITY;
+    double thirdValue = Double.NEGATIVE_INFINITY;
     for (int i = from; i < to; i++) {
-      double v = values[i];
-      if (i3 >= 0 && !(v > v3)) {
+      double value = values[i];
+      if (third >= 0 && !(value > thirdValue)) {
         continue;
       }
-      if (i1 < 0 || v > v1) {
-        i3 = i2;
-        v3 = v2;
-        i2 = i1;
-        v2 = v1;
-        i1 = i;
-        v1 = v;
-      } else if (i2 < 0 || v > v2) {
-        i3 = i2;
-        v3 = v2;
-        i2 = i;
-        v2 = v;
+      if (first < 0 || value > firstValue) {
+        third = second;
+        thirdValue = secondValue;
+        second = first;
+        secondValue = firstValue;
+        first = i;
+        firstValue = value;
+      } else if (second < 0 || value > secondValue) {
+        third = second;
+        thirdValue = secondValue;
+        second = i;
+        secondValue = value;
       } else {
-        i3 = i;
-        v3 = v;
+        third = i;
+        thirdValue = value;
       }
     }
-    out[at] = i1;
-    out[at + 1] = i2;
-    out[at + 2] = i3;
+    out[at] = first;
+    out[at + 1] = second;
+    out[at + 2] = third;
   }
 
-  private static double maxExcept(int[] top, int from, double[] values, int a, int b) {
-    for (int i = from; i < from + 3; i++) {
-      int w = top[i];
-      if (w >= 0 && w != a && w != b) {
-        return values[w];
-      }
-    }
-    return 0;
-  }
-
-  private static double maxExcept(int[] top, double[] values, int a, int b) {
-    for (int i : top) {
-      if (i >= 0 && i != a && i != b) {
-        return values[i];
+  /**
+   * The value of the first index of {@code top[at..at + 3)} (from {@link #topThree}) that is
+   * neither {@code skipA} nor {@code skipB}, 0 when there is none.
+   */
+  private static double largestExcept(int[] top, int at, double[] values, int skipA, int skipB) {
+    for (int i = at; i < at + 3; i++) {
+      int index = top[i];
+      if (index >= 0 && index != skipA && index != skipB) {
+        return values[index];
       }
     }
     return 0;
   }
 
   /**
-   * Caches what an evaluation of a swap between workers a and b takes from the untouched workers:
+   * Caches what an evaluation of a swap between workers A and B takes from the untouched workers:
    * their largest compute, all-to-all and migration, and the receive-only floor of the all-to-all
-   * of the other workers on a's and b's nodes.
+   * of the other workers on A's and B's nodes.
    */
-  private void preparePair(int a, int b, int nodeA, int nodeB) {
-    pairSeen[b] = pairEpoch;
-    pairMaxC[b] = maxExcept(topC, cw, a, b);
-    pairMaxMig[b] = maxExcept(topM, mig, a, b);
+  private void preparePair(int workerA, int workerB, int nodeA, int nodeB) {
+    pairEpochOf[workerB] = pairEpoch;
+    pairOthersMaxCompute[workerB] =
+        largestExcept(topByCompute, 0, workerComputeSeconds, workerA, workerB);
+    pairOthersMaxMigration[workerB] =
+        largestExcept(topByMigration, 0, state.migrationSeconds, workerA, workerB);
     if (nodeA == nodeB) {
-      pairUntouchedA[b] = maxExcept(topA, aw, a, b);
-      pairFloorA[b] = pairUntouchedA[b];
+      pairUntouchedAllToAll[workerB] =
+          largestExcept(topByAllToAll, 0, workerAllToAllSeconds, workerA, workerB);
+      pairAllToAllFloor[workerB] = pairUntouchedAllToAll[workerB];
     } else {
-      pairUntouchedA[b] = maxExcept(topNode, nodeMaxA, nodeA, nodeB);
+      pairUntouchedAllToAll[workerB] =
+          largestExcept(topNodesByAllToAll, 0, nodeMaxAllToAll, nodeA, nodeB);
       // on a cross-node swap the other workers of the two nodes keep their receives
-      pairFloorA[b] =
+      pairAllToAllFloor[workerB] =
           max(
-              pairUntouchedA[b],
+              pairUntouchedAllToAll[workerB],
               max(
-                  maxExcept(nodeTopR, nodeA * 3, recvOnlyA, a, b),
-                  maxExcept(nodeTopR, nodeB * 3, recvOnlyA, a, b)));
+                  largestExcept(
+                      nodeTopByReceiveOnly, nodeA * 3, receiveOnlyAllToAll, workerA, workerB),
+                  largestExcept(
+                      nodeTopByReceiveOnly, nodeB * 3, receiveOnlyAllToAll, workerA, workerB)));
     }
   }
 
   /**
-   * The objective after swapping slots {@code x} and {@code y} (different workers, different
-   * experts), without changing the state; valid after {@link #beginStep()} until the next change.
-   * Also sets {@link #lastSecondary()}. When a cheap lower bound already exceeds {@code cutoff},
-   * returns that bound instead (with an infinite secondary score).
+   * The objective after swapping slots {@code slotA} and {@code slotB} (different workers,
+   * different experts), without changing the state; valid after {@link #beginStep()} until the next
+   * change. Also sets {@link #lastSecondary()}. When a cheap lower bound already exceeds {@code
+   * cutoff}, returns that bound instead (with an infinite secondary score).
    */
-  double evaluateSwap(int x, int y, double cutoff) {
-    int e = s2e[x];
-    int f = s2e[y];
-    int a = slotWorker[x];
-    int b = slotWorker[y];
-    int nodeA = workerNode[a];
-    int nodeB = workerNode[b];
-    double shareE = invRep[e];
-    double shareF = invRep[f];
-    double dTok = col[f] * shareF - col[e] * shareE;
-    double ca = fixedPerWorker + perToken * (tok[a] + dTok);
-    double cb = fixedPerWorker + perToken * (tok[b] - dTok);
-    if (a != pairA) {
-      pairA = a;
+  double evaluateSwap(int slotA, int slotB, double cutoff) {
+    int expertA = state.expertOfSlot[slotA];
+    int expertB = state.expertOfSlot[slotB];
+    int workerA = workerOfSlot[slotA];
+    int workerB = workerOfSlot[slotB];
+    int nodeA = nodeOfWorker[workerA];
+    int nodeB = nodeOfWorker[workerB];
+    double shareA = state.replicaShare[expertA];
+    double shareB = state.replicaShare[expertB];
+    double tokensToA = expertTokens[expertB] * shareB - expertTokens[expertA] * shareA;
+    double computeA = computeSecondsOf(state.workerTokens[workerA] + tokensToA);
+    double computeB = computeSecondsOf(state.workerTokens[workerB] - tokensToA);
+    if (workerA != pairWorker) {
+      pairWorker = workerA;
       if (++pairEpoch == Integer.MAX_VALUE) {
-        Arrays.fill(pairSeen, 0);
+        Arrays.fill(pairEpochOf, 0);
         pairEpoch = 1;
       }
     }
-    if (pairSeen[b] != pairEpoch) {
-      preparePair(a, b, nodeA, nodeB);
+    if (pairEpochOf[workerB] != pairEpoch) {
+      preparePair(workerA, workerB, nodeA, nodeB);
     }
-    double maxC = max(max(ca, cb), pairMaxC[b]);
-    double untouchedA = pairUntouchedA[b];
-    double floorA = pairFloorA[b];
-    double othersMig = pairMaxMig[b];
+    double maxCompute = max(max(computeA, computeB), pairOthersMaxCompute[workerB]);
+    double untouchedAllToAll = pairUntouchedAllToAll[workerB];
+    double allToAllFloor = pairAllToAllFloor[workerB];
+    double othersMigration = pairOthersMaxMigration[workerB];
     // cheapest bound first: compute, untouched all-to-all, sync and the others' migration
-    double early =
-        maxC
-            + max(floorA, scale4 * latency)
-            + (replicatedLayout ? 0 : syncSum)
-            + migrationWeight * othersMig;
-    if (early > cutoff) {
+    double earlyBound =
+        maxCompute
+            + max(allToAllFloor, idleAllToAllSeconds)
+            + (replicatedLayout ? 0 : state.syncSeconds)
+            + migrationWeight * othersMigration;
+    if (earlyBound > cutoff) {
       lastSecondary = Double.POSITIVE_INFINITY;
-      return early;
+      return earlyBound;
     }
-    double sq = sumSq - cw[a] * cw[a] - cw[b] * cw[b] + ca * ca + cb * cb;
+    double squares =
+        sumOfSquares
+            - workerComputeSeconds[workerA] * workerComputeSeconds[workerA]
+            - workerComputeSeconds[workerB] * workerComputeSeconds[workerB]
+            + computeA * computeA
+            + computeB * computeB;
 
-    double migA = mig[a];
-    double migB = mig[b];
-    // without replicas every expert has one slot, so e leaves a and f leaves b entirely
-    if (!replicatedLayout || count(a, e) == 1) {
-      migA -= migrationSecondsOf(e, a);
+    double migrationA =
+        migrationAfterTrade(workerA, state.migrationSeconds[workerA], expertA, expertB);
+    double migrationB =
+        migrationAfterTrade(workerB, state.migrationSeconds[workerB], expertB, expertA);
+    double maxMigration = max(max(migrationA, migrationB), othersMigration);
+    double sync = state.syncSeconds;
+    if (nodeA != nodeB && (state.replicas[expertA] > 1 || state.replicas[expertB] > 1)) {
+      sync +=
+          syncChangeAfterMove(expertA, nodeA, nodeB) + syncChangeAfterMove(expertB, nodeB, nodeA);
     }
-    if (!replicatedLayout || count(a, f) == 0) {
-      migA += migrationSecondsOf(f, a);
-    }
-    if (!replicatedLayout || count(b, f) == 1) {
-      migB -= migrationSecondsOf(f, b);
-    }
-    if (!replicatedLayout || count(b, e) == 0) {
-      migB += migrationSecondsOf(e, b);
-    }
-    double maxMig = max(max(migA, migB), othersMig);
-    double sync = syncSum;
-    if (nodeA != nodeB && (rep[e] > 1 || rep[f] > 1)) {
-      sync += syncAfterMove(e, nodeA, nodeB) + syncAfterMove(f, nodeB, nodeA);
-    }
-    double bound = maxC + max(floorA, scale4 * latency) + sync + migrationWeight * maxMig;
+    double bound =
+        maxCompute
+            + max(allToAllFloor, idleAllToAllSeconds)
+            + sync
+            + migrationWeight * maxMigration;
     if (bound > cutoff) {
       lastSecondary = Double.POSITIVE_INFINITY;
       return bound;
     }
 
-    double tokEA = tokensOf(a, e);
-    double tokFA = tokensOf(a, f);
-    double tokEB = tokensOf(b, e);
-    double tokFB = tokensOf(b, f);
-    double maxA;
+    // tokens the sources on workers A and B route to the two experts
+    double tokensAForExpertA = sourceTokens(workerA, expertA);
+    double tokensAForExpertB = sourceTokens(workerA, expertB);
+    double tokensBForExpertA = sourceTokens(workerB, expertA);
+    double tokensBForExpertB = sourceTokens(workerB, expertB);
+    double maxAllToAll;
     if (nodeA == nodeB) {
-      // inside one node only a's and b's own tokens of e and f change between their sends
-      double aa = ownA2a(a, tokEA * shareE - tokFA * shareF, 0, f, e, shareF, shareE, tokFA, tokEA);
-      double ab = ownA2a(b, tokFB * shareF - tokEB * shareE, 0, e, f, shareE, shareF, tokEB, tokFB);
-      maxA = max(max(aa, ab), untouchedA);
-      sq += aa * aa + ab * ab - aw[a] * aw[a] - aw[b] * aw[b];
+      // inside one node only A's and B's own tokens of the two experts change between their sends
+      double allToAllA =
+          swappingWorkerAllToAll(
+              workerA,
+              tokensAForExpertA * shareA - tokensAForExpertB * shareB,
+              0,
+              expertB,
+              expertA,
+              shareB,
+              shareA,
+              tokensAForExpertB,
+              tokensAForExpertA);
+      double allToAllB =
+          swappingWorkerAllToAll(
+              workerB,
+              tokensBForExpertB * shareB - tokensBForExpertA * shareA,
+              0,
+              expertA,
+              expertB,
+              shareA,
+              shareB,
+              tokensBForExpertA,
+              tokensBForExpertB);
+      maxAllToAll = max(max(allToAllA, allToAllB), untouchedAllToAll);
+      squares +=
+          allToAllA * allToAllA
+              + allToAllB * allToAllB
+              - workerAllToAllSeconds[workerA] * workerAllToAllSeconds[workerA]
+              - workerAllToAllSeconds[workerB] * workerAllToAllSeconds[workerB];
     } else {
       // the two workers that change most first: often they already rule the move out. Across
-      // nodes a and b keep their intra-node sends of e and f and trade inter-node ones
-      double aa = ownA2a(a, 0, tokFA * shareF - tokEA * shareE, f, e, shareF, shareE, tokFA, tokEA);
-      double ab = ownA2a(b, 0, tokEB * shareE - tokFB * shareF, e, f, shareE, shareF, tokEB, tokFB);
-      maxA = max(untouchedA, max(aa, ab));
-      double mw = migrationWeight * maxMig;
+      // nodes A and B keep their intra-node sends of the two experts and trade inter-node ones
+      double allToAllA =
+          swappingWorkerAllToAll(
+              workerA,
+              0,
+              tokensAForExpertB * shareB - tokensAForExpertA * shareA,
+              expertB,
+              expertA,
+              shareB,
+              shareA,
+              tokensAForExpertB,
+              tokensAForExpertA);
+      double allToAllB =
+          swappingWorkerAllToAll(
+              workerB,
+              0,
+              tokensBForExpertA * shareA - tokensBForExpertB * shareB,
+              expertA,
+              expertB,
+              shareA,
+              shareB,
+              tokensBForExpertA,
+              tokensBForExpertB);
+      maxAllToAll = max(untouchedAllToAll, max(allToAllA, allToAllB));
+      double weightedMigration = migrationWeight * maxMigration;
       // summed as the final value is, so that a bound above the cutoff implies the value is
-      double partial = max(maxA, floorA) + maxC + sync + mw;
-      if (partial > cutoff) {
+      double partialBound = max(maxAllToAll, allToAllFloor) + maxCompute + sync + weightedMigration;
+      if (partialBound > cutoff) {
         lastSecondary = Double.POSITIVE_INFINITY;
-        return partial;
+        return partialBound;
       }
-      sq += aa * aa + ab * ab - aw[a] * aw[a] - aw[b] * aw[b];
+      squares +=
+          allToAllA * allToAllA
+              + allToAllB * allToAllB
+              - workerAllToAllSeconds[workerA] * workerAllToAllSeconds[workerA]
+              - workerAllToAllSeconds[workerB] * workerAllToAllSeconds[workerB];
       for (int pass = 0; pass < 2; pass++) {
         int first = (pass == 0 ? nodeA : nodeB) * gpusPerNode;
         int end = Math.min(workers, first + gpusPerNode);
         double sign = pass == 0 ? 1 : -1;
-        for (int w = first; w < end; w++) {
-          if (w == a || w == b) {
+        for (int worker = first; worker < end; worker++) {
+          if (worker == workerA || worker == workerB) {
             continue;
           }
-          double v = swappedOther(w, e, f, shareE, shareF, sign);
-          if (v > maxA) {
-            maxA = v;
-            partial = maxA + maxC + sync + mw;
-            if (partial > cutoff) {
+          double allToAll = bystanderAllToAll(worker, expertA, expertB, shareA, shareB, sign);
+          if (allToAll > maxAllToAll) {
+            maxAllToAll = allToAll;
+            partialBound = maxAllToAll + maxCompute + sync + weightedMigration;
+            if (partialBound > cutoff) {
               lastSecondary = Double.POSITIVE_INFINITY;
-              return partial;
+              return partialBound;
             }
           }
-          sq += v * v - aw[w] * aw[w];
+          squares +=
+              allToAll * allToAll - workerAllToAllSeconds[worker] * workerAllToAllSeconds[worker];
         }
       }
     }
-    lastSecondary = sq;
-    lastLayerSeconds = maxA + maxC + sync;
-    lastSwitchSeconds = maxMig;
-    return lastLayerSeconds + migrationWeight * maxMig;
+    lastSecondary = squares;
+    lastLayerSeconds = maxAllToAll + maxCompute + sync;
+    lastSwitchSeconds = maxMigration;
+    return lastLayerSeconds + migrationWeight * maxMigration;
   }
 
-  private double syncAfterMove(int e, int from, int to) {
-    if (rep[e] <= 1) {
+  /** The change of {@code expert}'s sync seconds if one of its replicas moved between nodes. */
+  private double syncChangeAfterMove(int expert, int fromNode, int toNode) {
+    if (state.replicas[expert] <= 1) {
       return 0;
     }
-    int used = nodesUsed[e];
-    if (cntN[from * experts + e] == 1) {
-      used--;
+    int nodesSpanned = state.nodesSpanned[expert];
+    if (state.nodeReplicas[fromNode * experts + expert] == 1) {
+      nodesSpanned--;
     }
-    if (cntN[to * experts + e] == 0) {
-      used++;
+    if (state.nodeReplicas[toNode * experts + expert] == 0) {
+      nodesSpanned++;
     }
-    return model.syncSeconds(rep[e], used > 1) - syncE[e];
+    return model.syncSeconds(state.replicas[expert], nodesSpanned > 1)
+        - state.expertSyncSeconds[expert];
   }
 
   /**
-   * All-to-all of worker w (a or b) after the swap: its intra-node sends grow by {@code dSendIntra}
-   * and its inter-node sends fall by {@code dSendInter}; it receives expert {@code gain} instead of
-   * {@code lose}, of which its own source routes {@code ownGain} and {@code ownLose} tokens.
+   * All-to-all of {@code worker} (A or B) after the swap: its intra-node sends grow by {@code
+   * sendIntraGrowth} and its inter-node sends fall by {@code sendInterDrop}; it receives expert
+   * {@code gained} instead of {@code lost}, of which its own source routes {@code ownGainedTokens}
+   * and {@code ownLostTokens} tokens.
    */
-  private double ownA2a(
-      int w,
-      double dSendIntra,
-      double dSendInter,
-      int gain,
-      int lose,
-      double shareGain,
-      double shareLose,
-      double ownGain,
-      double ownLose) {
-    int base = workerNode[w] * experts;
-    double nodeGain = nodeCol[base + gain];
-    double nodeLose = nodeCol[base + lose];
-    double rI =
-        recvIntra[w] + (shareGain * (nodeGain - ownGain) - shareLose * (nodeLose - ownLose));
-    double rX =
-        recvInter[w] + (shareGain * (col[gain] - nodeGain) - shareLose * (col[lose] - nodeLose));
-    return a2a(sendIntra[w] + dSendIntra, sendInter[w] - dSendInter, rI, rX);
+  private double swappingWorkerAllToAll(
+      int worker,
+      double sendIntraGrowth,
+      double sendInterDrop,
+      int gained,
+      int lost,
+      double gainedShare,
+      double lostShare,
+      double ownGainedTokens,
+      double ownLostTokens) {
+    int nodeCell = nodeOfWorker[worker] * experts;
+    double nodeGained = nodeExpertTokens[nodeCell + gained];
+    double nodeLost = nodeExpertTokens[nodeCell + lost];
+    double recvIntra =
+        state.recvIntraTokens[worker]
+            + (gainedShare * (nodeGained - ownGainedTokens)
+                - lostShare * (nodeLost - ownLostTokens));
+    double recvInter =
+        state.recvInterTokens[worker]
+            + (gainedShare * (expertTokens[gained] - nodeGained)
+                - lostShare * (expertTokens[lost] - nodeLost));
+    return allToAllSecondsOf(
+        state.sendIntraTokens[worker] + sendIntraGrowth,
+        state.sendInterTokens[worker] - sendInterDrop,
+        recvIntra,
+        recvInter);
   }
 
   /**
-   * All-to-all of worker w, neither a nor b, on node A ({@code sign} 1) or node B ({@code sign} -1)
-   * of a cross-node swap: its receives stay, and f's tokens instead of e's stay in its node.
+   * All-to-all of {@code worker}, neither A nor B, on node A ({@code sign} 1) or node B ({@code
+   * sign} -1) of a cross-node swap: its receives stay, and its tokens of expert B instead of those
+   * of expert A stay in its node.
    */
-  private double swappedOther(int w, int e, int f, double shareE, double shareF, double sign) {
-    if (w >= sources) {
-      return aw[w];
+  private double bystanderAllToAll(
+      int worker, int expertA, int expertB, double shareA, double shareB, double sign) {
+    if (worker >= sources) {
+      return workerAllToAllSeconds[worker];
     }
-    double d = sign * (load.tokens(w, f) * shareF - load.tokens(w, e) * shareE);
-    return a2a(sendIntra[w] + d, sendInter[w] - d, recvIntra[w], recvInter[w]);
+    double keptInNode =
+        sign * (load.tokens(worker, expertB) * shareB - load.tokens(worker, expertA) * shareA);
+    return allToAllSecondsOf(
+        state.sendIntraTokens[worker] + keptInNode,
+        state.sendInterTokens[worker] - keptInNode,
+        state.recvIntraTokens[worker],
+        state.recvInterTokens[worker]);
   }
 
   /** Secondary score of the last evaluation. */
@@ -1021,5 +1114,83 @@ final class IncrementalEvaluator {
   /** Switch seconds (from the reference) of the last evaluation. */
   double lastSwitchSeconds() {
     return lastSwitchSeconds;
+  }
+
+  /**
+   * The loaded placement and every term of it that the moves update: what {@link #save} keeps and
+   * {@link #restore} brings back.
+   */
+  private static final class EvaluationState {
+    final int[] expertOfSlot;
+    final int[] replicas;
+    // 1 / replicas, multiplied instead of divided by in the hot loops; 0 for an expert with none
+    final double[] replicaShare;
+    // replicas of each expert on each node, at node * experts + expert
+    final int[] nodeReplicas;
+    final int[] nodesSpanned;
+    final double[] workerTokens;
+    // tokens each worker sends and receives per exchange, inside its node and across nodes
+    final double[] sendIntraTokens;
+    final double[] sendInterTokens;
+    final double[] recvIntraTokens;
+    final double[] recvInterTokens;
+    // seconds each worker takes to receive the experts the reference placement did not give it
+    final double[] migrationSeconds;
+    final double[] expertSyncSeconds;
+    double syncSeconds;
+
+    EvaluationState(int workers, int slotsPerWorker, int experts, int nodes) {
+      expertOfSlot = new int[workers * slotsPerWorker];
+      replicas = new int[experts];
+      replicaShare = new double[experts];
+      nodeReplicas = new int[nodes * experts];
+      nodesSpanned = new int[experts];
+      workerTokens = new double[workers];
+      sendIntraTokens = new double[workers];
+      sendInterTokens = new double[workers];
+      recvIntraTokens = new double[workers];
+      recvInterTokens = new double[workers];
+      migrationSeconds = new double[workers];
+      expertSyncSeconds = new double[experts];
+    }
+
+    /** Zeroes the terms that loading a placement sums up. */
+    void clearTerms() {
+      Arrays.fill(replicas, 0);
+      Arrays.fill(nodeReplicas, 0);
+      Arrays.fill(nodesSpanned, 0);
+      Arrays.fill(workerTokens, 0);
+      Arrays.fill(sendIntraTokens, 0);
+      Arrays.fill(sendInterTokens, 0);
+      Arrays.fill(recvIntraTokens, 0);
+      Arrays.fill(recvInterTokens, 0);
+      Arrays.fill(migrationSeconds, 0);
+      syncSeconds = 0;
+    }
+
+    /** Makes this state a copy of {@code other}, of the same shape, without allocating. */
+    void copyFrom(EvaluationState other) {
+      copy(other.expertOfSlot, expertOfSlot);
+      copy(other.replicas, replicas);
+      copy(other.replicaShare, replicaShare);
+      copy(other.nodeReplicas, nodeReplicas);
+      copy(other.nodesSpanned, nodesSpanned);
+      copy(other.workerTokens, workerTokens);
+      copy(other.sendIntraTokens, sendIntraTokens);
+      copy(other.sendInterTokens, sendInterTokens);
+      copy(other.recvIntraTokens, recvIntraTokens);
+      copy(other.recvInterTokens, recvInterTokens);
+      copy(other.migrationSeconds, migrationSeconds);
+      copy(other.expertSyncSeconds, expertSyncSeconds);
+      syncSeconds = other.syncSeconds;
+    }
+
+    private static void copy(int[] from, int[] to) {
+      System.arraycopy(from, 0, to, 0, from.length);
+    }
+
+    private static void copy(double[] from, double[] to) {
+      System.arraycopy(from, 0, to, 0, from.length);
+    }
   }
 }
