@@ -28,7 +28,7 @@ class LocalClusterTest {
             Path.of("/lib/moeplan-schemas-0.1.0-SNAPSHOT.jar"),
             Path.of("/target/moeplan-launcher.jar"));
 
-    assertThat(LocalCluster.flinkClasspath(launcher))
+    assertThat(ClusterConfiguration.flinkClasspath(launcher))
         .extracting(path -> path.getFileName().toString())
         .containsExactly(
             "flink-runtime-2.2.1.jar",

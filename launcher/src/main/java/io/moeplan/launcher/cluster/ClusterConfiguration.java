@@ -1,0 +1,336 @@
+package io.moeplan.launcher.cluster;
+
+import io.moeplan.launcher.kafka.EmbeddedKafkaBroker;
+import java.io.File;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.runtime.clusterframework.TaskExecutorProcessSpec;
+import org.apache.flink.runtime.clusterframework.TaskExecutorProcessUtils;
+import org.apache.flink.runtime.util.config.memory.ProcessMemoryUtils;
+import org.apache.kafka.common.Uuid;
+
+/**
+ * How the cluster's processes are configured and started: the files in {@code conf/} (the broker's
+ * properties, Flink's {@code config.yaml}, the log4j2 configuration every process shares) and the
+ * command line of the broker, the JobManager, the TaskManagers and the executors.
+ */
+final class ClusterConfiguration {
+
+  /** Partitions of every topic the cluster creates, and the broker's default. */
+  static final int KAFKA_PARTITIONS = 2;
+
+  /** The add-opens list of Flink's distribution ({@code env.java.opts.all}) for Java 17. */
+  private static final List<String> FLINK_JAVA_OPTS =
+      List.of(
+          "--add-exports=java.base/sun.net.util=ALL-UNNAMED",
+          "--add-exports=java.rmi/sun.rmi.registry=ALL-UNNAMED",
+          "--add-exports=java.security.jgss/sun.security.krb5=ALL-UNNAMED",
+          "--add-opens=java.base/java.lang=ALL-UNNAMED",
+          "--add-opens=java.base/java.net=ALL-UNNAMED",
+          "--add-opens=java.base/java.io=ALL-UNNAMED",
+          "--add-opens=java.base/java.nio=ALL-UNNAMED",
+          "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED",
+          "--add-opens=java.base/java.lang.reflect=ALL-UNNAMED",
+          "--add-opens=java.base/java.text=ALL-UNNAMED",
+          "--add-opens=java.base/java.time=ALL-UNNAMED",
+          "--add-opens=java.base/java.util=ALL-UNNAMED",
+          "--add-opens=java.base/java.util.concurrent=ALL-UNNAMED",
+          "--add-opens=java.base/java.util.concurrent.atomic=ALL-UNNAMED",
+          "--add-opens=java.base/java.util.concurrent.locks=ALL-UNNAMED");
+
+  /**
+   * Jars of the launcher that stay off the Flink processes' classpath: the job jar brings its own
+   * copies, and a second copy loaded parent-first would clash with the job's.
+   */
+  private static final List<String> NOT_FOR_FLINK =
+      List.of(
+          "moeplan-",
+          "kafka",
+          "connect-",
+          "flink-connector-kafka",
+          "flink-avro",
+          "avro",
+          "scala-",
+          "jackson-",
+          "snakeyaml-2",
+          "picocli",
+          "zstd-jni",
+          "lz4-java",
+          "snappy-java");
+
+  private final Path state;
+  private final ClusterSettings settings;
+
+  /** The configuration of the cluster {@code settings} describe. */
+  ClusterConfiguration(ClusterSettings settings) {
+    this.state = settings.stateDirectory();
+    this.settings = settings;
+  }
+
+  /** The log4j2 configuration every process of the cluster in {@code state} logs with. */
+  static Path logConfigFile(Path state) {
+    return state.resolve("conf").resolve("log4j2.properties");
+  }
+
+  /**
+   * Writes the files of {@code conf/} and formats the broker's (empty) data directory with a new
+   * cluster id.
+   */
+  void write() throws IOException {
+    writeLogConfig();
+    EmbeddedKafkaBroker.format(
+        EmbeddedKafkaBroker.singleNodeProperties(
+            settings.kafkaPort(),
+            settings.kafkaControllerPort(),
+            state.resolve("kafka"),
+            KAFKA_PARTITIONS),
+        kafkaConfigFile(),
+        Uuid.randomUuid().toString());
+    writeFlinkConfig(flinkConfiguration());
+  }
+
+  /** The broker's command line ({@code kafka.Kafka} on {@code conf/kafka.properties}). */
+  List<String> kafkaCommand() {
+    return List.of(
+        "-Xmx512m",
+        "-Xms512m",
+        "-cp",
+        classpath(settings.classpath()),
+        "kafka.Kafka",
+        kafkaConfigFile().toString());
+  }
+
+  /** The standalone JobManager's command line. */
+  List<String> jobManagerCommand() {
+    List<String> command = new ArrayList<>(List.of("-Xmx512m", "-Xms512m"));
+    command.addAll(FLINK_JAVA_OPTS);
+    command.addAll(
+        List.of(
+            "-cp",
+            classpath(flinkClasspath(settings.classpath())),
+            "org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint",
+            "--configDir",
+            state.resolve("conf").toString(),
+            "--executionMode",
+            "cluster"));
+    return command;
+  }
+
+  /**
+   * The command line of the TaskManager {@code name}: the JVM memory split the distribution's
+   * scripts compute, and its own resource id and RocksDB directory.
+   */
+  List<String> taskManagerCommand(String name) {
+    Configuration flink = flinkConfiguration();
+    // the memory split the distribution's scripts get from BashJavaUtils GET_TM_RESOURCE_PARAMS
+    TaskExecutorProcessSpec spec = TaskExecutorProcessUtils.processSpecFromConfig(flink);
+    List<String> command =
+        new ArrayList<>(
+            Arrays.asList(ProcessMemoryUtils.generateJvmParametersStr(spec).split(" ")));
+    command.addAll(FLINK_JAVA_OPTS);
+    command.addAll(
+        List.of(
+            "-cp",
+            classpath(flinkClasspath(settings.classpath())),
+            "org.apache.flink.runtime.taskexecutor.TaskManagerRunner",
+            "--configDir",
+            state.resolve("conf").toString()));
+    for (String token :
+        TaskExecutorProcessUtils.generateDynamicConfigsStr(spec).trim().split(" ")) {
+      if (!token.isBlank()) {
+        command.add(token);
+      }
+    }
+    command.addAll(
+        List.of(
+            "-D",
+            "taskmanager.resource-id=" + name,
+            "-D",
+            "state.backend.rocksdb.localdir=" + rocksDbDirectory(name)));
+    return command;
+  }
+
+  /** Where TaskManager {@code name} keeps its RocksDB files. */
+  Path rocksDbDirectory(String name) {
+    return state.resolve("rocksdb").resolve(name);
+  }
+
+  /**
+   * The command line of a {@code moeplan executor} on the cluster's broker with these options (all
+   * but {@code --bootstrap-servers}).
+   */
+  List<String> executorCommand(List<String> options) {
+    List<String> command =
+        new ArrayList<>(
+            List.of(
+                "-Xmx256m",
+                "-cp",
+                classpath(settings.classpath()),
+                "io.moeplan.launcher.Moeplan",
+                "executor",
+                "--bootstrap-servers",
+                "localhost:" + settings.kafkaPort()));
+    command.addAll(options);
+    return command;
+  }
+
+  /**
+   * Options of executor process {@code index} (1-based) of {@code processes}: a CPU executor
+   * hosting its share of the pool's ranks, with the dimensions shrunk so that the experts' float32
+   * reference compute runs a few iterations per second on a laptop.
+   */
+  List<String> executorOptions(int index) {
+    int processes = settings.executors();
+    int ranks = PoolBootstrap.RANKS;
+    int firstRank = (index - 1) * ranks / processes;
+    int workers = index * ranks / processes - firstRank;
+    List<String> command =
+        new ArrayList<>(
+            List.of(
+                "--job",
+                settings.pool().jobId(),
+                "--backend",
+                "cpu",
+                "--workers",
+                Integer.toString(workers),
+                "--first-rank",
+                Integer.toString(firstRank),
+                "--world-size",
+                Integer.toString(ranks),
+                "--rate",
+                "2",
+                "--hidden",
+                Integer.toString(PoolBootstrap.EXECUTOR_HIDDEN),
+                "--ffn",
+                Integer.toString(PoolBootstrap.EXECUTOR_FFN),
+                "--tokens-per-rank",
+                Integer.toString(PoolBootstrap.EXECUTOR_TOKENS_PER_RANK)));
+    jobOption("--window-iterations").ifPresent(v -> command.addAll(List.of("--window", v)));
+    jobOption("--lead-iterations").ifPresent(v -> command.addAll(List.of("--lead", v)));
+    return command;
+  }
+
+  private Optional<String> jobOption(String option) {
+    List<String> arguments = settings.jobArguments();
+    for (int i = 0; i + 1 < arguments.size(); i++) {
+      if (arguments.get(i).equals(option)) {
+        return Optional.of(arguments.get(i + 1));
+      }
+    }
+    return Optional.empty();
+  }
+
+  /** The cluster's Flink configuration, written to conf/config.yaml. */
+  Configuration flinkConfiguration() {
+    Map<String, String> values = new LinkedHashMap<>();
+    values.put("jobmanager.rpc.address", "localhost");
+    values.put("jobmanager.rpc.port", Integer.toString(settings.rpcPort()));
+    values.put("jobmanager.bind-host", "localhost");
+    values.put("jobmanager.memory.process.size", "1024m");
+    values.put("taskmanager.bind-host", "localhost");
+    values.put("taskmanager.host", "localhost");
+    values.put("taskmanager.numberOfTaskSlots", Integer.toString(settings.slotsPerTaskManager()));
+    values.put("taskmanager.memory.process.size", settings.taskManagerMemory());
+    values.put("rest.port", Integer.toString(settings.restPort()));
+    values.put("rest.address", "localhost");
+    values.put("rest.bind-address", "localhost");
+    values.put("parallelism.default", Integer.toString(settings.parallelism()));
+    values.put("state.backend.type", "rocksdb");
+    values.put("execution.checkpointing.incremental", "true");
+    values.put("execution.checkpointing.storage", "filesystem");
+    values.put("execution.checkpointing.dir", state.resolve("checkpoints").toUri().toString());
+    values.put("heartbeat.interval", "1000");
+    values.put("heartbeat.timeout", Long.toString(settings.heartbeatTimeout().toMillis()));
+    values.put("restart-strategy.type", "fixed-delay");
+    values.put("restart-strategy.fixed-delay.attempts", Integer.toString(Integer.MAX_VALUE));
+    values.put("restart-strategy.fixed-delay.delay", "1 s");
+    values.put("io.tmp.dirs", state.resolve("tmp").toString());
+    values.put("web.upload.dir", state.resolve("web").toString());
+    values.put("web.tmpdir", state.resolve("web").toString());
+    values.put("metrics.fetcher.update-interval", "1000");
+    return Configuration.fromMap(values);
+  }
+
+  private Path kafkaConfigFile() {
+    return state.resolve("conf").resolve("kafka.properties");
+  }
+
+  private void writeLogConfig() throws IOException {
+    Files.writeString(
+        logConfigFile(state),
+        String.join(
+            "\n",
+            "# written by moeplan cluster up: every process logs to the file -Dlog.file names",
+            "rootLogger.level = INFO",
+            "rootLogger.appenderRef.file.ref = file",
+            "appender.file.type = File",
+            "appender.file.name = file",
+            "appender.file.fileName = ${sys:log.file}",
+            "appender.file.layout.type = PatternLayout",
+            "appender.file.layout.pattern = %d{yyyy-MM-dd HH:mm:ss.SSS} %-5p %c{1.} [%t] - %m%n",
+            "logger.kafkaclients.name = org.apache.kafka.clients",
+            "logger.kafkaclients.level = WARN",
+            ""));
+  }
+
+  private void writeFlinkConfig(Configuration flink) throws IOException {
+    StringBuilder yaml = new StringBuilder("# written by moeplan cluster up\n");
+    for (Map.Entry<String, String> entry : flink.toMap().entrySet()) {
+      yaml.append(entry.getKey()).append(": ").append(yamlValue(entry.getValue())).append('\n');
+    }
+    yaml.append("env.java.opts.all: ").append(String.join(" ", FLINK_JAVA_OPTS)).append('\n');
+    Files.writeString(state.resolve("conf").resolve("config.yaml"), yaml.toString());
+  }
+
+  private static String yamlValue(String value) {
+    return value.matches("[A-Za-z0-9_./:+-]+") ? value : "'" + value.replace("'", "''") + "'";
+  }
+
+  /** The launcher's jars the Flink processes run on: all but those {@link #NOT_FOR_FLINK}. */
+  static List<Path> flinkClasspath(List<Path> classpath) {
+    return classpath.stream()
+        .filter(
+            jar -> {
+              String file = jar.getFileName().toString();
+              return NOT_FOR_FLINK.stream().noneMatch(file::startsWith);
+            })
+        .toList();
+  }
+
+  private static String classpath(List<Path> jars) {
+    return jars.stream().map(Path::toString).collect(Collectors.joining(File.pathSeparator));
+  }
+
+  /** This JVM's classpath as jars, a wildcard entry expanded to the jars of its folder. */
+  static List<Path> launcherClasspath() {
+    List<Path> jars = new ArrayList<>();
+    for (String entry : System.getProperty("java.class.path").split(File.pathSeparator)) {
+      if (entry.isBlank()) {
+        continue;
+      }
+      if (entry.endsWith("*")) {
+        // a wildcard entry names every jar of its folder
+        Path folder = Path.of(entry.substring(0, entry.length() - 1)).toAbsolutePath();
+        try (Stream<Path> files = Files.list(folder)) {
+          files.filter(file -> file.toString().endsWith(".jar")).sorted().forEach(jars::add);
+        } catch (IOException e) {
+          throw new UncheckedIOException("cannot list classpath folder " + folder, e);
+        }
+      } else {
+        jars.add(Path.of(entry).toAbsolutePath());
+      }
+    }
+    return jars;
+  }
+}
