@@ -112,19 +112,19 @@ final class LocalCommand implements Callable<Integer> {
 
   @Option(
       names = "--hidden",
-      defaultValue = "32",
+      defaultValue = "" + CpuExecutorPool.DEFAULT_HIDDEN,
       description = "Model width the cpu executor runs. Default: ${DEFAULT-VALUE}.")
   int hidden;
 
   @Option(
       names = "--ffn",
-      defaultValue = "64",
+      defaultValue = "" + CpuExecutorPool.DEFAULT_FFN,
       description = "Expert FFN width the cpu executor runs. Default: ${DEFAULT-VALUE}.")
   int ffn;
 
   @Option(
       names = "--tokens-per-rank",
-      defaultValue = "32",
+      defaultValue = "" + CpuExecutorPool.DEFAULT_TOKENS_PER_RANK,
       description =
           "Tokens each rank routes per layer and iteration (a trace's counts are scaled to it)."
               + " Default: ${DEFAULT-VALUE}.")

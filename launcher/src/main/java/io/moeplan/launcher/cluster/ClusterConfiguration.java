@@ -1,5 +1,6 @@
 package io.moeplan.launcher.cluster;
 
+import io.moeplan.launcher.CpuExecutorPool;
 import io.moeplan.launcher.kafka.EmbeddedKafkaBroker;
 import java.io.File;
 import java.io.IOException;
@@ -187,12 +188,14 @@ final class ClusterConfiguration {
 
   /**
    * Options of executor process {@code index} (1-based) of {@code processes}: a CPU executor
-   * hosting its share of the pool's ranks, with the dimensions shrunk so that the experts' float32
-   * reference compute runs a few iterations per second on a laptop.
+   * hosting its share of the pool's ranks at the pool's small dimensions ({@link
+   * PoolBootstrap#cpuPool}), so that the experts' float32 reference compute runs a few iterations
+   * per second on a laptop.
    */
   List<String> executorOptions(int index) {
+    CpuExecutorPool pool = PoolBootstrap.cpuPool(settings.pool().layers());
     int processes = settings.executors();
-    int ranks = PoolBootstrap.RANKS;
+    int ranks = pool.ranks();
     int firstRank = (index - 1) * ranks / processes;
     int workers = index * ranks / processes - firstRank;
     List<String> command =
@@ -209,13 +212,8 @@ final class ClusterConfiguration {
                 "--world-size",
                 Integer.toString(ranks),
                 "--rate",
-                "2",
-                "--hidden",
-                Integer.toString(PoolBootstrap.EXECUTOR_HIDDEN),
-                "--ffn",
-                Integer.toString(PoolBootstrap.EXECUTOR_FFN),
-                "--tokens-per-rank",
-                Integer.toString(PoolBootstrap.EXECUTOR_TOKENS_PER_RANK)));
+                "2"));
+    command.addAll(pool.executorArguments());
     jobOption("--window-iterations").ifPresent(v -> command.addAll(List.of("--window", v)));
     jobOption("--lead-iterations").ifPresent(v -> command.addAll(List.of("--lead", v)));
     return command;

@@ -1,7 +1,6 @@
 package io.moeplan.launcher.local;
 
 import io.moeplan.executor.decisions.DecisionSource;
-import io.moeplan.executor.process.CpuWorkers;
 import io.moeplan.executor.process.Executor;
 import io.moeplan.executor.process.ExecutorModel;
 import io.moeplan.executor.process.ExecutorSettings;
@@ -11,13 +10,12 @@ import io.moeplan.executor.process.KafkaExecutorIo;
 import io.moeplan.flink.job.PlanSelectorConfig;
 import io.moeplan.flink.job.PlanSelectorJob;
 import io.moeplan.flink.layer.JobPlanning;
+import io.moeplan.launcher.CpuExecutorPool;
 import io.moeplan.launcher.Directories;
 import io.moeplan.launcher.kafka.EmbeddedKafkaBroker;
 import io.moeplan.planner.pool.LoadHistory;
 import io.moeplan.planner.pool.Pool;
 import io.moeplan.planner.pool.PoolOptions;
-import io.moeplan.planner.pool.PoolSearch;
-import io.moeplan.planner.pool.ProgressListener;
 import io.moeplan.planner.selector.SelectorOptions;
 import io.moeplan.planner.spec.ClusterSpec;
 import io.moeplan.planner.spec.ModelSpec;
@@ -57,9 +55,9 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
  * expert loads, the experts run on the placement in force, and each window's decisions are applied
  * at their effective iteration, moving weights and Adam state.
  *
- * <p>The pool is searched for the executor's computation ({@link CpuWorkers}: the cluster's shape
- * with CPU workers' constants, the model's layers and experts at the executor's dimensions), so the
- * selector's modelled times and the executor's measured per-worker compute agree in scale.
+ * <p>The pool is searched for the executor's computation ({@link CpuExecutorPool}: the cluster's
+ * shape with CPU workers' constants, the model's layers and experts at the executor's dimensions),
+ * so the selector's modelled times and the executor's measured per-worker compute agree in scale.
  */
 public final class LocalStack {
 
@@ -99,10 +97,6 @@ public final class LocalStack {
       ExecutorSettings.DimOverrides executorDims,
       Duration decisionTimeout) {
 
-    /** Small dimensions the local CPU executor runs by default: hidden 32, ffn 64, 32 tokens. */
-    public static final ExecutorSettings.DimOverrides CPU_DIMS =
-        new ExecutorSettings.DimOverrides(32, 64, 32);
-
     /** Settings with the defaults of {@code moeplan local} for a cluster and model. */
     public static Builder builder(ClusterSpec cluster, ModelSpec model) {
       return new Builder(cluster, model);
@@ -122,7 +116,7 @@ public final class LocalStack {
       private long seed = 1;
       private Path trace;
       private int traceSampleIterations = 10;
-      private ExecutorSettings.DimOverrides executorDims = CPU_DIMS;
+      private ExecutorSettings.DimOverrides executorDims = CpuExecutorPool.DEFAULT_DIMS;
       private Duration decisionTimeout = Duration.ofSeconds(10);
 
       private Builder(ClusterSpec cluster, ModelSpec model) {
@@ -290,7 +284,7 @@ public final class LocalStack {
 
   /**
    * The pool for the job: searched for the CPU workers of the in-process executor running the
-   * model's layers and experts at the executor's small dimensions ({@link CpuWorkers}), so the
+   * model's layers and experts at the executor's small dimensions ({@link CpuExecutorPool}), so the
    * selector's predictions and the executor's measurements describe the same computation.
    */
   private PlanPool buildPool() throws IOException {
@@ -302,16 +296,15 @@ public final class LocalStack {
         settings.trace() == null
             ? null
             : TraceHistory.read(settings.trace(), settings.model().moeLayers(), 1000);
-    Pool pool =
-        new PoolSearch(cpuCluster(), cpuModel(), options).search(history, ProgressListener.NONE);
+    CpuExecutorPool cpu =
+        new CpuExecutorPool(settings.cluster(), settings.model(), settings.executorDims());
+    Pool pool = cpu.search(options, history);
     var best = pool.plans().get(0).parallel();
     out.printf(
-        "pool built in %d ms for CPU executors (hidden %d, ffn %d, %d tokens per rank): %d plans,"
+        "pool built in %d ms for CPU executors (%s): %d plans,"
             + " first config tp=%d pp=%d dp=%d ep=%d slots=%d%n",
         Duration.ofNanos(System.nanoTime() - started).toMillis(),
-        settings.executorDims().hidden(),
-        settings.executorDims().ffn(),
-        settings.executorDims().tokensPerRank(),
+        cpu.describeDims(),
         pool.plans().size(),
         best.tp(),
         best.pp(),
@@ -319,23 +312,6 @@ public final class LocalStack {
         best.ep(),
         best.slotsPerWorker());
     return PoolRecords.toRecord(pool, settings.jobId(), Instant.now(), "moeplan local");
-  }
-
-  /** The cluster's shape with CPU workers' constants. */
-  ClusterSpec cpuCluster() {
-    return CpuWorkers.cluster(settings.cluster().nodes(), settings.cluster().gpusPerNode());
-  }
-
-  /** The model's layers and experts at the executor's dimensions. */
-  ModelSpec cpuModel() {
-    ModelSpec model = settings.model();
-    return CpuWorkers.model(
-        model.moeLayers(),
-        model.expertCount(),
-        model.topK(),
-        settings.executorDims().hidden(),
-        settings.executorDims().ffn(),
-        settings.executorDims().tokensPerRank());
   }
 
   private JobClient submit(PlanSelectorConfig config, Path workDirectory) throws Exception {

@@ -3,6 +3,10 @@ package io.moeplan.launcher.cluster;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.moeplan.launcher.local.LocalStack;
+import io.moeplan.planner.spec.ClusterSpec;
+import io.moeplan.planner.spec.ModelSpec;
+import io.moeplan.planner.spec.SpecLoader;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -36,6 +40,25 @@ class LocalClusterTest {
             "flink-connector-base-2.2.1.jar",
             "frocksdbjni-8.10.0-ververica-1.0.jar",
             "log4j-core-2.25.3.jar");
+  }
+
+  @Test
+  void executorsShareTheRanksAtTheDimensionsOfLocalAndOfThePool(@TempDir Path state) {
+    ClusterSettings settings =
+        ClusterSettings.builder(state, List.of(), state.resolve("job.jar")).executors(2).build();
+
+    String second = String.join(" ", new ClusterConfiguration(settings).executorOptions(2));
+
+    assertThat(second)
+        .contains("--workers 4 --first-rank 4 --world-size 8")
+        .contains("--hidden 32 --ffn 64 --tokens-per-rank 32");
+    LocalStack.Settings local =
+        LocalStack.Settings.builder(
+                SpecLoader.loadExample("cluster-h100-2node.yaml", ClusterSpec.class),
+                SpecLoader.loadExample("model-gpt-moe.yaml", ModelSpec.class))
+            .build();
+    assertThat(PoolBootstrap.cpuPool(12).dims()).isEqualTo(local.executorDims());
+    assertThat(PoolBootstrap.cpuPool(12).model().hidden()).isEqualTo(32);
   }
 
   @Test
