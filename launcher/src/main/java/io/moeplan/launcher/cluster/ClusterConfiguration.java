@@ -7,18 +7,30 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
+import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.CoreOptions;
+import org.apache.flink.configuration.HeartbeatManagerOptions;
+import org.apache.flink.configuration.JobManagerOptions;
+import org.apache.flink.configuration.MemorySize;
+import org.apache.flink.configuration.MetricOptions;
+import org.apache.flink.configuration.RestOptions;
+import org.apache.flink.configuration.RestartStrategyOptions;
+import org.apache.flink.configuration.StateBackendOptions;
+import org.apache.flink.configuration.TaskManagerOptions;
+import org.apache.flink.configuration.WebOptions;
 import org.apache.flink.runtime.clusterframework.TaskExecutorProcessSpec;
 import org.apache.flink.runtime.clusterframework.TaskExecutorProcessUtils;
 import org.apache.flink.runtime.util.config.memory.ProcessMemoryUtils;
+import org.apache.flink.state.rocksdb.RocksDBOptions;
 import org.apache.kafka.common.Uuid;
 
 /**
@@ -98,7 +110,7 @@ final class ClusterConfiguration {
             KAFKA_PARTITIONS),
         kafkaConfigFile(),
         Uuid.randomUuid().toString());
-    writeFlinkConfig(flinkConfiguration());
+    writeFlinkConfig();
   }
 
   /** The broker's command line ({@code kafka.Kafka} on {@code conf/kafka.properties}). */
@@ -156,9 +168,9 @@ final class ClusterConfiguration {
     command.addAll(
         List.of(
             "-D",
-            "taskmanager.resource-id=" + name,
+            TaskManagerOptions.TASK_MANAGER_RESOURCE_ID.key() + "=" + name,
             "-D",
-            "state.backend.rocksdb.localdir=" + rocksDbDirectory(name)));
+            RocksDBOptions.LOCAL_DIRECTORIES.key() + "=" + rocksDbDirectory(name)));
     return command;
   }
 
@@ -229,35 +241,44 @@ final class ClusterConfiguration {
     return Optional.empty();
   }
 
-  /** The cluster's Flink configuration, written to conf/config.yaml. */
+  /**
+   * The cluster's Flink configuration, written to conf/config.yaml: everything on localhost,
+   * RocksDB with incremental checkpoints in {@code checkpoints/}, a fixed-delay restart on every
+   * failure, and heartbeats often enough that a lost TaskManager is noticed within the settings'
+   * timeout.
+   */
   Configuration flinkConfiguration() {
-    Map<String, String> values = new LinkedHashMap<>();
-    values.put("jobmanager.rpc.address", "localhost");
-    values.put("jobmanager.rpc.port", Integer.toString(settings.rpcPort()));
-    values.put("jobmanager.bind-host", "localhost");
-    values.put("jobmanager.memory.process.size", "1024m");
-    values.put("taskmanager.bind-host", "localhost");
-    values.put("taskmanager.host", "localhost");
-    values.put("taskmanager.numberOfTaskSlots", Integer.toString(settings.slotsPerTaskManager()));
-    values.put("taskmanager.memory.process.size", settings.taskManagerMemory());
-    values.put("rest.port", Integer.toString(settings.restPort()));
-    values.put("rest.address", "localhost");
-    values.put("rest.bind-address", "localhost");
-    values.put("parallelism.default", Integer.toString(settings.parallelism()));
-    values.put("state.backend.type", "rocksdb");
-    values.put("execution.checkpointing.incremental", "true");
-    values.put("execution.checkpointing.storage", "filesystem");
-    values.put("execution.checkpointing.dir", state.resolve("checkpoints").toUri().toString());
-    values.put("heartbeat.interval", "1000");
-    values.put("heartbeat.timeout", Long.toString(settings.heartbeatTimeout().toMillis()));
-    values.put("restart-strategy.type", "fixed-delay");
-    values.put("restart-strategy.fixed-delay.attempts", Integer.toString(Integer.MAX_VALUE));
-    values.put("restart-strategy.fixed-delay.delay", "1 s");
-    values.put("io.tmp.dirs", state.resolve("tmp").toString());
-    values.put("web.upload.dir", state.resolve("web").toString());
-    values.put("web.tmpdir", state.resolve("web").toString());
-    values.put("metrics.fetcher.update-interval", "1000");
-    return Configuration.fromMap(values);
+    Configuration flink = new Configuration();
+    flink.set(JobManagerOptions.ADDRESS, "localhost");
+    flink.set(JobManagerOptions.PORT, settings.rpcPort());
+    flink.set(JobManagerOptions.BIND_HOST, "localhost");
+    flink.set(JobManagerOptions.TOTAL_PROCESS_MEMORY, MemorySize.parse("1024m"));
+    flink.set(TaskManagerOptions.BIND_HOST, "localhost");
+    flink.set(TaskManagerOptions.HOST, "localhost");
+    flink.set(TaskManagerOptions.NUM_TASK_SLOTS, settings.slotsPerTaskManager());
+    flink.set(
+        TaskManagerOptions.TOTAL_PROCESS_MEMORY, MemorySize.parse(settings.taskManagerMemory()));
+    flink.set(RestOptions.PORT, settings.restPort());
+    flink.set(RestOptions.ADDRESS, "localhost");
+    flink.set(RestOptions.BIND_ADDRESS, "localhost");
+    flink.set(CoreOptions.DEFAULT_PARALLELISM, settings.parallelism());
+    flink.set(StateBackendOptions.STATE_BACKEND, "rocksdb");
+    flink.set(CheckpointingOptions.INCREMENTAL_CHECKPOINTS, true);
+    flink.set(CheckpointingOptions.CHECKPOINT_STORAGE, "filesystem");
+    flink.set(
+        CheckpointingOptions.CHECKPOINTS_DIRECTORY,
+        state.resolve("checkpoints").toUri().toString());
+    flink.set(HeartbeatManagerOptions.HEARTBEAT_INTERVAL, Duration.ofSeconds(1));
+    flink.set(HeartbeatManagerOptions.HEARTBEAT_TIMEOUT, settings.heartbeatTimeout());
+    flink.set(RestartStrategyOptions.RESTART_STRATEGY, "fixed-delay");
+    flink.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, Integer.MAX_VALUE);
+    flink.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY, Duration.ofSeconds(1));
+    flink.set(CoreOptions.TMP_DIRS, state.resolve("tmp").toString());
+    flink.set(WebOptions.UPLOAD_DIR, state.resolve("web").toString());
+    flink.set(WebOptions.TMP_DIR, state.resolve("web").toString());
+    flink.set(MetricOptions.METRIC_FETCHER_UPDATE_INTERVAL, Duration.ofSeconds(1));
+    flink.set(CoreOptions.FLINK_JVM_OPTIONS, String.join(" ", FLINK_JAVA_OPTS));
+    return flink;
   }
 
   private Path kafkaConfigFile() {
@@ -282,12 +303,15 @@ final class ClusterConfiguration {
             ""));
   }
 
-  private void writeFlinkConfig(Configuration flink) throws IOException {
+  /**
+   * Writes the {@link #flinkConfiguration} as Flink's {@code conf/config.yaml}, one {@code key:
+   * value} line per option.
+   */
+  void writeFlinkConfig() throws IOException {
     StringBuilder yaml = new StringBuilder("# written by moeplan cluster up\n");
-    for (Map.Entry<String, String> entry : flink.toMap().entrySet()) {
-      yaml.append(entry.getKey()).append(": ").append(yamlValue(entry.getValue())).append('\n');
-    }
-    yaml.append("env.java.opts.all: ").append(String.join(" ", FLINK_JAVA_OPTS)).append('\n');
+    new TreeMap<>(flinkConfiguration().toMap())
+        .forEach(
+            (key, value) -> yaml.append(key).append(": ").append(yamlValue(value)).append('\n'));
     Files.writeString(state.resolve("conf").resolve("config.yaml"), yaml.toString());
   }
 

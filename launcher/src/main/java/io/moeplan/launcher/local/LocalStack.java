@@ -44,7 +44,10 @@ import java.util.stream.Stream;
 import org.apache.flink.api.common.JobStatus;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.MetricOptions;
+import org.apache.flink.configuration.RestOptions;
+import org.apache.flink.configuration.TaskManagerOptions;
 import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.state.rocksdb.RocksDBOptions;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 
 /**
@@ -316,12 +319,12 @@ public final class LocalStack {
 
   private JobClient submit(PlanSelectorConfig config, Path workDirectory) throws Exception {
     Configuration flink = PlanSelectorJob.flinkConfiguration(config);
-    flink.setString("rest.port", Integer.toString(settings.uiPort()));
-    flink.setString("rest.bind-address", "localhost");
-    flink.setString("taskmanager.numberOfTaskSlots", Integer.toString(config.parallelism()));
+    flink.set(RestOptions.PORT, settings.uiPort());
+    flink.set(RestOptions.BIND_ADDRESS, "localhost");
+    flink.set(TaskManagerOptions.NUM_TASK_SLOTS, config.parallelism());
     // the dashboard refreshes metrics every second instead of every ten
     flink.set(MetricOptions.METRIC_FETCHER_UPDATE_INTERVAL, Duration.ofSeconds(1));
-    flink.setString("state.backend.rocksdb.localdir", workDirectory.resolve("rocksdb").toString());
+    flink.set(RocksDBOptions.LOCAL_DIRECTORIES, workDirectory.resolve("rocksdb").toString());
     StreamExecutionEnvironment env =
         StreamExecutionEnvironment.createLocalEnvironmentWithWebUI(flink);
     PlanSelectorJob.attachKafka(env, config);

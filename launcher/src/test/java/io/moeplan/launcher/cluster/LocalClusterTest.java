@@ -7,10 +7,19 @@ import io.moeplan.launcher.local.LocalStack;
 import io.moeplan.planner.spec.ClusterSpec;
 import io.moeplan.planner.spec.ModelSpec;
 import io.moeplan.planner.spec.SpecLoader;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
+import org.apache.flink.configuration.CheckpointingOptions;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.CoreOptions;
+import org.apache.flink.configuration.GlobalConfiguration;
+import org.apache.flink.configuration.HeartbeatManagerOptions;
+import org.apache.flink.configuration.MemorySize;
+import org.apache.flink.configuration.RestOptions;
+import org.apache.flink.configuration.TaskManagerOptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -59,6 +68,32 @@ class LocalClusterTest {
             .build();
     assertThat(PoolBootstrap.cpuPool(12).dims()).isEqualTo(local.executorDims());
     assertThat(PoolBootstrap.cpuPool(12).model().hidden()).isEqualTo(32);
+  }
+
+  @Test
+  void flinkReadsBackTheConfigurationFileAsWritten(@TempDir Path state) throws Exception {
+    ClusterSettings settings =
+        ClusterSettings.builder(state, List.of(), state.resolve("job.jar"))
+            .restPort(18081)
+            .heartbeatTimeout(Duration.ofSeconds(7))
+            .taskManagerMemory("1536m")
+            .build();
+    ClusterConfiguration configuration = new ClusterConfiguration(settings);
+    Files.createDirectories(state.resolve("conf"));
+
+    configuration.writeFlinkConfig();
+
+    Configuration read = GlobalConfiguration.loadConfiguration(state.resolve("conf").toString());
+    assertThat(read.toMap()).isEqualTo(configuration.flinkConfiguration().toMap());
+    assertThat(read.get(RestOptions.PORT)).isEqualTo(18081);
+    assertThat(read.get(HeartbeatManagerOptions.HEARTBEAT_TIMEOUT))
+        .isEqualTo(Duration.ofSeconds(7));
+    assertThat(read.get(TaskManagerOptions.TOTAL_PROCESS_MEMORY))
+        .isEqualTo(MemorySize.parse("1536m"));
+    assertThat(read.get(CheckpointingOptions.CHECKPOINTS_DIRECTORY))
+        .isEqualTo(state.toAbsolutePath().resolve("checkpoints").toUri().toString());
+    assertThat(read.get(CoreOptions.FLINK_JVM_OPTIONS))
+        .contains("--add-opens=java.base/java.util=");
   }
 
   @Test
