@@ -23,6 +23,7 @@ import io.moeplan.poolloader.PoolPublisher;
 import io.moeplan.poolloader.PoolRecords;
 import io.moeplan.poolloader.TraceHistory;
 import io.moeplan.schemas.DecisionAction;
+import io.moeplan.schemas.DecisionWindows;
 import io.moeplan.schemas.PlanDecision;
 import io.moeplan.schemas.PlanPool;
 import io.moeplan.schemas.Topics;
@@ -112,8 +113,8 @@ public final class LocalStack {
       private String jobId = "local";
       private long iterations;
       private double iterationsPerSecond = 5;
-      private int windowIterations = 10;
-      private int leadIterations = 2;
+      private int windowIterations = DecisionWindows.DEFAULT_WINDOW_ITERATIONS;
+      private int leadIterations = DecisionWindows.DEFAULT_LEAD_ITERATIONS;
       private int uiPort = 8081;
       private int kafkaPort;
       private long seed = 1;
@@ -145,13 +146,16 @@ public final class LocalStack {
         return this;
       }
 
-      /** Replan interval F (default 10). */
+      /** Replan interval F (default {@value DecisionWindows#DEFAULT_WINDOW_ITERATIONS}). */
       public Builder windowIterations(int value) {
         windowIterations = value;
         return this;
       }
 
-      /** Lead of a decision's effective iteration (default 2). */
+      /**
+       * Lead of a decision's effective iteration (default {@value
+       * DecisionWindows#DEFAULT_LEAD_ITERATIONS}).
+       */
       public Builder leadIterations(int value) {
         leadIterations = value;
         return this;
@@ -248,10 +252,14 @@ public final class LocalStack {
       PoolPublisher.publish(pool, Topics.PLAN_POOL.name(), client);
       PlanSelectorConfig config =
           PlanSelectorConfig.fromArgs(
-              "--bootstrap-servers", broker.bootstrapServers(),
-              "--window-iterations", Integer.toString(settings.windowIterations()),
-              "--lead-iterations", Integer.toString(settings.leadIterations()),
-              "--checkpoint-dir", workDirectory.resolve("checkpoints").toUri().toString());
+              "--bootstrap-servers",
+              broker.bootstrapServers(),
+              DecisionWindows.WINDOW_ITERATIONS_FLAG,
+              Integer.toString(settings.windowIterations()),
+              DecisionWindows.LEAD_ITERATIONS_FLAG,
+              Integer.toString(settings.leadIterations()),
+              "--checkpoint-dir",
+              workDirectory.resolve("checkpoints").toUri().toString());
       JobClient job = submit(config, workDirectory);
       awaitRunning(job);
       out.printf(
@@ -396,16 +404,18 @@ public final class LocalStack {
                   tracker.account(report.counts());
                   measured.add(report);
                   whole.add(report);
-                  if ((report.iteration() + 1) % settings.windowIterations() == 0) {
+                  if (DecisionWindows.endsWindow(report.iteration(), settings.windowIterations())) {
                     windowEndNanos.put(
-                        report.iteration() / settings.windowIterations(), System.nanoTime());
+                        DecisionWindows.windowOf(report.iteration(), settings.windowIterations()),
+                        System.nanoTime());
                   }
                   if (System.nanoTime() - measured.lastPrinted > 2_000_000_000L) {
                     progress(report.iteration() + 1, tracker, executor, measured);
                     measured.reset();
                   }
                 });
-        long windows = ran / settings.windowIterations();
+        // the windows the run completed: each gets a decision per layer
+        long windows = DecisionWindows.windowOf(ran, settings.windowIterations());
         long expected = windows * layers;
         long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
         while (tracker.decisions() < expected && System.nanoTime() < deadline) {
