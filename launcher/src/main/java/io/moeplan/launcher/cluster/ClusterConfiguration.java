@@ -2,6 +2,7 @@ package io.moeplan.launcher.cluster;
 
 import io.moeplan.launcher.CpuExecutorPool;
 import io.moeplan.launcher.kafka.EmbeddedKafkaBroker;
+import io.moeplan.schemas.DecisionWindows;
 import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -11,7 +12,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Optional;
 import java.util.TreeMap;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
@@ -226,19 +226,14 @@ final class ClusterConfiguration {
                 "--rate",
                 "2"));
     command.addAll(pool.executorArguments());
-    jobOption("--window-iterations").ifPresent(v -> command.addAll(List.of("--window", v)));
-    jobOption("--lead-iterations").ifPresent(v -> command.addAll(List.of("--lead", v)));
+    // the decision window of the job the executors follow
+    command.addAll(
+        List.of(
+            DecisionWindows.WINDOW_ITERATIONS_FLAG,
+            Integer.toString(settings.jobConfig().windowIterations()),
+            DecisionWindows.LEAD_ITERATIONS_FLAG,
+            Integer.toString(settings.jobConfig().leadIterations())));
     return command;
-  }
-
-  private Optional<String> jobOption(String option) {
-    List<String> arguments = settings.jobArguments();
-    for (int i = 0; i + 1 < arguments.size(); i++) {
-      if (arguments.get(i).equals(option)) {
-        return Optional.of(arguments.get(i + 1));
-      }
-    }
-    return Optional.empty();
   }
 
   /**

@@ -97,6 +97,34 @@ class LocalClusterTest {
   }
 
   @Test
+  void executorsFollowTheDecisionWindowOfTheJobArguments(@TempDir Path state) {
+    ClusterSettings defaults =
+        ClusterSettings.builder(state, List.of(), state.resolve("job.jar")).executors(1).build();
+    ClusterSettings custom =
+        ClusterSettings.builder(state, List.of(), state.resolve("job.jar"))
+            .executors(1)
+            .jobArguments(List.of("--window-iterations", "20", "--lead-iterations=3"))
+            .build();
+
+    assertThat(String.join(" ", new ClusterConfiguration(defaults).executorOptions(1)))
+        .endsWith("--window-iterations 10 --lead-iterations 2");
+    assertThat(String.join(" ", new ClusterConfiguration(custom).executorOptions(1)))
+        .endsWith("--window-iterations 20 --lead-iterations 3");
+  }
+
+  @Test
+  void refusesAJobArgumentTheJobWouldRefuse(@TempDir Path state) {
+    assertThatThrownBy(
+            () ->
+                ClusterSettings.builder(state, List.of(), state.resolve("job.jar"))
+                    .jobArguments(List.of("--window-iterations", "0"))
+                    .build())
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("job arguments [--window-iterations, 0]")
+        .hasMessageContaining("window-iterations");
+  }
+
+  @Test
   void refusesAParallelismTheSlotsCannotRun(@TempDir Path state) {
     assertThatThrownBy(
             () ->
