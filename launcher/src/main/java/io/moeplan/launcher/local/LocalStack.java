@@ -9,14 +9,12 @@ import io.moeplan.executor.process.IterationReport;
 import io.moeplan.executor.process.KafkaExecutorIo;
 import io.moeplan.flink.job.PlanSelectorConfig;
 import io.moeplan.flink.job.PlanSelectorJob;
-import io.moeplan.flink.layer.JobPlanning;
 import io.moeplan.launcher.CpuExecutorPool;
 import io.moeplan.launcher.Directories;
 import io.moeplan.launcher.kafka.EmbeddedKafkaBroker;
 import io.moeplan.planner.pool.LoadHistory;
 import io.moeplan.planner.pool.Pool;
 import io.moeplan.planner.pool.PoolOptions;
-import io.moeplan.planner.selector.SelectorOptions;
 import io.moeplan.planner.spec.ClusterSpec;
 import io.moeplan.planner.spec.ModelSpec;
 import io.moeplan.poolloader.PoolPublisher;
@@ -355,8 +353,8 @@ public final class LocalStack {
     int ranks = settings.cluster().nodes() * settings.cluster().gpusPerNode();
     int layers = model.moeLayers();
     int experts = model.expertCount();
-    JobPlanning planning = JobPlanning.of(pool, SelectorOptions.defaults(1));
-    PlacementTracker tracker = new PlacementTracker(planning, layers, experts);
+    // the pool as the job and the executor read it back from its record
+    PlacementTracker tracker = new PlacementTracker(PoolRecords.fromRecord(pool));
     ExecutorSettings executorSettings =
         ExecutorSettings.defaults(settings.jobId(), ranks)
             .withTrace(settings.trace(), settings.traceSampleIterations())
