@@ -2,10 +2,12 @@ package io.moeplan.launcher;
 
 import io.moeplan.flink.job.PlanSelectorConfig;
 import io.moeplan.launcher.bench.PipelineBenchmark;
+import io.moeplan.schemas.DecisionWindows;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -98,11 +100,7 @@ final class BenchCommand implements Runnable {
                 + " ${DEFAULT-VALUE}.")
     int latencyWarmupSeconds;
 
-    @Option(
-        names = "--window",
-        defaultValue = "10",
-        description = "The job's replan interval. Default: ${DEFAULT-VALUE}.")
-    int window;
+    @Mixin DecisionWindowOptions windows;
 
     @Option(
         names = "--parallelism",
@@ -115,7 +113,7 @@ final class BenchCommand implements Runnable {
         paramLabel = "--KEY=VALUE",
         description =
             "A further option of the plan-selector job (as its command line takes it, e.g."
-                + " --job=--buffer-timeout=1ms); repeatable. The broker address, window,"
+                + " --job=--buffer-timeout=1ms); repeatable. The broker address, window, lead,"
                 + " parallelism and checkpoint directory are the benchmark's.")
     List<String> jobOptions = new ArrayList<>();
 
@@ -135,10 +133,13 @@ final class BenchCommand implements Runnable {
       } catch (IllegalArgumentException e) {
         throw new ParameterException(spec.commandLine(), "--job: " + e.getMessage());
       }
-      if (ranks < 1 || layers < 1 || experts < 1 || iterations < window || window < 1) {
+      int windowIterations = windows.windowIterations(spec);
+      int leadIterations = windows.leadIterations(spec);
+      if (ranks < 1 || layers < 1 || experts < 1 || iterations < windowIterations) {
         throw new ParameterException(
             spec.commandLine(),
-            "--ranks, --layers, --experts and --window must be >= 1 and --iterations >= --window");
+            "--ranks, --layers and --experts must be >= 1 and --iterations >= "
+                + DecisionWindows.WINDOW_ITERATIONS_FLAG);
       }
       if (warmupIterations < 0) {
         throw new ParameterException(spec.commandLine(), "--warmup-iterations must be >= 0");
@@ -160,7 +161,8 @@ final class BenchCommand implements Runnable {
                       latencyRate,
                       latencySeconds,
                       latencyWarmupSeconds,
-                      window,
+                      windowIterations,
+                      leadIterations,
                       parallelism,
                       jobOptions),
                   System.out)

@@ -8,6 +8,7 @@ import io.moeplan.executor.process.ExecutorSettings.DimOverrides;
 import io.moeplan.executor.process.ExecutorSettings.TopicNames;
 import io.moeplan.executor.process.IterationReport;
 import io.moeplan.executor.process.KafkaExecutorIo;
+import io.moeplan.schemas.JobIds;
 import io.moeplan.schemas.PlanPool;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -19,6 +20,7 @@ import java.util.concurrent.Callable;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -106,18 +108,7 @@ final class ExecutorCommand implements Callable<Integer> {
           "Iterations per second (0: as fast as the compute allows). Default: ${DEFAULT-VALUE}.")
   double rate;
 
-  @Option(
-      names = "--window",
-      defaultValue = "10",
-      description =
-          "The job's iterations per window (its --window-iterations). Default: ${DEFAULT-VALUE}.")
-  int window;
-
-  @Option(
-      names = "--lead",
-      defaultValue = "2",
-      description = "The job's --lead-iterations. Default: ${DEFAULT-VALUE}.")
-  int lead;
+  @Mixin DecisionWindowOptions windows;
 
   @Option(
       names = "--decision-timeout",
@@ -266,10 +257,12 @@ final class ExecutorCommand implements Callable<Integer> {
   }
 
   private ExecutorSettings settings() {
-    if (job.isBlank() || job.indexOf('/') >= 0) {
-      throw new ParameterException(
-          spec.commandLine(), "--job must be non-blank without '/', got '" + job + "'");
+    String jobProblem = JobIds.problem(job);
+    if (jobProblem != null) {
+      throw new ParameterException(spec.commandLine(), "--job: " + jobProblem);
     }
+    int windowIterations = windows.windowIterations(spec);
+    int leadIterations = windows.leadIterations(spec);
     BackendKind kind =
         switch (backend.toLowerCase(Locale.ROOT)) {
           case "cpu" -> BackendKind.CPU;
@@ -303,8 +296,8 @@ final class ExecutorCommand implements Callable<Integer> {
           iterations,
           startIteration,
           rate,
-          window,
-          lead,
+          windowIterations,
+          leadIterations,
           duration("--decision-timeout", decisionTimeout),
           duration("--pool-timeout", poolTimeout),
           new DimOverrides(hidden, ffn, tokensPerRank),

@@ -4,9 +4,11 @@ import io.moeplan.launcher.local.LocalStack;
 import io.moeplan.planner.spec.ClusterSpec;
 import io.moeplan.planner.spec.ModelSpec;
 import io.moeplan.planner.spec.SpecLoader;
+import io.moeplan.schemas.JobIds;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -65,18 +67,7 @@ final class LocalCommand implements Callable<Integer> {
               + " fit the default cluster's memory; 12 do). Default: 12 with the built-in model.")
   Integer layers;
 
-  @Option(
-      names = "--window",
-      defaultValue = "10",
-      description = "Iterations per decision window (replan interval). Default: ${DEFAULT-VALUE}.")
-  int window;
-
-  @Option(
-      names = "--lead",
-      defaultValue = "2",
-      description =
-          "Iterations between a window's end and its decision taking effect. Default: ${DEFAULT-VALUE}.")
-  int lead;
+  @Mixin DecisionWindowOptions windows;
 
   @Option(
       names = "--job",
@@ -112,19 +103,19 @@ final class LocalCommand implements Callable<Integer> {
 
   @Option(
       names = "--hidden",
-      defaultValue = "32",
+      defaultValue = "" + CpuExecutorPool.DEFAULT_HIDDEN,
       description = "Model width the cpu executor runs. Default: ${DEFAULT-VALUE}.")
   int hidden;
 
   @Option(
       names = "--ffn",
-      defaultValue = "64",
+      defaultValue = "" + CpuExecutorPool.DEFAULT_FFN,
       description = "Expert FFN width the cpu executor runs. Default: ${DEFAULT-VALUE}.")
   int ffn;
 
   @Option(
       names = "--tokens-per-rank",
-      defaultValue = "32",
+      defaultValue = "" + CpuExecutorPool.DEFAULT_TOKENS_PER_RANK,
       description =
           "Tokens each rank routes per layer and iteration (a trace's counts are scaled to it)."
               + " Default: ${DEFAULT-VALUE}.")
@@ -168,6 +159,12 @@ final class LocalCommand implements Callable<Integer> {
       throw new ParameterException(
           spec.commandLine(), "--iterations must be >= 0, got " + iterations);
     }
+    String jobProblem = JobIds.problem(job);
+    if (jobProblem != null) {
+      throw new ParameterException(spec.commandLine(), "--job: " + jobProblem);
+    }
+    int windowIterations = windows.windowIterations(spec);
+    int leadIterations = windows.leadIterations(spec);
     ClusterSpec clusterSpec =
         cluster == null
             ? SpecLoader.loadExample("cluster-h100-2node.yaml", ClusterSpec.class)
@@ -181,16 +178,7 @@ final class LocalCommand implements Callable<Integer> {
       if (moeLayers < 1) {
         throw new ParameterException(spec.commandLine(), "--layers must be >= 1, got " + moeLayers);
       }
-      modelSpec =
-          new ModelSpec(
-              moeLayers,
-              modelSpec.expertCount(),
-              modelSpec.topK(),
-              modelSpec.hidden(),
-              modelSpec.ffnHidden(),
-              modelSpec.bytesPerElement(),
-              modelSpec.optimizerBytesPerParam(),
-              modelSpec.tokensPerRank());
+      modelSpec = modelSpec.withMoeLayers(moeLayers);
     }
     LocalStack stack =
         new LocalStack(
@@ -198,8 +186,8 @@ final class LocalCommand implements Callable<Integer> {
                 .jobId(job)
                 .iterations(iterations)
                 .iterationsPerSecond(rate)
-                .windowIterations(window)
-                .leadIterations(lead)
+                .windowIterations(windowIterations)
+                .leadIterations(leadIterations)
                 .uiPort(uiPort)
                 .kafkaPort(kafkaPort)
                 .seed(seed)

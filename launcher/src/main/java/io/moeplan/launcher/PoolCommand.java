@@ -12,6 +12,7 @@ import io.moeplan.planner.spec.SpecLoader;
 import io.moeplan.poolloader.PoolFiles;
 import io.moeplan.poolloader.PoolPublisher;
 import io.moeplan.poolloader.PoolRecords;
+import io.moeplan.schemas.JobIds;
 import io.moeplan.schemas.PlanPool;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -119,6 +120,10 @@ final class PoolCommand implements Runnable {
 
     @Override
     public Integer call() throws IOException {
+      String problem = JobIds.problem(job);
+      if (problem != null) {
+        throw new ParameterException(spec.commandLine(), "--job: " + problem);
+      }
       PrintWriter stdout = spec.commandLine().getOut();
       PrintWriter err = spec.commandLine().getErr();
       ClusterSpec clusterSpec =
@@ -214,9 +219,9 @@ final class PoolCommand implements Runnable {
         throw new ParameterException(spec.commandLine(), "--pool " + e.getMessage(), e);
       }
       if (job != null) {
-        if (job.isBlank() || job.indexOf('/') >= 0) {
-          throw new ParameterException(
-              spec.commandLine(), "--job must be non-blank without '/', got '" + job + "'");
+        String problem = JobIds.problem(job);
+        if (problem != null) {
+          throw new ParameterException(spec.commandLine(), "--job: " + problem);
         }
         pool.setJobId(job);
       }

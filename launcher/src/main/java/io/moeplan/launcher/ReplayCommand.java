@@ -15,6 +15,7 @@ import io.moeplan.planner.spec.SpecException;
 import io.moeplan.planner.spec.SpecLoader;
 import io.moeplan.planner.trace.TraceFormatException;
 import io.moeplan.planner.trace.TraceReader;
+import io.moeplan.schemas.DecisionWindows;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -41,8 +42,8 @@ import picocli.CommandLine.Option;
     description = {
       "Replays an expert-load trace through the placement policies (static, smartmoe, eplb,"
           + " selector, oracle) under the performance model.",
-      "Each trace sample stands for the --window iterations after it; a decision made from the"
-          + " samples up to window w applies to window w+1. The oracle picks each window's"
+      "Each trace sample stands for the F iterations after it (--window-iterations F); a decision"
+          + " made from the samples up to window w applies to window w+1. The oracle picks each window's"
           + " placement from that window's own load and ignores switch cost.",
       "With no options besides --trace it replays the headline setting: 8 workers x 4 slots on"
           + " 2 H100 nodes of 4 GPUs, window 10, the GPT-MoE model of the SmartMoE trace:",
@@ -93,12 +94,15 @@ public final class ReplayCommand implements Callable<Integer> {
   int slotsPerWorker;
 
   @Option(
-      names = "--window",
+      names = DecisionWindows.WINDOW_ITERATIONS_FLAG,
       paramLabel = "F",
-      defaultValue = "10",
+      defaultValue = "" + DecisionWindows.DEFAULT_WINDOW_ITERATIONS,
       description =
           "Iterations each trace sample stands for, the replan interval (default: ${DEFAULT-VALUE}).")
   int window;
+
+  @Option(names = "--window", hidden = true, description = "Old name of --window-iterations.")
+  Integer oldWindow;
 
   @Option(
       names = "--cluster",
@@ -129,7 +133,7 @@ public final class ReplayCommand implements Callable<Integer> {
       description =
           "Selector: iterations a new placement must pay back over (default: "
               + SelectorOptions.DEFAULT_HORIZON_WINDOWS
-              + " x --window).")
+              + " x --window-iterations).")
   Double horizon;
 
   @Option(
@@ -192,6 +196,9 @@ public final class ReplayCommand implements Callable<Integer> {
   }
 
   private int run(PrintWriter out, PrintWriter err) throws IOException {
+    window =
+        DecisionWindowOptions.given(
+            spec, DecisionWindows.WINDOW_ITERATIONS_FLAG, window, oldWindow);
     if (workers < 1) {
       throw new BadInput("--workers must be >= 1, got " + workers);
     }
@@ -199,7 +206,7 @@ public final class ReplayCommand implements Callable<Integer> {
       throw new BadInput("--slots-per-worker must be >= 1, got " + slotsPerWorker);
     }
     if (window < 1) {
-      throw new BadInput("--window must be >= 1, got " + window);
+      throw new BadInput(DecisionWindows.WINDOW_ITERATIONS_FLAG + " must be >= 1, got " + window);
     }
     if (gpusPerNode != null && gpusPerNode < 1) {
       throw new BadInput("--gpus-per-node must be >= 1, got " + gpusPerNode);

@@ -2,8 +2,11 @@ package io.moeplan.launcher;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.moeplan.schemas.DecisionWindows;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.util.Arrays;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
 
@@ -32,6 +35,27 @@ class MoeplanTest {
       out.getBuffer().setLength(0);
       assertThat(run(name, "--help")).as(name).isZero();
       assertThat(out.toString()).as(name).contains("Usage: moeplan " + name);
+    }
+  }
+
+  @Test
+  void everyCommandWithADecisionWindowNamesItAsTheJobDoes() {
+    for (String[] command :
+        List.of(
+            new String[] {"local"},
+            new String[] {"executor"},
+            new String[] {"bench", "pipeline"},
+            new String[] {"replay"})) {
+      out.getBuffer().setLength(0);
+      String[] args = Arrays.copyOf(command, command.length + 1);
+      args[command.length] = "--help";
+      assertThat(run(args)).isZero();
+      String help = out.toString();
+      assertThat(help).as(command[0]).contains(DecisionWindows.WINDOW_ITERATIONS_FLAG + "=F");
+      assertThat(help).as(command[0]).doesNotContainPattern("--window[ =,]|--lead[ =,]");
+      if (!command[0].equals("replay")) {
+        assertThat(help).as(command[0]).contains(DecisionWindows.LEAD_ITERATIONS_FLAG + "=L");
+      }
     }
   }
 

@@ -12,6 +12,7 @@ import io.moeplan.planner.pool.ProgressListener;
 import io.moeplan.poolloader.PoolPublisher;
 import io.moeplan.poolloader.PoolRecords;
 import io.moeplan.schemas.DecisionAction;
+import io.moeplan.schemas.DecisionWindows;
 import io.moeplan.schemas.ExpertLoad;
 import io.moeplan.schemas.PlanDecision;
 import io.moeplan.schemas.PlanPool;
@@ -93,9 +94,9 @@ class ExecutorRestartITCase {
         cluster.submit(
             settings,
             List.of(
-                "--window-iterations",
+                DecisionWindows.WINDOW_ITERATIONS_FLAG,
                 Integer.toString(WINDOW),
-                "--lead-iterations",
+                DecisionWindows.LEAD_ITERATIONS_FLAG,
                 Integer.toString(LEAD),
                 "--checkpoint-interval",
                 "2s"));
@@ -132,9 +133,9 @@ class ExecutorRestartITCase {
         Integer.toString(FFN),
         "--tokens-per-rank",
         Integer.toString(TOKENS),
-        "--window",
+        DecisionWindows.WINDOW_ITERATIONS_FLAG,
         Integer.toString(WINDOW),
-        "--lead",
+        DecisionWindows.LEAD_ITERATIONS_FLAG,
         Integer.toString(LEAD),
         "--rate",
         "10",

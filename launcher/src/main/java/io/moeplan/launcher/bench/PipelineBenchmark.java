@@ -9,6 +9,7 @@ import io.moeplan.planner.spec.ModelSpec;
 import io.moeplan.planner.spec.ParallelConfig;
 import io.moeplan.poolloader.PoolPublisher;
 import io.moeplan.poolloader.PoolRecords;
+import io.moeplan.schemas.DecisionWindows;
 import io.moeplan.schemas.ExpertLoad;
 import io.moeplan.schemas.LayerLoad;
 import io.moeplan.schemas.PlanDecision;
@@ -34,7 +35,9 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.TaskManagerOptions;
 import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.state.rocksdb.RocksDBOptions;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -68,6 +71,7 @@ public final class PipelineBenchmark {
    * @param latencySeconds duration of the latency phase
    * @param latencyWarmupSeconds time at the latency rate before each latency phase is measured
    * @param windowIterations the job's replan interval
+   * @param leadIterations the job's lead of a decision's effective iteration
    * @param parallelism the job's parallelism
    * @param jobOptions further job options, {@code --key=value} as the job's command line takes them
    */
@@ -81,6 +85,7 @@ public final class PipelineBenchmark {
       int latencySeconds,
       int latencyWarmupSeconds,
       int windowIterations,
+      int leadIterations,
       int parallelism,
       List<String> jobOptions) {
 
@@ -243,15 +248,21 @@ public final class PipelineBenchmark {
     List<String> args =
         new ArrayList<>(
             List.of(
-                "--bootstrap-servers", broker.bootstrapServers(),
-                "--window-iterations", Integer.toString(settings.windowIterations()),
-                "--parallelism", Integer.toString(settings.parallelism()),
-                "--checkpoint-dir", work.resolve("checkpoints").toUri().toString()));
+                "--bootstrap-servers",
+                broker.bootstrapServers(),
+                DecisionWindows.WINDOW_ITERATIONS_FLAG,
+                Integer.toString(settings.windowIterations()),
+                DecisionWindows.LEAD_ITERATIONS_FLAG,
+                Integer.toString(settings.leadIterations()),
+                "--parallelism",
+                Integer.toString(settings.parallelism()),
+                "--checkpoint-dir",
+                work.resolve("checkpoints").toUri().toString()));
     args.addAll(settings.jobOptions());
     PlanSelectorConfig config = PlanSelectorConfig.fromArgs(args.toArray(String[]::new));
     Configuration flink = PlanSelectorJob.flinkConfiguration(config);
-    flink.setString("taskmanager.numberOfTaskSlots", Integer.toString(settings.parallelism()));
-    flink.setString("state.backend.rocksdb.localdir", work.resolve("rocksdb").toString());
+    flink.set(TaskManagerOptions.NUM_TASK_SLOTS, settings.parallelism());
+    flink.set(RocksDBOptions.LOCAL_DIRECTORIES, work.resolve("rocksdb").toString());
     StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(flink);
     PlanSelectorJob.attachKafka(env, config);
     return env.executeAsync(PlanSelectorJob.JOB_NAME);
@@ -279,8 +290,10 @@ public final class PipelineBenchmark {
    */
   private Rate pipelineRate(EmbeddedKafkaBroker broker, String job, List<byte[]> records)
       throws Exception {
-    int windows = records.size() / settings.ranks() / settings.windowIterations();
-    int expected = windows * settings.layers();
+    // every window the records complete gets a decision per layer
+    long windows =
+        DecisionWindows.windowOf(records.size() / settings.ranks(), settings.windowIterations());
+    long expected = windows * settings.layers();
     // the producer stays open until the CPU profile is read, so its network thread is in it; the
     // sending thread ends earlier and reports its own CPU time
     try (KafkaConsumer<byte[], byte[]> consumer = consumer(broker, Topics.PLAN_DECISIONS.name());
@@ -385,7 +398,7 @@ public final class PipelineBenchmark {
                     * settings.latencyWarmupSeconds()
                     / settings.windowIterations());
     int iterations =
-        warmupWindows * settings.windowIterations()
+        (int) DecisionWindows.firstIteration(warmupWindows, settings.windowIterations())
             + (int) (settings.latencyIterationsPerSecond() * settings.latencySeconds());
     long period = (long) (1e9 / settings.latencyIterationsPerSecond());
     SyntheticCounts counts = new SyntheticCounts(settings, 11);
@@ -403,8 +416,9 @@ public final class PipelineBenchmark {
                   load(LAT_JOB, rank, iteration, counts)));
         }
         producer.flush();
-        long window = iteration / settings.windowIterations();
-        if ((iteration + 1) % settings.windowIterations() == 0 && window >= warmupWindows) {
+        long window = DecisionWindows.windowOf(iteration, settings.windowIterations());
+        if (DecisionWindows.endsWindow(iteration, settings.windowIterations())
+            && window >= warmupWindows) {
           windowEnds.put(window, System.nanoTime());
         }
         next += period;
@@ -413,7 +427,8 @@ public final class PipelineBenchmark {
           collectDecisions(consumer.poll(Duration.ofNanos(wait)), windowEnds, seen, latencies);
         } while (System.nanoTime() < next);
       }
-      int expected = iterations / settings.windowIterations() * settings.layers();
+      long expected =
+          DecisionWindows.windowOf(iterations, settings.windowIterations()) * settings.layers();
       long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
       while (seen.size() < expected && System.nanoTime() < deadline) {
         collectDecisions(consumer.poll(Duration.ofMillis(100)), windowEnds, seen, latencies);

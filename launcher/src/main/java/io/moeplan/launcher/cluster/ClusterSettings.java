@@ -1,9 +1,12 @@
 package io.moeplan.launcher.cluster;
 
+import io.moeplan.flink.job.PlanSelectorConfig;
+import io.moeplan.schemas.JobIds;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
 
 /**
  * What {@link LocalCluster} starts: where it keeps its state, its ports, its size, the jars it runs
@@ -24,6 +27,9 @@ import java.util.List;
  * @param submitJob whether {@link LocalCluster#up()} submits the plan-selector job
  * @param jobArguments arguments of the job (its {@code --option value} pairs) besides the bootstrap
  *     servers and checkpoint directory the cluster sets
+ * @param jobConfig the job's settings as the cluster submits it, parsed once from {@code
+ *     jobArguments} with the cluster's bootstrap servers and parallelism: e.g. the decision window
+ *     the executors follow
  * @param parallelism the job's parallelism
  * @param pool whether {@link LocalCluster#up()} builds and publishes a pool, and for which job
  * @param executors CPU executor processes {@code up} starts for the pool's job (they need a pool),
@@ -43,6 +49,7 @@ public record ClusterSettings(
     Path jobJar,
     boolean submitJob,
     List<String> jobArguments,
+    PlanSelectorConfig jobConfig,
     int parallelism,
     PoolSettings pool,
     int executors) {
@@ -53,7 +60,16 @@ public record ClusterSettings(
    * @param jobId the training job the pool is for
    * @param layers MoE layers of the model
    */
-  public record PoolSettings(String jobId, int layers) {}
+  public record PoolSettings(String jobId, int layers) {
+
+    /** Checks the job id ({@link JobIds}) and the layers. */
+    public PoolSettings {
+      JobIds.requireValid(jobId);
+      if (layers < 1) {
+        throw new IllegalArgumentException("layers must be >= 1, got " + layers);
+      }
+    }
+  }
 
   /** Checks the values, naming the setting of a bad one. */
   public ClusterSettings {
@@ -86,6 +102,7 @@ public record ClusterSettings(
     if (executors > 0 && pool == null) {
       throw new IllegalArgumentException("executors need the pool that up publishes");
     }
+    Objects.requireNonNull(jobConfig, "jobConfig");
     stateDirectory = stateDirectory.toAbsolutePath().normalize();
     classpath = List.copyOf(classpath);
     jobArguments = List.copyOf(jobArguments);
@@ -205,7 +222,29 @@ public record ClusterSettings(
       return this;
     }
 
-    /** The settings. */
+    /** The job's arguments parsed as the job parses them, with the cluster's own. */
+    private PlanSelectorConfig jobConfig() {
+      List<String> arguments =
+          new ArrayList<>(
+              List.of(
+                  "--bootstrap-servers",
+                  "localhost:" + kafkaPort,
+                  "--parallelism",
+                  Integer.toString(parallelism)));
+      arguments.addAll(jobArguments);
+      try {
+        return PlanSelectorConfig.fromArgs(arguments.toArray(String[]::new));
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException(
+            "job arguments " + jobArguments + ": " + e.getMessage(), e);
+      }
+    }
+
+    /**
+     * The settings.
+     *
+     * @throws IllegalArgumentException naming a bad value, or a job argument the job would refuse
+     */
     public ClusterSettings build() {
       return new ClusterSettings(
           stateDirectory,
@@ -221,6 +260,7 @@ public record ClusterSettings(
           jobJar,
           submitJob,
           jobArguments,
+          jobConfig(),
           parallelism,
           pool,
           executors);

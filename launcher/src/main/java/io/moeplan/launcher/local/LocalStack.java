@@ -1,7 +1,6 @@
 package io.moeplan.launcher.local;
 
 import io.moeplan.executor.decisions.DecisionSource;
-import io.moeplan.executor.process.CpuWorkers;
 import io.moeplan.executor.process.Executor;
 import io.moeplan.executor.process.ExecutorModel;
 import io.moeplan.executor.process.ExecutorSettings;
@@ -10,21 +9,19 @@ import io.moeplan.executor.process.IterationReport;
 import io.moeplan.executor.process.KafkaExecutorIo;
 import io.moeplan.flink.job.PlanSelectorConfig;
 import io.moeplan.flink.job.PlanSelectorJob;
-import io.moeplan.flink.layer.JobPlanning;
+import io.moeplan.launcher.CpuExecutorPool;
 import io.moeplan.launcher.Directories;
 import io.moeplan.launcher.kafka.EmbeddedKafkaBroker;
 import io.moeplan.planner.pool.LoadHistory;
 import io.moeplan.planner.pool.Pool;
 import io.moeplan.planner.pool.PoolOptions;
-import io.moeplan.planner.pool.PoolSearch;
-import io.moeplan.planner.pool.ProgressListener;
-import io.moeplan.planner.selector.SelectorOptions;
 import io.moeplan.planner.spec.ClusterSpec;
 import io.moeplan.planner.spec.ModelSpec;
 import io.moeplan.poolloader.PoolPublisher;
 import io.moeplan.poolloader.PoolRecords;
 import io.moeplan.poolloader.TraceHistory;
 import io.moeplan.schemas.DecisionAction;
+import io.moeplan.schemas.DecisionWindows;
 import io.moeplan.schemas.PlanDecision;
 import io.moeplan.schemas.PlanPool;
 import io.moeplan.schemas.Topics;
@@ -46,7 +43,10 @@ import java.util.stream.Stream;
 import org.apache.flink.api.common.JobStatus;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.MetricOptions;
+import org.apache.flink.configuration.RestOptions;
+import org.apache.flink.configuration.TaskManagerOptions;
 import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.state.rocksdb.RocksDBOptions;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 
 /**
@@ -57,9 +57,9 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
  * expert loads, the experts run on the placement in force, and each window's decisions are applied
  * at their effective iteration, moving weights and Adam state.
  *
- * <p>The pool is searched for the executor's computation ({@link CpuWorkers}: the cluster's shape
- * with CPU workers' constants, the model's layers and experts at the executor's dimensions), so the
- * selector's modelled times and the executor's measured per-worker compute agree in scale.
+ * <p>The pool is searched for the executor's computation ({@link CpuExecutorPool}: the cluster's
+ * shape with CPU workers' constants, the model's layers and experts at the executor's dimensions),
+ * so the selector's modelled times and the executor's measured per-worker compute agree in scale.
  */
 public final class LocalStack {
 
@@ -99,10 +99,6 @@ public final class LocalStack {
       ExecutorSettings.DimOverrides executorDims,
       Duration decisionTimeout) {
 
-    /** Small dimensions the local CPU executor runs by default: hidden 32, ffn 64, 32 tokens. */
-    public static final ExecutorSettings.DimOverrides CPU_DIMS =
-        new ExecutorSettings.DimOverrides(32, 64, 32);
-
     /** Settings with the defaults of {@code moeplan local} for a cluster and model. */
     public static Builder builder(ClusterSpec cluster, ModelSpec model) {
       return new Builder(cluster, model);
@@ -115,14 +111,14 @@ public final class LocalStack {
       private String jobId = "local";
       private long iterations;
       private double iterationsPerSecond = 5;
-      private int windowIterations = 10;
-      private int leadIterations = 2;
+      private int windowIterations = DecisionWindows.DEFAULT_WINDOW_ITERATIONS;
+      private int leadIterations = DecisionWindows.DEFAULT_LEAD_ITERATIONS;
       private int uiPort = 8081;
       private int kafkaPort;
       private long seed = 1;
       private Path trace;
       private int traceSampleIterations = 10;
-      private ExecutorSettings.DimOverrides executorDims = CPU_DIMS;
+      private ExecutorSettings.DimOverrides executorDims = CpuExecutorPool.DEFAULT_DIMS;
       private Duration decisionTimeout = Duration.ofSeconds(10);
 
       private Builder(ClusterSpec cluster, ModelSpec model) {
@@ -148,13 +144,16 @@ public final class LocalStack {
         return this;
       }
 
-      /** Replan interval F (default 10). */
+      /** Replan interval F (default {@value DecisionWindows#DEFAULT_WINDOW_ITERATIONS}). */
       public Builder windowIterations(int value) {
         windowIterations = value;
         return this;
       }
 
-      /** Lead of a decision's effective iteration (default 2). */
+      /**
+       * Lead of a decision's effective iteration (default {@value
+       * DecisionWindows#DEFAULT_LEAD_ITERATIONS}).
+       */
       public Builder leadIterations(int value) {
         leadIterations = value;
         return this;
@@ -251,10 +250,14 @@ public final class LocalStack {
       PoolPublisher.publish(pool, Topics.PLAN_POOL.name(), client);
       PlanSelectorConfig config =
           PlanSelectorConfig.fromArgs(
-              "--bootstrap-servers", broker.bootstrapServers(),
-              "--window-iterations", Integer.toString(settings.windowIterations()),
-              "--lead-iterations", Integer.toString(settings.leadIterations()),
-              "--checkpoint-dir", workDirectory.resolve("checkpoints").toUri().toString());
+              "--bootstrap-servers",
+              broker.bootstrapServers(),
+              DecisionWindows.WINDOW_ITERATIONS_FLAG,
+              Integer.toString(settings.windowIterations()),
+              DecisionWindows.LEAD_ITERATIONS_FLAG,
+              Integer.toString(settings.leadIterations()),
+              "--checkpoint-dir",
+              workDirectory.resolve("checkpoints").toUri().toString());
       JobClient job = submit(config, workDirectory);
       awaitRunning(job);
       out.printf(
@@ -290,7 +293,7 @@ public final class LocalStack {
 
   /**
    * The pool for the job: searched for the CPU workers of the in-process executor running the
-   * model's layers and experts at the executor's small dimensions ({@link CpuWorkers}), so the
+   * model's layers and experts at the executor's small dimensions ({@link CpuExecutorPool}), so the
    * selector's predictions and the executor's measurements describe the same computation.
    */
   private PlanPool buildPool() throws IOException {
@@ -302,16 +305,15 @@ public final class LocalStack {
         settings.trace() == null
             ? null
             : TraceHistory.read(settings.trace(), settings.model().moeLayers(), 1000);
-    Pool pool =
-        new PoolSearch(cpuCluster(), cpuModel(), options).search(history, ProgressListener.NONE);
+    CpuExecutorPool cpu =
+        new CpuExecutorPool(settings.cluster(), settings.model(), settings.executorDims());
+    Pool pool = cpu.search(options, history);
     var best = pool.plans().get(0).parallel();
     out.printf(
-        "pool built in %d ms for CPU executors (hidden %d, ffn %d, %d tokens per rank): %d plans,"
+        "pool built in %d ms for CPU executors (%s): %d plans,"
             + " first config tp=%d pp=%d dp=%d ep=%d slots=%d%n",
         Duration.ofNanos(System.nanoTime() - started).toMillis(),
-        settings.executorDims().hidden(),
-        settings.executorDims().ffn(),
-        settings.executorDims().tokensPerRank(),
+        cpu.describeDims(),
         pool.plans().size(),
         best.tp(),
         best.pp(),
@@ -321,31 +323,14 @@ public final class LocalStack {
     return PoolRecords.toRecord(pool, settings.jobId(), Instant.now(), "moeplan local");
   }
 
-  /** The cluster's shape with CPU workers' constants. */
-  ClusterSpec cpuCluster() {
-    return CpuWorkers.cluster(settings.cluster().nodes(), settings.cluster().gpusPerNode());
-  }
-
-  /** The model's layers and experts at the executor's dimensions. */
-  ModelSpec cpuModel() {
-    ModelSpec model = settings.model();
-    return CpuWorkers.model(
-        model.moeLayers(),
-        model.expertCount(),
-        model.topK(),
-        settings.executorDims().hidden(),
-        settings.executorDims().ffn(),
-        settings.executorDims().tokensPerRank());
-  }
-
   private JobClient submit(PlanSelectorConfig config, Path workDirectory) throws Exception {
     Configuration flink = PlanSelectorJob.flinkConfiguration(config);
-    flink.setString("rest.port", Integer.toString(settings.uiPort()));
-    flink.setString("rest.bind-address", "localhost");
-    flink.setString("taskmanager.numberOfTaskSlots", Integer.toString(config.parallelism()));
+    flink.set(RestOptions.PORT, settings.uiPort());
+    flink.set(RestOptions.BIND_ADDRESS, "localhost");
+    flink.set(TaskManagerOptions.NUM_TASK_SLOTS, config.parallelism());
     // the dashboard refreshes metrics every second instead of every ten
     flink.set(MetricOptions.METRIC_FETCHER_UPDATE_INTERVAL, Duration.ofSeconds(1));
-    flink.setString("state.backend.rocksdb.localdir", workDirectory.resolve("rocksdb").toString());
+    flink.set(RocksDBOptions.LOCAL_DIRECTORIES, workDirectory.resolve("rocksdb").toString());
     StreamExecutionEnvironment env =
         StreamExecutionEnvironment.createLocalEnvironmentWithWebUI(flink);
     PlanSelectorJob.attachKafka(env, config);
@@ -368,8 +353,8 @@ public final class LocalStack {
     int ranks = settings.cluster().nodes() * settings.cluster().gpusPerNode();
     int layers = model.moeLayers();
     int experts = model.expertCount();
-    JobPlanning planning = JobPlanning.of(pool, SelectorOptions.defaults(1));
-    PlacementTracker tracker = new PlacementTracker(planning, layers, experts);
+    // the pool as the job and the executor read it back from its record
+    PlacementTracker tracker = new PlacementTracker(PoolRecords.fromRecord(pool));
     ExecutorSettings executorSettings =
         ExecutorSettings.defaults(settings.jobId(), ranks)
             .withTrace(settings.trace(), settings.traceSampleIterations())
@@ -417,16 +402,18 @@ public final class LocalStack {
                   tracker.account(report.counts());
                   measured.add(report);
                   whole.add(report);
-                  if ((report.iteration() + 1) % settings.windowIterations() == 0) {
+                  if (DecisionWindows.endsWindow(report.iteration(), settings.windowIterations())) {
                     windowEndNanos.put(
-                        report.iteration() / settings.windowIterations(), System.nanoTime());
+                        DecisionWindows.windowOf(report.iteration(), settings.windowIterations()),
+                        System.nanoTime());
                   }
                   if (System.nanoTime() - measured.lastPrinted > 2_000_000_000L) {
                     progress(report.iteration() + 1, tracker, executor, measured);
                     measured.reset();
                   }
                 });
-        long windows = ran / settings.windowIterations();
+        // the windows the run completed: each gets a decision per layer
+        long windows = DecisionWindows.windowOf(ran, settings.windowIterations());
         long expected = windows * layers;
         long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
         while (tracker.decisions() < expected && System.nanoTime() < deadline) {

@@ -1,9 +1,10 @@
 package io.moeplan.launcher.local;
 
-import io.moeplan.flink.layer.JobPlanning;
 import io.moeplan.planner.model.PerformanceModel;
 import io.moeplan.planner.placement.LoadMatrix;
 import io.moeplan.planner.placement.Placement;
+import io.moeplan.planner.pool.Pool;
+import io.moeplan.planner.spec.ParallelConfig;
 import io.moeplan.schemas.DecisionAction;
 import io.moeplan.schemas.PlanDecision;
 import java.util.ArrayList;
@@ -15,14 +16,15 @@ import java.util.Set;
 /**
  * The modelled side of the local stack's report: follows the decisions as the executor does
  * (dropping redeliveries by id, each switch from its effective iteration) and accounts the modelled
- * time of each iteration's measured loads on the placements in force against the static layout. The
- * executor itself applies the switches; this only counts and models. Not thread-safe: the caller
- * serialises access.
+ * time of each iteration's measured loads on the placements in force against the static layout. It
+ * starts, as the job and the executor do, on the pool's starting plan, and models with the pool's
+ * cluster and model under that plan's parallel config. The executor itself applies the switches;
+ * this only counts and models. Not thread-safe: the caller serialises access.
  */
 final class PlacementTracker {
 
   private final PerformanceModel model;
-  private final JobPlanning planning;
+  private final ParallelConfig parallel;
   private final int experts;
   private final Placement[] current;
   private final Placement staticLayout;
@@ -36,13 +38,16 @@ final class PlacementTracker {
   private double modelledSeconds;
   private double staticSeconds;
 
-  PlacementTracker(JobPlanning planning, int layers, int experts) {
-    this.planning = planning;
-    this.model = planning.model();
-    this.experts = experts;
-    this.current = new Placement[layers];
-    for (int layer = 0; layer < layers; layer++) {
-      current[layer] = planning.initialPlacement(layer);
+  /**
+   * A tracker of the job whose pool is {@code pool}, as {@code PoolRecords.fromRecord} reads it.
+   */
+  PlacementTracker(Pool pool) {
+    this.parallel = pool.startingPlan().parallel();
+    this.model = PerformanceModel.of(pool.cluster(), pool.model(), parallel);
+    this.experts = pool.model().expertCount();
+    this.current = new Placement[pool.model().moeLayers()];
+    for (int layer = 0; layer < current.length; layer++) {
+      current[layer] = pool.startingPlacement(layer);
     }
     this.staticLayout =
         Placement.staticLayout(current[0].workerCount(), current[0].slotsPerWorker(), experts);
@@ -68,12 +73,18 @@ final class PlacementTracker {
       if (decision.getEffectiveIteration() < iteration) {
         lateSwitches++;
       }
-      current[decision.getLayer()] = planning.placement(decision.getSlotToExpert(), experts);
+      current[decision.getLayer()] = placement(decision.getSlotToExpert());
       modelledSeconds += decision.getMigrationSeconds();
       switchesApplied++;
       applied.add(decision);
     }
     return applied;
+  }
+
+  /** The placement of a decision's slot -> expert list, in the starting plan's layout. */
+  private Placement placement(List<Integer> slotToExpert) {
+    int[] slots = slotToExpert.stream().mapToInt(Integer::intValue).toArray();
+    return Placement.of(slots, parallel.ep(), parallel.slotsPerWorker(), experts);
   }
 
   /** Accounts one iteration's loads, {@code counts[rank][layer][expert]}. */
