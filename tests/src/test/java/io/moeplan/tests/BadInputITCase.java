@@ -105,7 +105,8 @@ class BadInputITCase {
           .anySatisfy(d -> assertThat(d).contains("no plan pool for job 'ghost'"));
       assertThat(job.getJobStatus().get()).isEqualTo(JobStatus.RUNNING);
       Map<String, Long> counts =
-          awaitCounts(job, sent, JobMetrics.RECORDS_USED, JobMetrics.DUPLICATES, JobMetrics.DEAD_LETTERED);
+          awaitCounts(
+              job, sent, JobMetrics.RECORDS_USED, JobMetrics.DUPLICATES, JobMetrics.DEAD_LETTERED);
       assertThat(counts.get(JobMetrics.DUPLICATES)).isEqualTo(1);
       assertThat(counts.get(JobMetrics.DEAD_LETTERED)).isEqualTo(deadLetters.size());
       assertThat(
