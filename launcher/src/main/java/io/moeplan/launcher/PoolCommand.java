@@ -1,22 +1,26 @@
 package io.moeplan.launcher;
 
 import io.moeplan.planner.pool.ConfigScore;
+import io.moeplan.planner.pool.LoadHistory;
 import io.moeplan.planner.pool.Plan;
 import io.moeplan.planner.pool.Pool;
 import io.moeplan.planner.pool.PoolOptions;
 import io.moeplan.planner.pool.PoolSearch;
 import io.moeplan.planner.pool.ProgressListener;
+import io.moeplan.planner.pool.StartLayout;
 import io.moeplan.planner.spec.ClusterSpec;
 import io.moeplan.planner.spec.ModelSpec;
 import io.moeplan.planner.spec.SpecLoader;
 import io.moeplan.poolloader.PoolFiles;
 import io.moeplan.poolloader.PoolPublisher;
 import io.moeplan.poolloader.PoolRecords;
+import io.moeplan.poolloader.TraceHistory;
 import io.moeplan.schemas.JobIds;
 import io.moeplan.schemas.PlanPool;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.Properties;
@@ -85,6 +89,17 @@ final class PoolCommand implements Runnable {
         description = "Trace samples (iterations) read at most. Default: ${DEFAULT-VALUE}.")
     int traceSamples;
 
+    @Option(
+        names = "--start-layout",
+        defaultValue = StartLayout.CONTIGUOUS,
+        paramLabel = "contiguous|FILE",
+        description =
+            "The expert layout the training job starts on, before its first decision:"
+                + " 'contiguous' (worker w holds experts w*S .. w*S+S-1 for S slots per worker),"
+                + " or a text file with one line per MoE layer listing the expert of every slot"
+                + " in slot order (one line: every layer). Default: ${DEFAULT-VALUE}.")
+    String startLayout;
+
     @Option(names = "--out", required = true, description = "Pool file to write.")
     Path out;
 
@@ -145,7 +160,31 @@ final class PoolCommand implements Runnable {
         throw new ParameterException(spec.commandLine(), e.getMessage(), e);
       }
       options = options.withSynthetic(options.syntheticSamples(), seed);
-      Pool pool = new PoolSearch(clusterSpec, modelSpec, options).search(new ProgressLine(err));
+      LoadHistory history = null;
+      if (trace != null) {
+        try {
+          history = TraceHistory.read(trace, modelSpec.moeLayers(), traceSamples);
+        } catch (IllegalArgumentException | NoSuchFileException e) {
+          throw new ParameterException(spec.commandLine(), "--trace " + e.getMessage(), e);
+        }
+      }
+      Pool pool;
+      try {
+        pool =
+            new PoolSearch(clusterSpec, modelSpec, options).search(history, new ProgressLine(err));
+      } catch (IllegalArgumentException e) {
+        throw new ParameterException(spec.commandLine(), e.getMessage(), e);
+      }
+      if (!StartLayout.CONTIGUOUS.equals(startLayout)) {
+        try {
+          pool =
+              pool.withStartLayout(
+                  StartLayout.read(
+                      Path.of(startLayout), pool.startingPlan().parallel(), modelSpec));
+        } catch (IllegalArgumentException | NoSuchFileException e) {
+          throw new ParameterException(spec.commandLine(), "--start-layout " + e.getMessage(), e);
+        }
+      }
       PlanPool record = PoolRecords.toRecord(pool, job, Instant.now(), "moeplan pool build");
       PoolFiles.write(record, out);
       printSummary(pool, stdout);
@@ -155,8 +194,12 @@ final class PoolCommand implements Runnable {
 
     private static void printSummary(Pool pool, PrintWriter out) {
       out.printf(
-          "pool v%d: %d plans from %s, search %d ms%n",
-          pool.poolVersion(), pool.plans().size(), pool.loadSource(), pool.searchMillis());
+          "pool v%d: %d plans from %s, search %d ms, jobs start on the %s layout%n",
+          pool.poolVersion(),
+          pool.plans().size(),
+          pool.loadSource(),
+          pool.searchMillis(),
+          pool.startLayout().source());
       out.printf(
           "%-5s %-26s %14s %12s%n", "plan", "config (tp,pp,dp,ep,slots)", "ms/iteration", "regime");
       for (Plan plan : pool.plans()) {

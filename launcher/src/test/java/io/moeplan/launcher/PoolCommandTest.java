@@ -8,6 +8,8 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
@@ -74,6 +76,101 @@ class PoolCommandTest {
     assertThat(written.getPlans()).isNotEmpty();
     assertThat(out.toString()).contains("ms/iteration").contains("wrote " + pool);
     assertThat(err.toString()).contains("pool search: plans");
+  }
+
+  @Test
+  void buildStartsJobsOnTheContiguousLayoutUnlessToldOtherwise() throws Exception {
+    Path pool = directory.resolve("contiguous.pool");
+
+    int code = build(pool);
+
+    assertThat(code).as(err.toString()).isZero();
+    PlanPool written = PoolFiles.read(pool);
+    assertThat(written.getStartLayoutSource()).isEqualTo("contiguous");
+    var parallel = written.getPlans().get(0).getParallel();
+    int slots = parallel.getEp() * parallel.getSlotsPerWorker();
+    for (List<Integer> layer : written.getStartLayout()) {
+      assertThat(layer).hasSize(slots);
+      for (int slot = 0; slot < slots; slot++) {
+        assertThat(layer.get(slot)).isEqualTo(slot % 8);
+      }
+    }
+    assertThat(out.toString()).contains("jobs start on the contiguous layout");
+  }
+
+  @Test
+  void buildTakesTheStartLayoutFromAFile() throws Exception {
+    Path first = directory.resolve("first.pool");
+    assertThat(build(first)).as(err.toString()).isZero();
+    var parallel = PoolFiles.read(first).getPlans().get(0).getParallel();
+    int slots = parallel.getEp() * parallel.getSlotsPerWorker();
+    StringBuilder reversed = new StringBuilder("# the job's own layout\n");
+    for (int slot = 0; slot < slots; slot++) {
+      reversed.append(slot == 0 ? "" : " ").append((slots - 1 - slot) % 8);
+    }
+    Path layout = Files.writeString(directory.resolve("layout.txt"), reversed + "\n");
+    Path pool = directory.resolve("own.pool");
+
+    int code = build(pool, "--start-layout", layout.toString());
+
+    assertThat(code).as(err.toString()).isZero();
+    PlanPool written = PoolFiles.read(pool);
+    assertThat(written.getStartLayoutSource()).isEqualTo("layout.txt");
+    assertThat(written.getStartLayout()).hasSize(2);
+    assertThat(written.getStartLayout().get(1).get(0)).isEqualTo((slots - 1) % 8);
+  }
+
+  @Test
+  void buildRefusesALayoutFileThatDoesNotFitNamingTheLine() throws Exception {
+    Path layout = Files.writeString(directory.resolve("layout.txt"), "0,1\n");
+
+    int code = build(directory.resolve("x.pool"), "--start-layout", layout.toString());
+
+    assertThat(code).isEqualTo(2);
+    assertThat(err.toString()).contains("--start-layout layout.txt line 1: 2 experts");
+  }
+
+  @Test
+  void buildSearchesOnTheTraceItIsGiven() throws Exception {
+    StringBuilder csv = new StringBuilder("iteration,rank,layer,e0,e1,e2,e3,e4,e5,e6,e7\n");
+    for (int iteration = 0; iteration < 20; iteration++) {
+      for (int rank = 0; rank < 4; rank++) {
+        for (int layer = 0; layer < 2; layer++) {
+          csv.append(iteration).append(',').append(rank).append(',').append(layer);
+          for (int expert = 0; expert < 8; expert++) {
+            csv.append(',').append(expert == rank ? 900 : 30 + iteration);
+          }
+          csv.append('\n');
+        }
+      }
+    }
+    Path trace = Files.writeString(directory.resolve("skewed.csv"), csv);
+    Path pool = directory.resolve("traced.pool");
+
+    int code = build(pool, "--trace", trace.toString());
+
+    assertThat(code).as(err.toString()).isZero();
+    assertThat(PoolFiles.read(pool).getBuild().getLoadSource()).contains("skewed.csv");
+  }
+
+  @Test
+  void buildNamesAMissingTrace() throws Exception {
+    int code = build(directory.resolve("x.pool"), "--trace", "no-such.csv");
+
+    assertThat(code).isEqualTo(2);
+    assertThat(err.toString()).contains("--trace").contains("no-such.csv");
+  }
+
+  private int build(Path pool, String... more) throws Exception {
+    List<String> args =
+        new ArrayList<>(
+            List.of(
+                "pool", "build",
+                "--cluster", smallCluster().toString(),
+                "--model", smallModel().toString(),
+                "--out", pool.toString()));
+    args.addAll(List.of(more));
+    return run(args.toArray(String[]::new));
   }
 
   @Test

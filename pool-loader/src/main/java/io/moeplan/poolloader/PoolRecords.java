@@ -3,6 +3,7 @@ package io.moeplan.poolloader;
 import io.moeplan.planner.placement.Placement;
 import io.moeplan.planner.pool.LayerPlan;
 import io.moeplan.planner.pool.Pool;
+import io.moeplan.planner.pool.StartLayout;
 import io.moeplan.planner.spec.ClusterSpec;
 import io.moeplan.planner.spec.ModelSpec;
 import io.moeplan.planner.spec.ParallelConfig;
@@ -60,7 +61,20 @@ public final class PoolRecords {
                 .setLoadSource(pool.loadSource())
                 .setBuilder(builder)
                 .build())
+        .setStartLayout(startLayout(pool.startLayout()))
+        .setStartLayoutSource(pool.startLayout() == null ? null : pool.startLayout().source())
         .build();
+  }
+
+  private static List<List<Integer>> startLayout(StartLayout layout) {
+    if (layout == null) {
+      return null;
+    }
+    List<List<Integer>> layers = new ArrayList<>(layout.placements().size());
+    for (Placement placement : layout.placements()) {
+      layers.add(slots(placement));
+    }
+    return layers;
   }
 
   /**
@@ -115,14 +129,51 @@ public final class PoolRecords {
     for (Plan plan : record.getPlans()) {
       plans.add(plan(job, plan, model));
     }
-    return new Pool(
-        record.getPoolVersion(),
-        cluster,
-        model,
-        plans,
-        record.getBuild().getSearchMillis(),
-        record.getBuild().getLoadSource(),
-        List.of());
+    StartLayout start = startLayout(job, record, plans.get(0).parallel(), model);
+    try {
+      return new Pool(
+          record.getPoolVersion(),
+          cluster,
+          model,
+          plans,
+          record.getBuild().getSearchMillis(),
+          record.getBuild().getLoadSource(),
+          List.of(),
+          start);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("pool of job '" + job + "': " + e.getMessage(), e);
+    }
+  }
+
+  /** The record's start layout, or null when it has none (written before start layouts). */
+  private static StartLayout startLayout(
+      String job, PlanPool record, ParallelConfig parallel, ModelSpec model) {
+    List<List<Integer>> layers = record.getStartLayout();
+    if (layers == null) {
+      return null;
+    }
+    String source = record.getStartLayoutSource() == null ? "pool" : record.getStartLayoutSource();
+    if (layers.size() != model.moeLayers()) {
+      throw new IllegalArgumentException(
+          "pool of job '"
+              + job
+              + "': startLayout has "
+              + layers.size()
+              + " layers, the model "
+              + model.moeLayers());
+    }
+    List<Placement> placements = new ArrayList<>(layers.size());
+    for (int layer = 0; layer < layers.size(); layer++) {
+      int[] slots = layers.get(layer).stream().mapToInt(Integer::intValue).toArray();
+      try {
+        placements.add(
+            Placement.of(slots, parallel.ep(), parallel.slotsPerWorker(), model.expertCount()));
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException(
+            "pool of job '" + job + "': startLayout[" + layer + "] " + e.getMessage(), e);
+      }
+    }
+    return new StartLayout(source, placements);
   }
 
   private static io.moeplan.planner.pool.Plan plan(String job, Plan plan, ModelSpec model) {

@@ -8,6 +8,7 @@ import io.moeplan.planner.pool.Pool;
 import io.moeplan.planner.pool.PoolOptions;
 import io.moeplan.planner.pool.PoolSearch;
 import io.moeplan.planner.pool.ProgressListener;
+import io.moeplan.planner.pool.StartLayout;
 import io.moeplan.planner.spec.ClusterSpec;
 import io.moeplan.planner.spec.ModelSpec;
 import io.moeplan.planner.spec.ParallelConfig;
@@ -49,17 +50,71 @@ class PoolRecordsTest {
       assertThat(plan.predictedIterationSeconds()).isEqualTo(written.predictedIterationSeconds());
       assertThat(plan.layers()).isEqualTo(written.layers());
     }
+    assertThat(read.startLayout()).isEqualTo(pool.startLayout());
   }
 
   @Test
-  void aJobStartsOnThePlacementsOfThePoolsFirstPlan() {
+  void aSearchedPoolStartsJobsOnTheContiguousLayoutUnderItsFirstPlansConfig() {
     Pool read = PoolRecords.fromRecord(PoolRecords.toRecord(pool, "job-7", Instant.EPOCH, "t"));
+    ParallelConfig parallel = pool.plans().get(0).parallel();
+    Placement contiguous =
+        Placement.staticLayout(parallel.ep(), parallel.slotsPerWorker(), MODEL.expertCount());
 
     assertThat(read.startingPlan().planId()).isEqualTo(pool.plans().get(0).planId());
+    assertThat(read.startLayout().source()).isEqualTo(StartLayout.CONTIGUOUS);
+    for (int layer = 0; layer < MODEL.moeLayers(); layer++) {
+      assertThat(read.startingPlacement(layer)).isEqualTo(contiguous);
+    }
+  }
+
+  @Test
+  void aRecordWithoutStartLayoutStartsOnTheFirstPlansPlacements() {
+    PlanPool record = PoolRecords.toRecord(pool, "job-7", Instant.EPOCH, "t");
+    record.setStartLayout(null);
+    record.setStartLayoutSource(null);
+
+    Pool read = PoolRecords.fromRecord(record);
+
+    assertThat(read.startLayout()).isNull();
     for (int layer = 0; layer < MODEL.moeLayers(); layer++) {
       assertThat(read.startingPlacement(layer))
           .isEqualTo(pool.plans().get(0).layers().get(layer).placement());
     }
+  }
+
+  @Test
+  void aStartLayoutGivenByTheUserTravelsWithThePool() {
+    ParallelConfig parallel = pool.plans().get(0).parallel();
+    int slots = parallel.ep() * parallel.slotsPerWorker();
+    StringBuilder reversed = new StringBuilder();
+    for (int s = 0; s < slots; s++) {
+      reversed.append(s == 0 ? "" : ",").append((slots - 1 - s) % MODEL.expertCount());
+    }
+    StartLayout layout =
+        StartLayout.parse("mine.txt", List.of("# reversed", reversed.toString()), parallel, MODEL);
+
+    Pool read =
+        PoolRecords.fromRecord(
+            PoolRecords.toRecord(pool.withStartLayout(layout), "job-7", Instant.EPOCH, "t"));
+
+    assertThat(read.startLayout()).isEqualTo(layout);
+    assertThat(read.startLayout().source()).isEqualTo("mine.txt");
+    assertThat(read.startingPlacement(1).slotToExpert()[0]).isEqualTo((slots - 1) % 8);
+  }
+
+  @Test
+  void refusesAStartLayoutThatDoesNotFitTheFirstPlan() {
+    PlanPool shortLayout = PoolRecords.toRecord(pool, "job-7", Instant.EPOCH, "t");
+    shortLayout.setStartLayout(List.of(shortLayout.getStartLayout().get(0)));
+    PlanPool badExpert = PoolRecords.toRecord(pool, "job-7", Instant.EPOCH, "t");
+    List<Integer> slots = new ArrayList<>(badExpert.getStartLayout().get(1));
+    slots.set(0, 42);
+    badExpert.setStartLayout(List.of(badExpert.getStartLayout().get(0), slots));
+
+    assertThatThrownBy(() -> PoolRecords.fromRecord(shortLayout))
+        .hasMessageContaining("startLayout has 1 layers, the model 2");
+    assertThatThrownBy(() -> PoolRecords.fromRecord(badExpert))
+        .hasMessageContaining("pool of job 'job-7': startLayout[1]");
   }
 
   @Test

@@ -74,6 +74,38 @@ class LayerWindowSelectorTest {
   }
 
   @Test
+  void startsOnThePoolsStartLayoutAndKeepsItWhenItIsAlreadyGood() throws Exception {
+    // the first plan piles experts 3 and 0 on worker 0 of layer 1; the job's own contiguous
+    // layout (worker 0: experts 0 and 1, worker 1: 2 and 3) already splits them
+    PlanPool pool = SampleRecords.planPool("job");
+    pool.setPoolVersion(4);
+    pool.setStartLayout(List.of(List.of(0, 1, 2, 3), List.of(0, 1, 2, 3)));
+    pool.setStartLayoutSource("contiguous");
+    harness.processBroadcastElement(pool, 0);
+
+    window(0, hotExperts(3, 0));
+
+    PlanDecision decision = single();
+    assertThat(decision.getAction()).isEqualTo(DecisionAction.KEEP);
+    assertThat(decision.getSlotToExpert()).containsExactly(0, 1, 2, 3);
+    assertThat(decision.getPlanVersion()).isZero();
+  }
+
+  @Test
+  void switchesAwayFromAStartLayoutWhenThatPays() throws Exception {
+    PlanPool pool = SampleRecords.planPool("job");
+    pool.setPoolVersion(4);
+    pool.setStartLayout(List.of(List.of(0, 1, 2, 3), List.of(0, 1, 2, 3)));
+    harness.processBroadcastElement(pool, 0);
+
+    window(0, hotExperts(0, 1));
+
+    PlanDecision decision = single();
+    assertThat(decision.getAction()).isEqualTo(DecisionAction.SWITCH);
+    assertThat(workerOf(decision, 0)).isNotEqualTo(workerOf(decision, 1));
+  }
+
+  @Test
   void switchesAwayFromAPlacementThatPilesHotExpertsOnOneWorker() throws Exception {
     // the pool's first plan puts experts 3 and 0 on worker 0 of layer 1; make both hot
     window(0, hotExperts(3, 0));

@@ -20,6 +20,8 @@ import java.util.Objects;
  * @param searchMillis wall-clock time of the search
  * @param loadSource where the representative loads came from
  * @param ranking every valid config scored, best first (the kept configs lead)
+ * @param startLayout the placements a job starts on; null for the starting plan's own (pools
+ *     written before start layouts existed)
  */
 public record Pool(
     long poolVersion,
@@ -28,20 +30,29 @@ public record Pool(
     List<Plan> plans,
     long searchMillis,
     String loadSource,
-    List<ConfigScore> ranking) {
+    List<ConfigScore> ranking,
+    StartLayout startLayout) {
 
-  /** Copies the lists. */
+  /** Copies the lists; checks the start layout against the starting plan. */
   public Pool {
     Objects.requireNonNull(cluster, "cluster");
     Objects.requireNonNull(model, "model");
     Objects.requireNonNull(loadSource, "loadSource");
     plans = List.copyOf(plans);
     ranking = List.copyOf(ranking);
+    if (startLayout != null && !plans.isEmpty()) {
+      startLayout.checkFits(plans.get(0).parallel(), model);
+    }
+  }
+
+  /** This pool with {@code layout} as the layout jobs start on. */
+  public Pool withStartLayout(StartLayout layout) {
+    return new Pool(poolVersion, cluster, model, plans, searchMillis, loadSource, ranking, layout);
   }
 
   /**
-   * The plan a job runs before its first switch: the pool's first plan. Its parallel config is the
-   * one the job's selector chooses placements under.
+   * The plan whose parallel config a job runs under: the pool's first plan. The job's selector
+   * chooses placements under that config, starting from {@link #startingPlacement}.
    */
   public Plan startingPlan() {
     if (plans.isEmpty()) {
@@ -50,9 +61,14 @@ public record Pool(
     return plans.get(0);
   }
 
-  /** The placement {@code layer} starts on: its placement in the {@link #startingPlan()}. */
+  /**
+   * The placement {@code layer} runs before its first decision: the start layout's, or, for a pool
+   * without one, the layer's placement in the {@link #startingPlan()}.
+   */
   public Placement startingPlacement(int layer) {
-    return startingPlan().layers().get(layer).placement();
+    return startLayout != null
+        ? startLayout.placement(layer)
+        : startingPlan().layers().get(layer).placement();
   }
 
   /** The config of the best-ranked plan. */

@@ -133,7 +133,14 @@ public final class PoolSearch {
             });
     long millis = (System.nanoTime() - start) / 1_000_000;
     return new Pool(
-        options.poolVersion(), cluster, model, List.of(plans), millis, loads.source(), ranking);
+        options.poolVersion(),
+        cluster,
+        model,
+        List.of(plans),
+        millis,
+        loads.source(),
+        ranking,
+        StartLayout.contiguous(plans[0].parallel(), model));
   }
 
   /** Why nothing fits: the refusal that came closest to fitting memory, else the first ones. */
