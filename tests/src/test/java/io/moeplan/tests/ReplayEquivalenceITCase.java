@@ -56,6 +56,7 @@ class ReplayEquivalenceITCase {
   private static final int LAYERS = 4;
   private static final int SAMPLES = 24;
   private static final String JOB = "replay-eq";
+  private static final int TRACE_RANKS = TraceSlice.RANKS;
 
   @RegisterExtension
   static final MiniClusterExtension FLINK =
@@ -67,11 +68,30 @@ class ReplayEquivalenceITCase {
 
   @Test
   void jobDecidesExactlyWhatTheReplayEvaluatorDecides(@TempDir Path directory) throws Exception {
-    Path slice = slice(directory.resolve("slice.csv"));
+    ParallelConfig parallel = new ParallelConfig(1, 1, WORKERS, WORKERS, SLOTS);
+
+    assertSameDecisions(parallel, directory);
+  }
+
+  /**
+   * Two pipeline stages: ranks 0-7 host layers 0-1 and report only those, ranks 8-15 host layers
+   * 2-3. Every window completes with its stage's ranks, and each layer's decisions are the replay
+   * evaluator's on the loads of the ranks that host it.
+   */
+  @Test
+  void aPipelineJobsLayersAreDecidedOnTheLoadsOfTheRanksHostingThem(@TempDir Path directory)
+      throws Exception {
+    ParallelConfig parallel = new ParallelConfig(1, 2, WORKERS, WORKERS, SLOTS);
+
+    assertSameDecisions(parallel, directory);
+  }
+
+  private static void assertSameDecisions(ParallelConfig parallel, Path directory)
+      throws Exception {
+    Path slice = slice(directory.resolve("slice.csv"), parallel);
     ClusterSpec cluster = SpecLoader.loadExample("cluster-h100-2node.yaml", ClusterSpec.class);
     ModelSpec model =
         SpecLoader.loadExample("model-gpt-moe.yaml", ModelSpec.class).withMoeLayers(LAYERS);
-    ParallelConfig parallel = new ParallelConfig(1, 1, WORKERS, WORKERS, SLOTS);
 
     Map<String, Decision> expected = replay(slice, cluster, model, parallel);
     Map<String, PlanDecision> actual = runJob(slice, cluster, model, parallel, directory);
@@ -89,6 +109,10 @@ class ReplayEquivalenceITCase {
           .as("placement of %s", entry.getKey())
           .containsExactly(boxed(want.placement().slotToExpert()));
       assertThat(got.getPredictedNewSeconds()).isEqualTo(want.predictedNewSeconds());
+      assertThat(got.getRanksReported())
+          .as("ranks behind %s", entry.getKey())
+          .isEqualTo(TRACE_RANKS / parallel.pp());
+      assertThat(got.getReason()).doesNotContain("partial");
       switches += want.switches() ? 1 : 0;
     }
     assertThat(switches).as("the slice makes the selector switch").isPositive();
@@ -120,7 +144,7 @@ class ReplayEquivalenceITCase {
       Path slice, ClusterSpec cluster, ModelSpec model, ParallelConfig parallel, Path directory)
       throws Exception {
     EmbeddedKafkaBroker broker = SharedBroker.get();
-    TestTopics topics = TestTopics.create(broker, "replay-eq");
+    TestTopics topics = TestTopics.create(broker, "replay-eq-pp" + parallel.pp());
     PlanSelectorConfig config =
         topics.jobConfig(broker, WINDOW, PARALLELISM, directory.resolve("checkpoints"));
     JobClient job = PlanSelectorJobITCase.submit(config);
@@ -143,7 +167,7 @@ class ReplayEquivalenceITCase {
                   topics.loads(),
                   Topics.EXPERT_LOAD,
                   Topics.expertLoadKey(JOB, rank),
-                  load(sample, rank, ranks, iteration));
+                  load(sample, rank, ranks, iteration, parallel));
             }
           }
           window++;
@@ -157,9 +181,14 @@ class ReplayEquivalenceITCase {
     }
   }
 
-  private static ExpertLoad load(TraceSample sample, int rank, int ranks, long iteration) {
+  /** The load of {@code rank} in one iteration: the layers its pipeline stage hosts. */
+  private static ExpertLoad load(
+      TraceSample sample, int rank, int ranks, long iteration, ParallelConfig parallel) {
     List<LayerLoad> layers = new ArrayList<>();
     for (int layer = 0; layer < LAYERS; layer++) {
+      if (parallel.stageOfLayer(layer, LAYERS) != parallel.stageOfRank(rank, ranks)) {
+        continue;
+      }
       LoadMatrix counts = sample.layer(layer);
       List<Long> row = new ArrayList<>(counts.experts());
       for (int e = 0; e < counts.experts(); e++) {
@@ -179,10 +208,10 @@ class ReplayEquivalenceITCase {
   }
 
   /**
-   * The first {@value #SAMPLES} iterations of the committed trace slice, all ranks and layers 0-3,
-   * as CSV.
+   * The first {@value #SAMPLES} iterations of the committed trace slice, layers 0-3, as CSV; with
+   * pipeline stages, each layer's rows are those of the ranks whose stage hosts it.
    */
-  private static Path slice(Path out) throws Exception {
+  private static Path slice(Path out, ParallelConfig parallel) throws Exception {
     try (BufferedReader in =
             new BufferedReader(new InputStreamReader(TraceSlice.open(), StandardCharsets.UTF_8));
         BufferedWriter writer = Files.newBufferedWriter(out)) {
@@ -197,7 +226,10 @@ class ReplayEquivalenceITCase {
           }
           iterations.add(cols[0]);
         }
-        if (Integer.parseInt(cols[2]) < LAYERS) {
+        int rank = Integer.parseInt(cols[1]);
+        int layer = Integer.parseInt(cols[2]);
+        if (layer < LAYERS
+            && parallel.stageOfLayer(layer, LAYERS) == parallel.stageOfRank(rank, TRACE_RANKS)) {
           writer.write(line);
           writer.newLine();
         }

@@ -4,6 +4,7 @@ import io.moeplan.flink.job.JobMetrics;
 import io.moeplan.flink.job.PoolState;
 import io.moeplan.flink.state.WriteBehind;
 import io.moeplan.flink.state.WriteBehindValue;
+import io.moeplan.planner.spec.ParallelConfig;
 import io.moeplan.schemas.DeadLetter;
 import io.moeplan.schemas.DeadLetterReason;
 import io.moeplan.schemas.PlanPool;
@@ -277,6 +278,7 @@ public class RankGate extends KeyedBroadcastProcessFunction<String, RawRecord, P
     }
     recent.update(key, remember(seen, load.iteration, signature));
     used.inc();
+    load.hostingRanks = startingConfig(pool).ranksPerStage(load.worldSize);
     out.collect(load);
   }
 
@@ -285,10 +287,26 @@ public class RankGate extends KeyedBroadcastProcessFunction<String, RawRecord, P
     deadLettered.inc();
   }
 
-  /** The first way a load contradicts its job's pool, or null. */
+  /**
+   * The first way a load contradicts its job's pool, or null: a layer or expert count the pool's
+   * model does not have, or, with pipeline stages, a world size they do not divide or a layer its
+   * rank's stage does not host.
+   */
   static Rejection checkAgainstPool(RankLoad load, PlanPool pool) {
     int experts = pool.getModel().getExpertCount();
     int layers = pool.getModel().getMoeLayers();
+    ParallelConfig parallel = startingConfig(pool);
+    if (load.worldSize % parallel.pp() != 0) {
+      return Rejection.invalid(
+          "worldSize "
+              + load.worldSize
+              + " is not a multiple of the "
+              + parallel.pp()
+              + " pipeline stages of the pool of job '"
+              + load.jobId
+              + "'");
+    }
+    int stage = parallel.stageOfRank(load.rank, load.worldSize);
     for (int i = 0; i < load.layers.length; i++) {
       if (load.layers[i] >= layers) {
         return Rejection.invalid(
@@ -314,8 +332,36 @@ public class RankGate extends KeyedBroadcastProcessFunction<String, RawRecord, P
                 + experts
                 + " experts");
       }
+      int hostedBy = parallel.stageOfLayer(load.layers[i], layers);
+      if (hostedBy != stage) {
+        int perStage = parallel.ranksPerStage(load.worldSize);
+        return Rejection.invalid(
+            "layers["
+                + i
+                + "].layer "
+                + load.layers[i]
+                + " is hosted by pipeline stage "
+                + hostedBy
+                + " of "
+                + parallel.pp()
+                + ", but rank "
+                + load.rank
+                + " is in stage "
+                + stage
+                + " (ranks "
+                + stage * perStage
+                + "-"
+                + ((stage + 1) * perStage - 1)
+                + ")");
+      }
     }
     return null;
+  }
+
+  /** The parallel config a job runs under: its pool's first plan's. */
+  static ParallelConfig startingConfig(PlanPool pool) {
+    var p = pool.getPlans().get(0).getParallel();
+    return new ParallelConfig(p.getTp(), p.getPp(), p.getDp(), p.getEp(), p.getSlotsPerWorker());
   }
 
   private static long[] remember(long[] seen, long iteration, long signature) {

@@ -15,6 +15,12 @@ public class RankLoad {
   /** Ranks of the job. */
   public int worldSize;
 
+  /**
+   * Ranks that report each layer this rank reports: its pipeline stage's ranks (the world size
+   * without pipeline stages). Set by the gate from the job's pool.
+   */
+  public int hostingRanks;
+
   /** Training iteration. */
   public long iteration;
 

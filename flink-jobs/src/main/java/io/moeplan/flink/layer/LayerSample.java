@@ -20,6 +20,9 @@ public class LayerSample {
   /** Ranks of the job. */
   public int worldSize;
 
+  /** Ranks that report this layer: the world size, or its pipeline stage's ranks. */
+  public int hostingRanks;
+
   /** Window index: iterations {@code [window F, window F + F - 1]}. */
   public long window;
 

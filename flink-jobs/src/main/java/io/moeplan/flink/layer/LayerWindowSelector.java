@@ -172,7 +172,8 @@ public class LayerWindowSelector
     boolean opened = accumulator == null;
     if (opened) {
       long now = context.timerService().currentProcessingTime();
-      accumulator = WindowAccumulator.open(sample.worldSize, sample.counts.length, now);
+      accumulator =
+          WindowAccumulator.open(sample.worldSize, sample.hostingRanks, sample.counts.length, now);
     }
     if (!accumulator.fits(sample)) {
       lateSamples.inc();
@@ -342,7 +343,7 @@ public class LayerWindowSelector
               "partial window: "
                   + accumulator.ranksReported
                   + " of "
-                  + accumulator.worldSize
+                  + accumulator.expectedRanks()
                   + " ranks reported before the timeout; placement kept");
     }
     selectorMicros.update((System.nanoTime() - started) / 1_000);

@@ -102,6 +102,7 @@ public class RankWindowAggregator extends KeyedProcessFunction<String, RankLoad,
       sample.layer = sums.layers[i];
       sample.rank = sums.rank;
       sample.worldSize = sums.worldSize;
+      sample.hostingRanks = sums.hostingRanks;
       sample.window = sums.window;
       sample.iterations = sums.iterations;
       sample.planVersion = sums.planVersion;
@@ -122,6 +123,9 @@ public class RankWindowAggregator extends KeyedProcessFunction<String, RankLoad,
 
     /** Ranks of the job. */
     public int worldSize;
+
+    /** Ranks that report the layers this rank reports (its pipeline stage's). */
+    public int hostingRanks;
 
     /** The window. */
     public long window;
@@ -155,6 +159,7 @@ public class RankWindowAggregator extends KeyedProcessFunction<String, RankLoad,
       sums.jobId = load.jobId;
       sums.rank = load.rank;
       sums.worldSize = load.worldSize;
+      sums.hostingRanks = load.hostingRanks;
       sums.window = window;
       sums.layers = load.layers.clone();
       sums.experts = load.expertCount();
@@ -164,6 +169,7 @@ public class RankWindowAggregator extends KeyedProcessFunction<String, RankLoad,
 
     boolean fits(RankLoad load) {
       return load.worldSize == worldSize
+          && load.hostingRanks == hostingRanks
           && load.expertCount() == experts
           && java.util.Arrays.equals(load.layers, layers);
     }

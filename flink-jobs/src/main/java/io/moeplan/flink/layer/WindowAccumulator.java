@@ -10,6 +10,12 @@ public class WindowAccumulator {
   /** Ranks of the job when the window opened. */
   public int worldSize;
 
+  /**
+   * Ranks that report this layer: its pipeline stage's ranks, or every rank without pipeline stages
+   * (0 in state written before pipeline stages: every rank).
+   */
+  public int hostingRanks;
+
   /** Experts of the layer. */
   public int experts;
 
@@ -28,10 +34,15 @@ public class WindowAccumulator {
   /** For Flink's POJO serializer. */
   public WindowAccumulator() {}
 
-  /** An empty window for a job of {@code worldSize} ranks and a layer of {@code experts}. */
-  public static WindowAccumulator open(int worldSize, int experts, long openedAtMillis) {
+  /**
+   * An empty window for a layer of {@code experts} that {@code hostingRanks} of the job's {@code
+   * worldSize} ranks report.
+   */
+  public static WindowAccumulator open(
+      int worldSize, int hostingRanks, int experts, long openedAtMillis) {
     WindowAccumulator window = new WindowAccumulator();
     window.worldSize = worldSize;
+    window.hostingRanks = hostingRanks;
     window.experts = experts;
     window.openedAtMillis = openedAtMillis;
     return window;
@@ -40,6 +51,7 @@ public class WindowAccumulator {
   /** Whether a sample has this window's shape. */
   public boolean fits(LayerSample sample) {
     return sample.worldSize == worldSize
+        && sample.hostingRanks == hostingRanks
         && sample.counts.length == experts
         && sample.rank >= 0
         && sample.rank < worldSize;
@@ -69,9 +81,14 @@ public class WindowAccumulator {
     return updated;
   }
 
-  /** Whether every rank reported every iteration. */
+  /** Whether every rank that hosts the layer reported every iteration. */
   public boolean isComplete() {
-    return completeRanks == worldSize;
+    return completeRanks == expectedRanks();
+  }
+
+  /** The ranks that report this layer. */
+  public int expectedRanks() {
+    return hostingRanks > 0 ? hostingRanks : worldSize;
   }
 
   /**

@@ -5,6 +5,7 @@ import io.moeplan.schemas.LayerLoad;
 import io.moeplan.schemas.SampleRecords;
 import io.moeplan.schemas.Topics;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.List;
 
 /** Test vocabulary for expert-load records as they arrive from Kafka. */
@@ -45,6 +46,19 @@ final class Loads {
   }
 
   /** The sample load with one layer's counts replaced. */
+  /** {@code load} reporting only the given layers (of those it has). */
+  static ExpertLoad withLayers(ExpertLoad load, int... layers) {
+    ExpertLoad copy = ExpertLoad.newBuilder(load).build();
+    List<LayerLoad> kept = new ArrayList<>();
+    for (LayerLoad layer : load.getLayers()) {
+      if (java.util.Arrays.stream(layers).anyMatch(l -> l == layer.getLayer())) {
+        kept.add(layer);
+      }
+    }
+    copy.setLayers(kept);
+    return copy;
+  }
+
   static ExpertLoad withLayer(ExpertLoad load, int index, LayerLoad layer) {
     ExpertLoad copy = ExpertLoad.newBuilder(load).build();
     List<LayerLoad> layers = new java.util.ArrayList<>(load.getLayers());

@@ -143,6 +143,54 @@ class RankGateTest {
   }
 
   @Test
+  void withPipelineStagesARankReportsOnlyTheLayersItsStageHosts() throws Exception {
+    // two stages over 4 ranks: ranks 0-1 host layer 0, ranks 2-3 layer 1
+    harness.processBroadcastElement(pipelinePool("job"), 0);
+    ExpertLoad stage0 = Loads.withLayers(SampleRecords.expertLoad("job", 1, 5), 0);
+    ExpertLoad stage1 = Loads.withLayers(SampleRecords.expertLoad("job", 2, 5), 1);
+    ExpertLoad both = SampleRecords.expertLoad("job", 3, 5);
+
+    harness.processElement(Loads.raw(stage0), 0);
+    harness.processElement(Loads.raw(stage1), 0);
+    harness.processElement(Loads.raw(both), 0);
+
+    assertThat(harness.extractOutputValues())
+        .extracting(load -> load.rank + ":" + load.hostingRanks)
+        .containsExactly("1:2", "2:2");
+    DeadLetter letter = deadLetters().get(0);
+    assertThat(deadLetters()).hasSize(1);
+    assertThat(letter.getReason()).isEqualTo(DeadLetterReason.INVALID_FIELD);
+    assertThat(letter.getDetail())
+        .contains(
+            "layers[0].layer 0 is hosted by pipeline stage 0 of 2, but rank 3 is in stage 1"
+                + " (ranks 2-3)");
+  }
+
+  @Test
+  void withPipelineStagesTheWorldSizeMustSplitIntoThem() throws Exception {
+    harness.processBroadcastElement(pipelinePool("job"), 0);
+    ExpertLoad odd = Loads.withLayers(SampleRecords.expertLoad("job", 0, 5), 0);
+    odd.setWorldSize(3);
+
+    harness.processElement(Loads.raw(odd), 0);
+
+    assertThat(harness.extractOutputValues()).isEmpty();
+    assertThat(deadLetters().get(0).getDetail())
+        .contains("worldSize 3 is not a multiple of the 2 pipeline stages");
+  }
+
+  @Test
+  void withoutPipelineStagesEveryRankReportsEveryLayer() throws Exception {
+    harness.processBroadcastElement(pool("job"), 0);
+
+    harness.processElement(Loads.raw("job", 3, 5), 0);
+
+    assertThat(harness.extractOutputValues())
+        .extracting(load -> load.hostingRanks)
+        .containsExactly(4);
+  }
+
+  @Test
   void deadLettersAConflictingDuplicate() throws Exception {
     harness.processBroadcastElement(pool("job"), 0);
     ExpertLoad first = SampleRecords.expertLoad("job", 0, 7);
@@ -223,6 +271,13 @@ class RankGateTest {
 
   private static PlanPool pool(String jobId) {
     return SampleRecords.planPool(jobId);
+  }
+
+  /** The sample pool with two pipeline stages: stage 0 hosts layer 0, stage 1 layer 1. */
+  private static PlanPool pipelinePool(String jobId) {
+    PlanPool pool = SampleRecords.planPool(jobId);
+    pool.getPlans().get(0).getParallel().setPp(2);
+    return pool;
   }
 
   private List<Long> iterations() {

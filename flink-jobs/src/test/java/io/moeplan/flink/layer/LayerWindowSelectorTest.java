@@ -59,6 +59,33 @@ class LayerWindowSelectorTest {
   }
 
   @Test
+  void aPipelineStagesLayerCompletesWithTheRanksThatHostIt() throws Exception {
+    // the layer's stage holds 2 of the job's RANKS ranks; the others never report it
+    for (int rank = 0; rank < 2; rank++) {
+      harness.processElement(hosted(sample(rank, 0, balanced()), 2), 0);
+    }
+    for (int rank = 0; rank < 1; rank++) {
+      harness.processElement(hosted(sample(rank, 1, balanced()), 2), 0);
+    }
+    assertThat(harness.extractOutputValues()).isEmpty();
+
+    harness.processElement(hosted(sample(1, 1, balanced()), 2), 0);
+
+    PlanDecision decision = single();
+    assertThat(decision.getRanksReported()).isEqualTo(2);
+    assertThat(decision.getReason()).doesNotContain("partial");
+  }
+
+  @Test
+  void aPartialPipelineWindowCountsTheRanksOfItsStage() throws Exception {
+    harness.processElement(hosted(sample(0, 0, balanced()), 2), 0);
+
+    harness.setProcessingTime(TIMEOUT);
+
+    assertThat(single().getReason()).contains("partial window: 1 of 2 ranks reported");
+  }
+
+  @Test
   void waitsUntilEveryRankReportedEveryIteration() throws Exception {
     for (int rank = 0; rank < RANKS; rank++) {
       harness.processElement(sample(rank, 0, balanced()), 0);
@@ -270,6 +297,11 @@ class LayerWindowSelectorTest {
 
   private static long[] balanced() {
     return new long[] {4096, 4096, 4096, 4096};
+  }
+
+  private static LayerSample hosted(LayerSample sample, int hostingRanks) {
+    sample.hostingRanks = hostingRanks;
+    return sample;
   }
 
   private static long[] hotExperts(int a, int b) {

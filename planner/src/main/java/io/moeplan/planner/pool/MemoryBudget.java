@@ -20,7 +20,7 @@ public final class MemoryBudget {
 
   /** MoE layers one pipeline stage holds: {@code ceil(moeLayers / pp)}. */
   public static int layersPerStage(ModelSpec model, int pp) {
-    return (model.moeLayers() + pp - 1) / pp;
+    return (model.moeLayers() + pp - 1) / pp; // as ParallelConfig.layersPerStage
   }
 
   /** Bytes of one expert shard of one layer: parameters times (2 * bytesPerElement + optimizer). */

@@ -33,6 +33,37 @@ public record ParallelConfig(int tp, int pp, int dp, int ep, int slotsPerWorker)
     }
   }
 
+  /**
+   * The pipeline stage that hosts MoE layer {@code layer} of {@code moeLayers}: stages hold
+   * contiguous blocks of {@code ceil(moeLayers / pp)} layers, stage 0 the first.
+   */
+  public int stageOfLayer(int layer, int moeLayers) {
+    return layer / layersPerStage(moeLayers);
+  }
+
+  /** MoE layers per pipeline stage (the last stage may hold fewer). */
+  public int layersPerStage(int moeLayers) {
+    return (moeLayers + pp - 1) / pp;
+  }
+
+  /**
+   * The pipeline stage of rank {@code rank} of a job of {@code worldSize} ranks: the pipeline stage
+   * is the outermost rank dimension (as in Megatron-LM), so stage {@code s} holds ranks {@code s W
+   * / pp .. (s + 1) W / pp - 1}. Needs {@code worldSize} to be a multiple of pp.
+   */
+  public int stageOfRank(int rank, int worldSize) {
+    return rank / ranksPerStage(worldSize);
+  }
+
+  /** Ranks of each pipeline stage, which are the ranks that report each of its layers. */
+  public int ranksPerStage(int worldSize) {
+    if (worldSize % pp != 0) {
+      throw new IllegalArgumentException(
+          "a job of " + worldSize + " ranks cannot run " + pp + " pipeline stages");
+    }
+    return worldSize / pp;
+  }
+
   /** Pure expert parallelism over {@code workers} GPUs: tp = pp = 1, dp = ep = workers. */
   public static ParallelConfig expertParallel(int workers, int slotsPerWorker) {
     return new ParallelConfig(1, 1, workers, workers, slotsPerWorker);
