@@ -204,7 +204,8 @@ final class ExecutorCommand implements Callable<Integer> {
       double seconds = (System.nanoTime() - started) / 1e9;
       out.printf(
           Locale.ROOT,
-          "summary: %d iterations in %.1f s (%.1f/s), %d decisions taken (%d duplicates dropped),"
+          "summary: %d iterations in %.1f s (%.1f/s), %d decisions taken (%d duplicates dropped,"
+              + " %d refused for their timing),"
               + " %d switches applied, %d timeouts, %d late, %.1f KiB moved in %.1f ms, plan"
               + " version %d, %d Kafka sends failed, %d records skipped%n",
           ran,
@@ -212,6 +213,7 @@ final class ExecutorCommand implements Callable<Integer> {
           ran / seconds,
           executor.follower().decisions(),
           executor.follower().duplicates(),
+          executor.follower().timingMismatches(),
           executor.follower().switchesApplied(),
           executor.follower().timeouts(),
           executor.follower().lateDecisions(),

@@ -2,15 +2,26 @@ package io.moeplan.schemas;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.moeplan.schemas.wire.ReleasedSchemas;
+import io.moeplan.schemas.wire.SingleObjectCodec;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.time.Instant;
 import java.util.List;
+import org.apache.avro.Schema;
+import org.apache.avro.SchemaNormalization;
+import org.apache.avro.generic.GenericDatumReader;
+import org.apache.avro.generic.GenericRecord;
+import org.apache.avro.io.BinaryDecoder;
+import org.apache.avro.io.DecoderFactory;
 import org.junit.jupiter.api.Test;
 
 /**
- * Decodes bytes that Avro's generic writer produced with the released v1 schemas (kept under test
- * resources, never regenerated), so a schema change that strands old producers fails here.
+ * Decodes bytes that Avro's generic writer produced with released schemas (kept under test
+ * resources, never regenerated), so a schema change that strands old producers fails here, and
+ * reads the newest bytes with an older reader schema, so one that strands old consumers fails too.
  */
 class ReleasedWriterBytesTest {
 
@@ -41,6 +52,67 @@ class ReleasedWriterBytesTest {
     assertThat(decision.getMigrationBytes()).isEqualTo(1468006400L);
     assertThat(decision.getRanksReported()).isEqualTo(16);
     assertThat(decision.getReason()).isEqualTo("written by the v1 schema");
+    assertThat(decision.getWorkers()).as("workers, not written by v1").isNull();
+    assertThat(decision.getSlotsPerWorker()).as("slotsPerWorker, not written by v1").isNull();
+    assertThat(decision.getWindowIterations()).as("windowIterations, not written by v1").isNull();
+    assertThat(decision.getLeadIterations()).as("leadIterations, not written by v1").isNull();
+  }
+
+  @Test
+  void decodesAPlanDecisionWrittenWithV2() throws IOException {
+    byte[] bytes = resource("PlanDecision-v2.bin");
+    PlanDecision decision = Topics.PLAN_DECISIONS.valueCodec().decode(bytes);
+
+    assertThat(writerFingerprint(bytes))
+        .isEqualTo(SchemaNormalization.parsingFingerprint64(planDecisionVersion(2)));
+    assertThat(decision.getDecisionId()).isEqualTo("gpt-moe-v2/5/420");
+    assertThat(decision.getSlotToExpert()).isEqualTo(List.of(1, 0, 3, 2, 5, 4));
+    assertThat(decision.getEffectiveIteration()).isEqualTo(4211L);
+    assertThat(decision.getReason()).isEqualTo("written by the v2 schema");
+    assertThat(decision.getWorkers()).isEqualTo(3);
+    assertThat(decision.getSlotsPerWorker()).isEqualTo(2);
+    assertThat(decision.getWindowIterations()).isEqualTo(10);
+    assertThat(decision.getLeadIterations()).isEqualTo(2);
+  }
+
+  @Test
+  void aV1ReaderReadsAPlanDecisionWrittenWithV2WithEveryV1FieldIntact() throws IOException {
+    byte[] bytes = resource("PlanDecision-v2.bin");
+    Schema v1 = planDecisionVersion(1);
+    BinaryDecoder body =
+        DecoderFactory.get()
+            .binaryDecoder(
+                bytes,
+                SingleObjectCodec.HEADER_LENGTH,
+                bytes.length - SingleObjectCodec.HEADER_LENGTH,
+                null);
+
+    GenericRecord old =
+        new GenericDatumReader<GenericRecord>(planDecisionVersion(2), v1).read(null, body);
+
+    assertThat(body.isEnd()).as("the whole v2 body consumed").isTrue();
+    assertThat(old.getSchema().getFields())
+        .extracting(Schema.Field::name)
+        .doesNotContain("workers", "slotsPerWorker", "windowIterations", "leadIterations");
+    PlanDecision current = Topics.PLAN_DECISIONS.valueCodec().decode(bytes);
+    for (Schema.Field field : v1.getFields()) {
+      assertThat(String.valueOf(old.get(field.name())))
+          .as(field.name())
+          .isEqualTo(String.valueOf(current.get(field.name())));
+    }
+    assertThat(old.get("decisionId")).hasToString("gpt-moe-v2/5/420");
+    assertThat(old.get("effectiveIteration")).isEqualTo(4211L);
+    assertThat(old.get("slotToExpert")).isEqualTo(List.of(1, 0, 3, 2, 5, 4));
+  }
+
+  private static Schema planDecisionVersion(int version) {
+    return ReleasedSchemas.of("PlanDecision").get(version - 1);
+  }
+
+  private static long writerFingerprint(byte[] bytes) {
+    return ByteBuffer.wrap(bytes, SingleObjectCodec.MAGIC.length, Long.BYTES)
+        .order(ByteOrder.LITTLE_ENDIAN)
+        .getLong();
   }
 
   private static byte[] resource(String name) throws IOException {

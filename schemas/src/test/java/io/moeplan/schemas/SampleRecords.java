@@ -97,7 +97,10 @@ public final class SampleRecords {
         .build();
   }
 
-  /** A switch decision for window {@code window} of layer 1 with replan interval 10. */
+  /**
+   * A switch decision for window {@code window} of layer 1 of a job with windows of 10 iterations
+   * and a lead of 2, placing 4 experts on 2 workers with 2 slots each.
+   */
   public static PlanDecision planDecision(String jobId, long window) {
     return PlanDecision.newBuilder()
         .setDecisionId(Topics.decisionId(jobId, 1, window))
@@ -117,6 +120,10 @@ public final class SampleRecords {
         .setMigrationSeconds(0.0016)
         .setRanksReported(4)
         .setReason("gain 0.5 ms x 10 iterations pays the 1.6 ms migration")
+        .setWorkers(2)
+        .setSlotsPerWorker(2)
+        .setWindowIterations(10)
+        .setLeadIterations(2)
         .build();
   }
 

@@ -42,6 +42,10 @@ import org.apache.flink.util.Collector;
  * first sample closes as partial: its decision keeps the placement and does not update the load
  * estimate, so complete windows are decided by their inputs alone. Samples for a window that
  * already got its decision are counted as late and otherwise ignored.
+ *
+ * <p>Every decision names the layout its placement spans (the pool's expert-parallel workers and
+ * slots per worker) and this job's window length and lead, so a follower can tell when the layout
+ * it runs or its own window and lead differ from the job's.
  */
 public class LayerWindowSelector
     extends KeyedBroadcastProcessFunction<String, LayerSample, PlanPool, PlanDecision>
@@ -379,8 +383,9 @@ public class LayerWindowSelector
       long poolVersion) {
     long first = DecisionWindows.firstIteration(window, windowIterations);
     long last = DecisionWindows.lastIteration(window, windowIterations);
-    List<Integer> slots = new ArrayList<>(decision.placement().slotCount());
-    for (int expert : decision.placement().slotToExpert()) {
+    Placement placement = decision.placement();
+    List<Integer> slots = new ArrayList<>(placement.slotCount());
+    for (int expert : placement.slotToExpert()) {
       slots.add(expert);
     }
     return PlanDecision.newBuilder()
@@ -402,6 +407,10 @@ public class LayerWindowSelector
         .setMigrationSeconds(decision.migrationSeconds())
         .setRanksReported(accumulator.ranksReported)
         .setReason(decision.reason())
+        .setWorkers(placement.workerCount())
+        .setSlotsPerWorker(placement.slotsPerWorker())
+        .setWindowIterations(windowIterations)
+        .setLeadIterations(leadIterations)
         .build();
   }
 

@@ -7,6 +7,9 @@ import io.moeplan.flink.state.Harnesses;
 import io.moeplan.flink.state.WriteBehindOperators;
 import io.moeplan.planner.selector.SelectorOptions;
 import io.moeplan.schemas.DecisionAction;
+import io.moeplan.schemas.LayerPlacement;
+import io.moeplan.schemas.ParallelConfig;
+import io.moeplan.schemas.Plan;
 import io.moeplan.schemas.PlanDecision;
 import io.moeplan.schemas.PlanPool;
 import io.moeplan.schemas.SampleRecords;
@@ -83,6 +86,32 @@ class LayerWindowSelectorTest {
     harness.setProcessingTime(TIMEOUT);
 
     assertThat(single().getReason()).contains("partial window: 1 of 2 ranks reported");
+  }
+
+  @Test
+  void aDecisionCarriesThePoolsLayoutAndTheJobsWindowAndLead() throws Exception {
+    // 2 workers with 3 slots each, so a layout with the two numbers swapped shows
+    harness.processBroadcastElement(poolWithThreeSlotsPerWorker(), 0);
+    window(0, hotExperts(3, 0));
+    for (int rank = 0; rank < RANKS - 1; rank++) {
+      harness.processElement(sample(rank, F, balanced()), 0);
+    }
+    harness.setProcessingTime(TIMEOUT);
+
+    List<PlanDecision> decisions = harness.extractOutputValues();
+    assertThat(decisions)
+        .extracting(PlanDecision::getRanksReported)
+        .as("a complete window, then a partial one")
+        .containsExactly(RANKS, RANKS - 1);
+    assertThat(decisions)
+        .allSatisfy(
+            decision -> {
+              assertThat(decision.getWorkers()).isEqualTo(2);
+              assertThat(decision.getSlotsPerWorker()).isEqualTo(3);
+              assertThat(decision.getSlotToExpert()).hasSize(6);
+              assertThat(decision.getWindowIterations()).isEqualTo(F);
+              assertThat(decision.getLeadIterations()).isEqualTo(LEAD);
+            });
   }
 
   @Test
@@ -293,6 +322,29 @@ class LayerWindowSelectorTest {
     sample.counts = counts.clone();
     sample.producedAtMillis = 0;
     return sample;
+  }
+
+  /** The sample pool with 3 slots on each of its 2 workers (experts 0 and 1 replicated). */
+  private static PlanPool poolWithThreeSlotsPerWorker() {
+    PlanPool pool = SampleRecords.planPool("job");
+    Plan plan = pool.getPlans().get(0);
+    return PlanPool.newBuilder(pool)
+        .setPoolVersion(pool.getPoolVersion() + 1)
+        .setPlans(
+            List.of(
+                Plan.newBuilder(plan)
+                    .setParallel(
+                        ParallelConfig.newBuilder(plan.getParallel()).setSlotsPerWorker(3).build())
+                    .setLayers(
+                        List.of(
+                            LayerPlacement.newBuilder(plan.getLayers().get(0))
+                                .setSlotToExpert(List.of(0, 1, 2, 3, 0, 1))
+                                .build(),
+                            LayerPlacement.newBuilder(plan.getLayers().get(1))
+                                .setSlotToExpert(List.of(3, 0, 1, 2, 3, 0))
+                                .build()))
+                    .build()))
+        .build();
   }
 
   private static long[] balanced() {

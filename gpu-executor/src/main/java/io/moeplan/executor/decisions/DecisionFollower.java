@@ -9,7 +9,9 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.function.LongSupplier;
@@ -26,7 +28,20 @@ import java.util.function.LongSupplier;
  * arrived by the bound keeps its placement and its plan version, and the decision, when it comes,
  * is counted late and not applied: the next window's decision carries the placement to converge to.
  * The plan version of a layer is the version of the decision whose placement it runs (0 for the
- * pool's first plan). Not thread-safe.
+ * pool's first plan).
+ *
+ * <p>A decision names the job's window length and lead (since PlanDecision v2). One that names
+ * others than this follower's, or whose effective iteration is not its window's under them, is a
+ * timing mismatch: it is refused, counted ({@link #timingMismatches()}) and the first is described
+ * ({@link #timingError()}); its layer keeps its placement as if the decision never came. Refusing
+ * is what guarantees that no placement changes at an iteration other than its decision's effective
+ * iteration: this follower waits, resolves and resumes windows on its own window and lead, so it
+ * would apply such a decision at the wrong iteration, and the fix is a restart with the job's
+ * settings, which the description names. While the newest decision of the job is such a one,
+ * effective iterations do not wait for decisions, as none the job sends fits this follower's
+ * windows. A decision written before v2 names neither; its effective iteration is checked against
+ * this follower's window and lead. A decision naming other workers or slots per worker than its
+ * layer runs is rejected ({@link #rejected()}). Not thread-safe.
  */
 public final class DecisionFollower {
 
@@ -49,6 +64,11 @@ public final class DecisionFollower {
   private long rejected;
   private long timeouts;
   private long switchesApplied;
+  private long timingMismatches;
+  private String timingError;
+  // whether the newest decision of the job was refused for its timing: then waiting at an effective
+  // iteration would only stall it, as the job's decisions do not fit this follower's windows
+  private boolean newestMistimed;
 
   /**
    * A follower for {@code jobId} whose layers start on {@code initial}; {@code nanoClock} is the
@@ -84,8 +104,9 @@ public final class DecisionFollower {
 
   /**
    * Takes one decision; returns false (and counts why) for another job's, a redelivery of an id
-   * already taken, one for an unknown layer or whose placement has other slots or experts than the
-   * layer runs, or one whose window is resolved.
+   * already taken, one whose timing does not fit this follower's windows, one for an unknown layer
+   * or whose placement has other workers, slots or experts than the layer runs, or one whose window
+   * is resolved.
    */
   public boolean offer(PlanDecision decision) {
     if (!decision.getJobId().equals(jobId)) {
@@ -94,6 +115,15 @@ public final class DecisionFollower {
     if (!seen.computeIfAbsent(decision.getWindow(), w -> new HashSet<>())
         .add(decision.getDecisionId())) {
       duplicates++;
+      return false;
+    }
+    String mistimed = timingMismatch(decision);
+    newestMistimed = mistimed != null;
+    if (mistimed != null) {
+      timingMismatches++;
+      if (timingError == null) {
+        timingError = mistimed;
+      }
       return false;
     }
     int layer = decision.getLayer();
@@ -179,9 +209,63 @@ public final class DecisionFollower {
     return -1;
   }
 
+  /**
+   * Why {@code decision} must not be applied on this follower's windows, naming both timings, or
+   * null when its window length, lead and effective iteration are this follower's.
+   */
+  private String timingMismatch(PlanDecision decision) {
+    Integer jobWindow = decision.getWindowIterations();
+    Integer jobLead = decision.getLeadIterations();
+    if ((jobWindow != null && jobWindow != windowIterations)
+        || (jobLead != null && jobLead != leadIterations)) {
+      return String.format(
+          Locale.ROOT,
+          "decisions of job '%s' take effect with %s %s %s %s, this executor runs %d and %d:"
+              + " restart it with the job's settings",
+          jobId,
+          DecisionWindows.WINDOW_ITERATIONS_FLAG,
+          jobWindow == null ? "(not given)" : jobWindow,
+          DecisionWindows.LEAD_ITERATIONS_FLAG,
+          jobLead == null ? "(not given)" : jobLead,
+          windowIterations,
+          leadIterations);
+    }
+    long expected =
+        DecisionWindows.effectiveIteration(decision.getWindow(), windowIterations, leadIterations);
+    if (decision.getEffectiveIteration() == expected) {
+      return null;
+    }
+    if (jobWindow != null && jobLead != null) {
+      return String.format(
+          Locale.ROOT,
+          "decision %s takes effect at iteration %d, but its window %d with its own %s %d %s %d"
+              + " takes effect at iteration %d: not applied",
+          decision.getDecisionId(),
+          decision.getEffectiveIteration(),
+          decision.getWindow(),
+          DecisionWindows.WINDOW_ITERATIONS_FLAG,
+          jobWindow,
+          DecisionWindows.LEAD_ITERATIONS_FLAG,
+          jobLead,
+          expected);
+    }
+    return String.format(
+        Locale.ROOT,
+        "decision %s takes effect at iteration %d, this executor runs %s %d %s %d and would apply"
+            + " window %d at iteration %d: restart it with the job's settings",
+        decision.getDecisionId(),
+        decision.getEffectiveIteration(),
+        DecisionWindows.WINDOW_ITERATIONS_FLAG,
+        windowIterations,
+        DecisionWindows.LEAD_ITERATIONS_FLAG,
+        leadIterations,
+        decision.getWindow(),
+        expected);
+  }
+
   private void awaitWindow(long window, DecisionSource source, Duration bound) {
     long deadline = nanoClock.getAsLong() + bound.toNanos();
-    while (!complete(window)) {
+    while (!complete(window) && !newestMistimed) {
       long left = deadline - nanoClock.getAsLong();
       if (left <= 0) {
         return;
@@ -245,9 +329,16 @@ public final class DecisionFollower {
 
   /**
    * The decision's placement on the workers, slots and experts of {@code running}, or null when it
-   * is not one (other slots, an unknown expert, an expert without a slot).
+   * is not one (other workers or slots per worker named, other slots, an unknown expert, an expert
+   * without a slot).
    */
   private static Placement placementOf(PlanDecision decision, Placement running) {
+    Integer workers = decision.getWorkers();
+    Integer slotsPerWorker = decision.getSlotsPerWorker();
+    if ((workers != null && workers != running.workerCount())
+        || (slotsPerWorker != null && slotsPerWorker != running.slotsPerWorker())) {
+      return null;
+    }
     List<Integer> slots = decision.getSlotToExpert();
     if (slots.size() != running.slotCount()) {
       return null;
@@ -287,7 +378,7 @@ public final class DecisionFollower {
     return sum;
   }
 
-  /** Decisions taken (redeliveries and other jobs' not counted). */
+  /** Decisions taken (redeliveries, other jobs', rejected and mistimed ones not counted). */
   public long decisions() {
     return decisions;
   }
@@ -302,9 +393,22 @@ public final class DecisionFollower {
     return late;
   }
 
-  /** Decisions for an unknown layer or of a placement shape this process does not run. */
+  /**
+   * Decisions for an unknown layer or of a placement shape (workers, slots per worker, slots,
+   * experts) this process does not run.
+   */
   public long rejected() {
     return rejected;
+  }
+
+  /** Decisions refused because the job's window length, lead or effective iteration differ. */
+  public long timingMismatches() {
+    return timingMismatches;
+  }
+
+  /** The first timing mismatch, naming the job's timing and this follower's; empty if none. */
+  public Optional<String> timingError() {
+    return Optional.ofNullable(timingError);
   }
 
   /** Layer-windows whose decision did not arrive within the bound (placement kept). */

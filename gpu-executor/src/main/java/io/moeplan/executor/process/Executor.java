@@ -32,6 +32,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * One executor process: the hosted ranks of one job running every MoE layer each iteration on a
@@ -49,8 +51,14 @@ import java.util.function.Consumer;
  * <p>Expert {@code e} of layer {@code l} starts from {@link SlotState#random} seeded by (seed, l,
  * e): every replica of an expert starts equal, and a restarted executor rebuilds the same state for
  * the placement it resumes on.
+ *
+ * <p>Decisions the follower refuses for their timing (the job runs another window length or lead
+ * than this executor) are never applied; the first such mismatch is logged at ERROR and printed,
+ * once, and the follower counts them ({@link DecisionFollower#timingMismatches()}).
  */
 public final class Executor implements AutoCloseable {
+
+  private static final Logger LOG = LoggerFactory.getLogger(Executor.class);
 
   private final ExecutorSettings settings;
   private final ExecutorModel model;
@@ -63,6 +71,7 @@ public final class Executor implements AutoCloseable {
   private final String executorId;
   private final AtomicBoolean stopping = new AtomicBoolean();
   private boolean resumed;
+  private boolean timingErrorReported;
   private long migratedBytes;
   private double migrationMillis;
 
@@ -170,6 +179,7 @@ public final class Executor implements AutoCloseable {
     resumed = true;
     List<LayerSwitch> adopted =
         follower.resume(settings.startIteration(), decisions, settings.decisionTimeout());
+    reportTimingError();
     for (LayerSwitch change : adopted) {
       load(change.layer(), change.to());
     }
@@ -213,6 +223,7 @@ public final class Executor implements AutoCloseable {
   /** Runs one iteration: decisions due, switches, every layer, records out. */
   public IterationReport runIteration(long iteration) {
     StepOutcome outcome = follower.step(iteration, decisions, settings.decisionTimeout());
+    reportTimingError();
     List<IterationReport.Applied> applied = new ArrayList<>();
     MigrationReport[] migrated = new MigrationReport[model.layers()];
     for (LayerSwitch change : outcome.switches()) {
@@ -331,6 +342,21 @@ public final class Executor implements AutoCloseable {
         .setMigrationSeconds(migration == null ? 0 : migration.millis() / 1e3)
         .setProducedAt(Instant.ofEpochMilli(nowMillis))
         .build();
+  }
+
+  /** Logs and prints the follower's first timing mismatch, once. */
+  private void reportTimingError() {
+    if (timingErrorReported) {
+      return;
+    }
+    follower
+        .timingError()
+        .ifPresent(
+            error -> {
+              timingErrorReported = true;
+              LOG.error("decisions not applied: {}", error);
+              console.println("ERROR: decisions not applied: " + error);
+            });
   }
 
   /** Bytes of weights and optimizer state moved by switches so far. */

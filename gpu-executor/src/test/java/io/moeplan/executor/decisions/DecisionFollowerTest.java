@@ -56,6 +56,147 @@ class DecisionFollowerTest {
   }
 
   @Test
+  void appliesDecisionsThatNameThisFollowersWindowLeadAndLayoutAsBefore() {
+    PlanDecision v2 = v2(decision(0, 0, DecisionAction.SWITCH, SWAPPED, 1), 2, 2, WINDOW, LEAD);
+    assertThat(follower.offer(v2)).isTrue();
+    assertThat(follower.offer(v2(keep(1, 0), 2, 2, WINDOW, LEAD))).isTrue();
+
+    assertThat(follower.step(4, source, BOUND).switches()).isEmpty();
+    assertThat(follower.step(5, source, BOUND).switches())
+        .singleElement()
+        .satisfies(change -> assertThat(change.to()).isEqualTo(SWAPPED));
+    assertThat(follower.timingMismatches()).isZero();
+    assertThat(follower.timingError()).isEmpty();
+    assertThat(follower.rejected()).isZero();
+  }
+
+  @Test
+  void appliesDecisionsWrittenBeforeTheyNamedTimingAndLayoutAsBefore() {
+    PlanDecision v1 = decision(0, 0, DecisionAction.SWITCH, SWAPPED, 1);
+    assertThat(v1.getWorkers()).isNull();
+    assertThat(v1.getSlotsPerWorker()).isNull();
+    assertThat(v1.getWindowIterations()).isNull();
+    assertThat(v1.getLeadIterations()).isNull();
+    source.arrive(v1, keep(1, 0));
+
+    assertThat(follower.step(5, source, BOUND).switches()).singleElement();
+    assertThat(follower.placement(0)).isEqualTo(SWAPPED);
+    assertThat(follower.timingMismatches()).isZero();
+  }
+
+  @Test
+  void refusesDecisionsOfAJobWithAnotherWindowOrLeadAndSaysWhichSettingsDiffer() {
+    // the job runs windows of 8: its window 0 takes effect at 9, which this follower (windows
+    // of 4) takes for window 1's effective iteration
+    PlanDecision otherWindow = switchOfAJobWith(8, LEAD, 0, 0);
+    PlanDecision otherLead = switchOfAJobWith(WINDOW, 3, 1, 1);
+    source.arrive(otherWindow, otherLead, otherWindow);
+
+    for (long iteration = 0; iteration < 20; iteration++) {
+      assertThat(follower.step(iteration, source, BOUND).switches()).isEmpty();
+    }
+
+    assertThat(follower.placement(0)).isEqualTo(START);
+    assertThat(follower.placement(1)).isEqualTo(START);
+    assertThat(follower.planVersion()).isZero();
+    assertThat(follower.timingMismatches()).isEqualTo(2);
+    assertThat(follower.duplicates()).isEqualTo(1);
+    assertThat(follower.decisions()).isZero();
+    assertThat(follower.timingError())
+        .hasValue(
+            "decisions of job 'job' take effect with --window-iterations 8 --lead-iterations 2,"
+                + " this executor runs 4 and 2: restart it with the job's settings");
+    assertThat(source.waitedNanos)
+        .as("no effective iteration waits for decisions that cannot fit")
+        .isZero();
+  }
+
+  @Test
+  void aDecisionOfMatchingTimingAfterMistimedOnesIsAppliedAndWaitedForAgain() {
+    source.arrive(switchOfAJobWith(8, LEAD, 0, 0));
+    assertThat(follower.step(5, source, BOUND).timedOutLayers()).containsExactly(0, 1);
+    assertThat(source.waitedNanos).isZero();
+
+    source.arrive(v2(decision(0, 1, DecisionAction.SWITCH, SWAPPED, 1), 2, 2, WINDOW, LEAD));
+    source.arriveAfterPolls(3, keep(1, 1));
+    StepOutcome at9 = follower.step(9, source, BOUND);
+
+    assertThat(at9.timedOutLayers()).isEmpty();
+    assertThat(at9.switches()).singleElement();
+    assertThat(follower.timingMismatches()).isEqualTo(1);
+    assertThat(follower.timingError()).isPresent();
+  }
+
+  @Test
+  void refusesADecisionWhoseEffectiveIterationIsNotItsWindowsUnderItsOwnWindowAndLead() {
+    PlanDecision inconsistent =
+        v2(
+            PlanDecision.newBuilder(decision(0, 0, DecisionAction.SWITCH, SWAPPED, 1))
+                .setEffectiveIteration(6)
+                .build(),
+            2,
+            2,
+            WINDOW,
+            LEAD);
+    PlanDecision olderInconsistent =
+        PlanDecision.newBuilder(decision(1, 0, DecisionAction.SWITCH, SWAPPED, 1))
+            .setEffectiveIteration(7)
+            .build();
+
+    assertThat(follower.offer(inconsistent)).isFalse();
+    assertThat(follower.offer(olderInconsistent)).isFalse();
+    for (long iteration = 0; iteration < 8; iteration++) {
+      assertThat(follower.step(iteration, source, BOUND).switches()).isEmpty();
+    }
+
+    assertThat(follower.placement(0)).isEqualTo(START);
+    assertThat(follower.placement(1)).isEqualTo(START);
+    assertThat(follower.timingMismatches()).isEqualTo(2);
+    assertThat(follower.timingError())
+        .hasValue(
+            "decision job/0/0 takes effect at iteration 6, but its window 0 with its own"
+                + " --window-iterations 4 --lead-iterations 2 takes effect at iteration 5: not"
+                + " applied");
+  }
+
+  @Test
+  void aDecisionWrittenBeforeItNamedItsTimingIsCheckedAgainstThisFollowersWindowAndLead() {
+    // a job with windows of 8 and this follower's lead, before decisions named their timing
+    PlanDecision fromOtherWindows =
+        PlanDecision.newBuilder(decision(0, 0, DecisionAction.SWITCH, SWAPPED, 1))
+            .setEffectiveIteration(DecisionWindows.effectiveIteration(0, 8, LEAD))
+            .build();
+
+    assertThat(follower.offer(fromOtherWindows)).isFalse();
+
+    assertThat(follower.timingMismatches()).isEqualTo(1);
+    assertThat(follower.timingError())
+        .hasValue(
+            "decision job/0/0 takes effect at iteration 9, this executor runs --window-iterations"
+                + " 4 --lead-iterations 2 and would apply window 0 at iteration 5: restart it with"
+                + " the job's settings");
+  }
+
+  @Test
+  void rejectsADecisionNamingOtherWorkersOrSlotsPerWorkerThanItsLayerRuns() {
+    // the same 4 slots, laid out as 4 workers of 1 slot or 1 worker of 4
+    PlanDecision fourWorkers = v2(decision(0, 0, DecisionAction.SWITCH, SWAPPED, 1), 4, 1, 4, 2);
+    PlanDecision oneWorker = v2(decision(1, 0, DecisionAction.SWITCH, SWAPPED, 1), 1, 4, 4, 2);
+    PlanDecision otherSlotsOnly =
+        v2(decision(0, 1, DecisionAction.SWITCH, SWAPPED, 1), null, 4, null, null);
+
+    assertThat(follower.offer(fourWorkers)).isFalse();
+    assertThat(follower.offer(oneWorker)).isFalse();
+    assertThat(follower.offer(otherSlotsOnly)).isFalse();
+
+    assertThat(follower.rejected()).isEqualTo(3);
+    assertThat(follower.timingMismatches()).isZero();
+    assertThat(follower.step(5, source, Duration.ZERO).switches()).isEmpty();
+    assertThat(follower.placement(0)).isEqualTo(START);
+    assertThat(follower.placement(1)).isEqualTo(START);
+  }
+
+  @Test
   void dropsRedeliveredDecisionsById() {
     PlanDecision first = decision(0, 0, DecisionAction.SWITCH, SWAPPED, 1);
     source.arrive(first, keep(1, 0), first, keep(1, 0));
@@ -171,6 +312,34 @@ class DecisionFollowerTest {
     assertThat(follower.resume(5, source, BOUND)).isEmpty();
     assertThat(follower.placement(0)).isEqualTo(START);
     assertThat(follower.step(5, source, BOUND).switches()).singleElement();
+  }
+
+  /**
+   * A v2 switch of {@code layer} to SWAPPED for {@code window} of a job with that window and lead.
+   */
+  private static PlanDecision switchOfAJobWith(int jobWindow, int jobLead, int layer, long window) {
+    PlanDecision decision =
+        PlanDecision.newBuilder(decision(layer, window, DecisionAction.SWITCH, SWAPPED, 1))
+            .setWindowFirstIteration(DecisionWindows.firstIteration(window, jobWindow))
+            .setWindowLastIteration(DecisionWindows.lastIteration(window, jobWindow))
+            .setEffectiveIteration(DecisionWindows.effectiveIteration(window, jobWindow, jobLead))
+            .build();
+    return v2(decision, 2, 2, jobWindow, jobLead);
+  }
+
+  /** {@code decision} naming a layout and the job's window and lead, as PlanDecision v2 does. */
+  private static PlanDecision v2(
+      PlanDecision decision,
+      Integer workers,
+      Integer slotsPerWorker,
+      Integer windowIterations,
+      Integer leadIterations) {
+    return PlanDecision.newBuilder(decision)
+        .setWorkers(workers)
+        .setSlotsPerWorker(slotsPerWorker)
+        .setWindowIterations(windowIterations)
+        .setLeadIterations(leadIterations)
+        .build();
   }
 
   private static PlanDecision keep(int layer, long window) {

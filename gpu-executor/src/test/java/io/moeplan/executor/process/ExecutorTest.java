@@ -111,6 +111,39 @@ class ExecutorTest {
   }
 
   @Test
+  void decisionsOfAJobWithAnotherWindowAreNotAppliedAndTheErrorIsPrintedOnce() throws Exception {
+    // the job decides on windows of 8 with lead 2: its window 0 takes effect at 9, which this
+    // executor (windows of 4) would take for its window 1
+    for (int layer = 0; layer < 2; layer++) {
+      queue.add(
+          PlanDecision.newBuilder(decision(layer, 0, DecisionAction.SWITCH, LAYER1_NEXT, 1))
+              .setWindowFirstIteration(0)
+              .setWindowLastIteration(7)
+              .setEffectiveIteration(9)
+              .setWorkers(2)
+              .setSlotsPerWorker(2)
+              .setWindowIterations(8)
+              .setLeadIterations(2)
+              .build());
+    }
+    try (Executor executor = executor(SETTINGS.withIterations(0, 12))) {
+      executor.run(report -> {});
+
+      assertThat(executor.follower().timingMismatches()).isEqualTo(2);
+      assertThat(executor.follower().switchesApplied()).isZero();
+      assertThat(executor.follower().placement(1)).isEqualTo(LAYER1_START);
+      assertThat(sink.loads).allSatisfy(load -> assertThat(load.getPlanVersion()).isZero());
+      String printed = console.toString(StandardCharsets.UTF_8);
+      String error =
+          "ERROR: decisions not applied: decisions of job 'job' take effect with"
+              + " --window-iterations 8 --lead-iterations 2, this executor runs 4 and 2: restart"
+              + " it with the job's settings";
+      assertThat(printed).contains(error);
+      assertThat(printed.indexOf(error)).isEqualTo(printed.lastIndexOf(error));
+    }
+  }
+
+  @Test
   void aRestartedExecutorResumesOnThePlacementOfTheLatestDecisions() throws Exception {
     queue.addAll(
         List.of(
