@@ -86,6 +86,8 @@ public final class Executor implements AutoCloseable {
       ExecutorSink sink,
       PrintStream console)
       throws IOException {
+    // a job whose ranks cannot split into the pool's pipeline stages is refused here, by name
+    model.parallel().ranksPerStage(settings.worldSize());
     this.settings = settings;
     this.model = model;
     this.decisions = decisions;
@@ -298,6 +300,9 @@ public final class Executor implements AutoCloseable {
   private ExpertLoad expertLoad(int rank, long iteration, long planVersion, long[][] counts) {
     List<LayerLoad> layers = new ArrayList<>(counts.length);
     for (int layer = 0; layer < counts.length; layer++) {
+      if (!model.reports(rank, settings.worldSize(), layer)) {
+        continue;
+      }
       List<Long> row = new ArrayList<>(counts[layer].length);
       for (long c : counts[layer]) {
         row.add(c);

@@ -19,7 +19,12 @@ import io.moeplan.schemas.PlanPool;
  * / topK} tokens per layer and iteration.
  */
 public record ExecutorModel(
-    int layers, LayerShape shape, SlotLayout layout, int tokensPerRank, Placement[] initial) {
+    int layers,
+    LayerShape shape,
+    SlotLayout layout,
+    int tokensPerRank,
+    Placement[] initial,
+    ParallelConfig parallel) {
 
   /**
    * The model of {@code record} with {@code dims} overriding its dimensions.
@@ -42,7 +47,15 @@ public record ExecutorModel(
     for (int layer = 0; layer < initial.length; layer++) {
       initial[layer] = pool.startingPlacement(layer);
     }
-    return new ExecutorModel(model.moeLayers(), shape, layout, tokens, initial);
+    return new ExecutorModel(model.moeLayers(), shape, layout, tokens, initial, parallel);
+  }
+
+  /**
+   * Whether rank {@code rank} of a job of {@code worldSize} ranks reports {@code layer}: every
+   * layer without pipeline stages, else the layers of its stage.
+   */
+  public boolean reports(int rank, int worldSize, int layer) {
+    return parallel.stageOfLayer(layer, layers) == parallel.stageOfRank(rank, worldSize);
   }
 
   /** Bytes of expert weights and Adam state the CPU backend holds per slot (12 per parameter). */

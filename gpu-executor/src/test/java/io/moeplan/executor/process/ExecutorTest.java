@@ -1,6 +1,7 @@
 package io.moeplan.executor.process;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.moeplan.executor.backend.SlotState;
 import io.moeplan.planner.placement.Placement;
@@ -8,7 +9,9 @@ import io.moeplan.schemas.DecisionAction;
 import io.moeplan.schemas.DecisionWindows;
 import io.moeplan.schemas.ExpertLoad;
 import io.moeplan.schemas.LayerKey;
+import io.moeplan.schemas.LayerLoad;
 import io.moeplan.schemas.PlanDecision;
+import io.moeplan.schemas.PlanPool;
 import io.moeplan.schemas.SampleRecords;
 import io.moeplan.schemas.WorkerTime;
 import io.moeplan.schemas.WorkerTimes;
@@ -183,8 +186,40 @@ class ExecutorTest {
     assertThat(max).as("the favourite expert's share of 32 assignments").isGreaterThan(32 / 4);
   }
 
+  @Test
+  void withPipelineStagesEachRankReportsTheLayersOfItsStage() throws Exception {
+    // two stages over the job's 4 ranks: ranks 0-1 report layer 0, ranks 2-3 layer 1
+    PlanPool pool = SampleRecords.planPool(JOB);
+    pool.getPlans().get(0).getParallel().setPp(2);
+    try (Executor executor = executor(SETTINGS.withIterations(0, 3), pool)) {
+      executor.run(report -> {});
+    }
+
+    assertThat(sink.loads).hasSize(4 * 3);
+    assertThat(sink.loads)
+        .allSatisfy(
+            load ->
+                assertThat(load.getLayers())
+                    .extracting(LayerLoad::getLayer)
+                    .as("layers of rank %d", load.getRank())
+                    .containsExactly(load.getRank() < 2 ? 0 : 1));
+  }
+
+  @Test
+  void refusesAJobWhoseRanksDoNotSplitIntoThePoolsStages() {
+    PlanPool pool = SampleRecords.planPool(JOB);
+    pool.getPlans().get(0).getParallel().setPp(3);
+
+    assertThatThrownBy(() -> executor(SETTINGS, pool))
+        .hasMessage("a job of 4 ranks cannot run 3 pipeline stages");
+  }
+
   private Executor executor(ExecutorSettings settings) throws Exception {
-    ExecutorModel model = ExecutorModel.of(SampleRecords.planPool(JOB), settings.dims());
+    return executor(settings, SampleRecords.planPool(JOB));
+  }
+
+  private Executor executor(ExecutorSettings settings, PlanPool pool) throws Exception {
+    ExecutorModel model = ExecutorModel.of(pool, settings.dims());
     return new Executor(
         settings,
         model,
