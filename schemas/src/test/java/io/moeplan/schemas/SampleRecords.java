@@ -34,7 +34,10 @@ public final class SampleRecords {
         .build();
   }
 
-  /** A pool of one plan: 2 layers, 4 experts on 2 workers with 2 slots each. */
+  /**
+   * A pool of one plan for a job of 4 ranks (dp 4): 2 layers, 4 experts on 2 workers with 2 slots
+   * each.
+   */
   public static PlanPool planPool(String jobId) {
     return PlanPool.newBuilder()
         .setJobId(jobId)
@@ -69,7 +72,7 @@ public final class SampleRecords {
                         ParallelConfig.newBuilder()
                             .setTp(1)
                             .setPp(1)
-                            .setDp(2)
+                            .setDp(4)
                             .setEp(2)
                             .setSlotsPerWorker(2)
                             .build())

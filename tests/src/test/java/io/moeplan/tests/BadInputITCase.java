@@ -243,6 +243,7 @@ class BadInputITCase {
         config.windowTimeout(),
         config.holdMax(),
         Duration.ofSeconds(2),
+        config.maxIterationJump(),
         config.margin(),
         config.horizonIterations(),
         config.checkpointInterval(),

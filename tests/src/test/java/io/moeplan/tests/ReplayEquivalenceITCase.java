@@ -68,7 +68,8 @@ class ReplayEquivalenceITCase {
 
   @Test
   void jobDecidesExactlyWhatTheReplayEvaluatorDecides(@TempDir Path directory) throws Exception {
-    ParallelConfig parallel = new ParallelConfig(1, 1, WORKERS, WORKERS, SLOTS);
+    // 16 data-parallel ranks, 8 in each expert-parallel group
+    ParallelConfig parallel = new ParallelConfig(1, 1, TRACE_RANKS, WORKERS, SLOTS);
 
     assertSameDecisions(parallel, directory);
   }

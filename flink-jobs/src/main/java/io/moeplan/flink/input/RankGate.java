@@ -30,6 +30,15 @@ import org.apache.flink.util.Collector;
  * the oldest dead-lettered beyond that, and for at most the hold timeout, after which they are
  * dead-lettered with reason NO_POOL).
  *
+ * <p>No single record can block a rank: a load whose iteration is more than {@code
+ * maxIterationJump} ahead of the rank's latest admitted one, and a rank's first load, are held
+ * ({@link UnconfirmedLoads}, at most {@value #MAX_UNCONFIRMED}) until a later load of the rank
+ * continues one of them (comes after it, at most {@code maxIterationJump} further). A continued
+ * load is admitted with its continuation and the other held ones are dead-lettered; the rank's own
+ * loads continuing its admitted iterations are admitted meanwhile. Held loads no load continued
+ * within the confirm timeout are dead-lettered, except that a rank with no admitted iteration
+ * starts on the lowest of them (a rank that sent a single load).
+ *
  * <p>Keyed by {@code jobId/rank} ({@link ExpertLoadDecoder#rankKeyOf}), so records cross the
  * exchange as the bytes they arrived as; the broadcast side is the latest {@code PlanPool} per job.
  */
@@ -44,13 +53,19 @@ public class RankGate extends KeyedBroadcastProcessFunction<String, RawRecord, P
   /** Ranks whose state stays in heap from one checkpoint to the next; more are reloaded. */
   static final int MAX_CACHED_RANKS = 100_000;
 
+  /** Loads held per rank awaiting a continuation; beyond that the oldest is dead-lettered. */
+  static final int MAX_UNCONFIRMED = 4;
+
   private final int maxHeld;
   private final long holdTimeoutMillis;
   private final long recheckMillis;
+  private final long maxIterationJump;
+  private final long confirmTimeoutMillis;
 
   // read and written for every record: kept in heap between checkpoints
   private transient WriteBehindValue<long[]> recent;
   private transient WriteBehindValue<Long> holdingSince;
+  private transient WriteBehindValue<UnconfirmedLoads> unconfirmed;
   private transient ListState<RankLoad> held;
   private transient ValueState<Integer> heldCount;
   private transient Counter recordsIn;
@@ -60,9 +75,23 @@ public class RankGate extends KeyedBroadcastProcessFunction<String, RawRecord, P
 
   /**
    * A gate holding at most {@code maxHeld} loads per rank for at most {@code holdTimeoutMillis}
-   * while the job has no pool, looking for the pool every {@code recheckMillis}.
+   * while the job has no pool, looking for the pool every {@code recheckMillis}, and holding a
+   * rank's loads that jump more than {@code maxIterationJump} ahead for at most {@code
+   * confirmTimeoutMillis} until a later load continues them.
    */
-  public RankGate(int maxHeld, long holdTimeoutMillis, long recheckMillis) {
+  public RankGate(
+      int maxHeld,
+      long holdTimeoutMillis,
+      long recheckMillis,
+      long maxIterationJump,
+      long confirmTimeoutMillis) {
+    if (maxIterationJump < 1 || confirmTimeoutMillis < 1) {
+      throw new IllegalArgumentException(
+          "maxIterationJump and confirmTimeoutMillis must be >= 1, got "
+              + maxIterationJump
+              + " and "
+              + confirmTimeoutMillis);
+    }
     if (maxHeld < 0) {
       throw new IllegalArgumentException("maxHeld must be >= 0, got " + maxHeld);
     }
@@ -76,6 +105,8 @@ public class RankGate extends KeyedBroadcastProcessFunction<String, RawRecord, P
     this.maxHeld = maxHeld;
     this.holdTimeoutMillis = holdTimeoutMillis;
     this.recheckMillis = recheckMillis;
+    this.maxIterationJump = maxIterationJump;
+    this.confirmTimeoutMillis = confirmTimeoutMillis;
   }
 
   /** Descriptor of the held loads, for tests and state inspection. */
@@ -95,6 +126,12 @@ public class RankGate extends KeyedBroadcastProcessFunction<String, RawRecord, P
             getRuntimeContext(),
             new ValueStateDescriptor<>("holding-since", Types.LONG),
             MAX_CACHED_RANKS);
+    unconfirmed =
+        WriteBehindValue.of(
+            getRuntimeContext(),
+            new ValueStateDescriptor<>(
+                "unconfirmed-loads", TypeInformation.of(UnconfirmedLoads.class)),
+            MAX_CACHED_RANKS);
     held = getRuntimeContext().getListState(heldDescriptor());
     heldCount = getRuntimeContext().getState(new ValueStateDescriptor<>("held-count", Types.INT));
     recordsIn = getRuntimeContext().getMetricGroup().counter(JobMetrics.RECORDS_IN);
@@ -107,11 +144,12 @@ public class RankGate extends KeyedBroadcastProcessFunction<String, RawRecord, P
   public void flush(KeyScope scope) throws Exception {
     recent.flush(scope);
     holdingSince.flush(scope);
+    unconfirmed.flush(scope);
   }
 
   @Override
   public boolean overBudget() {
-    return recent.overBudget() || holdingSince.overBudget();
+    return recent.overBudget() || holdingSince.overBudget() || unconfirmed.overBudget();
   }
 
   @Override
@@ -137,12 +175,17 @@ public class RankGate extends KeyedBroadcastProcessFunction<String, RawRecord, P
   public void onTimer(long timestamp, OnTimerContext context, Collector<RankLoad> out)
       throws Exception {
     String key = context.getCurrentKey();
+    String jobId = RankKey.jobIdOf(key);
+    PlanPool pool = context.getBroadcastState(PoolState.DESCRIPTOR).get(jobId);
+    UnconfirmedLoads pending = unconfirmed.value(key);
+    if (pending != null && timestamp >= pending.deadline) {
+      unconfirmed.clear(key);
+      resolveUnconfirmed(pending, pool, context, out);
+    }
     Long since = holdingSince.value(key);
     if (since == null) {
       return;
     }
-    String jobId = RankKey.jobIdOf(key);
-    PlanPool pool = context.getBroadcastState(PoolState.DESCRIPTOR).get(jobId);
     if (pool != null) {
       releaseHeld(pool, context, out);
     } else if (timestamp - since >= holdTimeoutMillis) {
@@ -237,46 +280,207 @@ public class RankGate extends KeyedBroadcastProcessFunction<String, RawRecord, P
     }
     String key = context.getCurrentKey();
     long[] seen = recent.value(key);
-    long signature = signature(load);
+    if (repeats(load, seen, context)) {
+      return;
+    }
+    UnconfirmedLoads pending = unconfirmed.value(key);
+    if (pending != null && repeatsUnconfirmed(load, pending, context)) {
+      return;
+    }
     if (seen != null) {
-      for (int i = 0; i + 1 < seen.length; i += 2) {
-        if (seen[i] == load.iteration) {
-          if (seen[i + 1] == signature) {
-            duplicates.inc();
-          } else {
-            deadLetter(
-                context,
-                DeadLetters.of(
-                    load.source,
-                    new Rejection(
-                        DeadLetterReason.DUPLICATE,
-                        "iteration "
-                            + load.iteration
-                            + " of rank "
-                            + load.rank
-                            + " was already reported with different counts")));
-          }
-          return;
-        }
+      // the last pair is the latest admitted iteration
+      long latest = seen[seen.length - 2];
+      if (load.iteration < latest) {
+        deadLetter(
+            context,
+            DeadLetters.of(
+                load.source,
+                new Rejection(
+                    DeadLetterReason.OUT_OF_ORDER,
+                    "iteration "
+                        + load.iteration
+                        + " of rank "
+                        + load.rank
+                        + " arrived after iteration "
+                        + latest)));
+        return;
+      }
+      if (load.iteration - latest <= maxIterationJump) {
+        pass(load, pool, key, out);
+        return;
       }
     }
-    // the last pair is the latest admitted iteration
-    if (seen != null && load.iteration < seen[seen.length - 2]) {
+    RankLoad continued = pending == null ? null : continuedBy(pending, load);
+    if (continued != null) {
+      unconfirmed.clear(key);
+      pass(continued, pool, key, out);
+      pass(load, pool, key, out);
+      for (RankLoad other : pending.loads) {
+        if (other != continued) {
+          deadLetter(context, DeadLetters.of(other.source, notContinued(other, continued)));
+        }
+      }
+      return;
+    }
+    hold(load, pending, key, context);
+  }
+
+  /** Whether {@code load} repeats an admitted iteration (then counted or dead-lettered). */
+  private boolean repeats(RankLoad load, long[] seen, ReadOnlyContext context) {
+    if (seen == null) {
+      return false;
+    }
+    for (int i = 0; i + 1 < seen.length; i += 2) {
+      if (seen[i] == load.iteration) {
+        sameOrConflicting(load, seen[i + 1], context);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Whether {@code load} repeats a held iteration (then counted or dead-lettered). */
+  private boolean repeatsUnconfirmed(
+      RankLoad load, UnconfirmedLoads pending, ReadOnlyContext context) {
+    for (RankLoad other : pending.loads) {
+      if (other.iteration == load.iteration) {
+        sameOrConflicting(load, signature(other), context);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private void sameOrConflicting(RankLoad load, long firstSignature, ReadOnlyContext context) {
+    if (firstSignature == signature(load)) {
+      duplicates.inc();
+      return;
+    }
+    deadLetter(
+        context,
+        DeadLetters.of(
+            load.source,
+            new Rejection(
+                DeadLetterReason.DUPLICATE,
+                "iteration "
+                    + load.iteration
+                    + " of rank "
+                    + load.rank
+                    + " was already reported with different counts")));
+  }
+
+  /** The held load {@code load} continues: the latest one it comes at most the jump after. */
+  private RankLoad continuedBy(UnconfirmedLoads pending, RankLoad load) {
+    RankLoad continued = null;
+    for (RankLoad held : pending.loads) {
+      if (held.iteration < load.iteration
+          && load.iteration - held.iteration <= maxIterationJump
+          && (continued == null || held.iteration > continued.iteration)) {
+        continued = held;
+      }
+    }
+    return continued;
+  }
+
+  /** Holds {@code load} until a later load continues it, or the confirm timeout. */
+  private void hold(RankLoad load, UnconfirmedLoads pending, String key, ReadOnlyContext context)
+      throws Exception {
+    UnconfirmedLoads next = new UnconfirmedLoads();
+    if (pending == null) {
+      next.loads = new RankLoad[] {load};
+      next.deadline = context.timerService().currentProcessingTime() + confirmTimeoutMillis;
+      context.timerService().registerProcessingTimeTimer(next.deadline);
+    } else {
+      next.deadline = pending.deadline;
+      int keep = Math.min(pending.loads.length, MAX_UNCONFIRMED - 1);
+      int drop = pending.loads.length - keep;
+      for (int i = 0; i < drop; i++) {
+        RankLoad oldest = pending.loads[i];
+        deadLetter(
+            context,
+            DeadLetters.of(
+                oldest.source,
+                Rejection.invalid(
+                    "iteration "
+                        + oldest.iteration
+                        + " of rank "
+                        + oldest.rank
+                        + " was not continued before "
+                        + MAX_UNCONFIRMED
+                        + " other loads of the rank jumped away from its admitted iterations")));
+      }
+      next.loads = new RankLoad[keep + 1];
+      System.arraycopy(pending.loads, drop, next.loads, 0, keep);
+      next.loads[keep] = load;
+    }
+    unconfirmed.update(key, next);
+  }
+
+  /**
+   * Held loads no load continued within the confirm timeout: a rank with admitted iterations had no
+   * reason to jump, so they are dead-lettered; a rank without any starts on the lowest and the
+   * loads that continue it (a rank that sent a single load is not lost).
+   */
+  private void resolveUnconfirmed(
+      UnconfirmedLoads pending, PlanPool pool, ReadOnlyContext context, Collector<RankLoad> out)
+      throws Exception {
+    String key = context.getCurrentKey();
+    RankLoad[] byIteration = pending.loads.clone();
+    Arrays.sort(byIteration, (a, b) -> Long.compare(a.iteration, b.iteration));
+    long[] seen = recent.value(key);
+    if (pool == null) {
+      for (RankLoad load : byIteration) {
+        deadLetter(context, DeadLetters.of(load.source, noPool(load, 0)));
+      }
+      return;
+    }
+    if (seen == null) {
+      RankLoad last = null;
+      for (RankLoad load : byIteration) {
+        if (last == null || load.iteration - last.iteration <= maxIterationJump) {
+          pass(load, pool, key, out);
+          last = load;
+        } else {
+          deadLetter(context, DeadLetters.of(load.source, notContinued(load, last)));
+        }
+      }
+      return;
+    }
+    long latest = seen[seen.length - 2];
+    for (RankLoad load : byIteration) {
       deadLetter(
           context,
           DeadLetters.of(
               load.source,
-              new Rejection(
-                  DeadLetterReason.OUT_OF_ORDER,
+              Rejection.invalid(
                   "iteration "
                       + load.iteration
                       + " of rank "
                       + load.rank
-                      + " arrived after iteration "
-                      + seen[seen.length - 2])));
-      return;
+                      + " is more than --max-iteration-jump "
+                      + maxIterationJump
+                      + " ahead of the rank's iteration "
+                      + latest
+                      + ", and no load of the rank continued from it within "
+                      + confirmTimeoutMillis
+                      + " ms")));
     }
-    recent.update(key, remember(seen, load.iteration, signature));
+  }
+
+  private static Rejection notContinued(RankLoad load, RankLoad continued) {
+    return Rejection.invalid(
+        "iteration "
+            + load.iteration
+            + " of rank "
+            + load.rank
+            + " jumped away from the rank's iterations, which went on from iteration "
+            + continued.iteration);
+  }
+
+  /** Admits {@code load}: remembers it for redeliveries and sends it on. */
+  private void pass(RankLoad load, PlanPool pool, String key, Collector<RankLoad> out)
+      throws Exception {
+    recent.update(key, remember(recent.value(key), load.iteration, signature(load)));
     used.inc();
     load.hostingRanks = startingConfig(pool).ranksPerStage(load.worldSize);
     out.collect(load);
@@ -288,23 +492,24 @@ public class RankGate extends KeyedBroadcastProcessFunction<String, RawRecord, P
   }
 
   /**
-   * The first way a load contradicts its job's pool, or null: a layer or expert count the pool's
-   * model does not have, or, with pipeline stages, a world size they do not divide or a layer its
-   * rank's stage does not host.
+   * The first way a load contradicts its job's pool, or null: a world size other than the pool's
+   * {@code tp x pp x dp}, a layer or expert count the pool's model does not have, or, with pipeline
+   * stages, a layer its rank's stage does not host.
    */
   static Rejection checkAgainstPool(RankLoad load, PlanPool pool) {
     int experts = pool.getModel().getExpertCount();
     int layers = pool.getModel().getMoeLayers();
     ParallelConfig parallel = startingConfig(pool);
-    if (load.worldSize % parallel.pp() != 0) {
+    long poolWorld = (long) parallel.tp() * parallel.pp() * parallel.dp();
+    if (load.worldSize != poolWorld) {
       return Rejection.invalid(
           "worldSize "
               + load.worldSize
-              + " is not a multiple of the "
-              + parallel.pp()
-              + " pipeline stages of the pool of job '"
+              + " is not the "
+              + poolWorld
+              + " ranks (tp x pp x dp) the pool of job '"
               + load.jobId
-              + "'");
+              + "' runs");
     }
     int stage = parallel.stageOfRank(load.rank, load.worldSize);
     for (int i = 0; i < load.layers.length; i++) {

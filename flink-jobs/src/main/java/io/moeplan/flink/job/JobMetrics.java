@@ -34,6 +34,12 @@ public final class JobMetrics {
   /** Windows closed by timeout with ranks missing (counter). */
   public static final String PARTIAL_WINDOWS = "moeplanPartialWindows";
 
+  /**
+   * Partial windows discarded undecided because they lay further past the last decided window than
+   * any rank can have gone (counter; each is logged).
+   */
+  public static final String DISCARDED_WINDOWS = "moeplanDiscardedWindows";
+
   /** Time the selector took per decision, in microseconds (histogram). */
   public static final String SELECTOR_MICROS = "moeplanSelectorMicros";
 

@@ -25,6 +25,7 @@ import org.apache.flink.configuration.description.HtmlFormatter;
  * @param windowTimeout how long a window waits for missing ranks
  * @param holdMax loads held per rank before the pool arrives
  * @param holdTimeout how long loads wait for their pool
+ * @param maxIterationJump how far a rank's iteration may jump before its next load must confirm it
  * @param margin switch margin
  * @param horizonIterations horizon of the switch rule (0 = the selector's default)
  * @param checkpointInterval checkpoint interval
@@ -45,6 +46,7 @@ public record PlanSelectorConfig(
     Duration windowTimeout,
     int holdMax,
     Duration holdTimeout,
+    int maxIterationJump,
     double margin,
     int horizonIterations,
     Duration checkpointInterval,
@@ -70,6 +72,7 @@ public record PlanSelectorConfig(
         "> 0");
     require(holdMax >= 0, HOLD_MAX, holdMax, ">= 0");
     require(!holdTimeout.isNegative(), HOLD_TIMEOUT, holdTimeout, ">= 0");
+    require(maxIterationJump >= 1, MAX_ITERATION_JUMP, maxIterationJump, ">= 1");
     require(margin >= 0 && Double.isFinite(margin), MARGIN, margin, "a finite number >= 0");
     require(horizonIterations >= 0, HORIZON_ITERATIONS, horizonIterations, ">= 0");
     require(
@@ -112,6 +115,7 @@ public record PlanSelectorConfig(
           configuration.get(WINDOW_TIMEOUT),
           configuration.get(HOLD_MAX),
           configuration.get(HOLD_TIMEOUT),
+          configuration.get(MAX_ITERATION_JUMP),
           configuration.get(MARGIN),
           configuration.get(HORIZON_ITERATIONS),
           configuration.get(CHECKPOINT_INTERVAL),

@@ -85,7 +85,9 @@ public final class PlanSelectorJob {
                     new RankGate(
                         config.holdMax(),
                         config.holdTimeout().toMillis(),
-                        Math.max(1, Math.min(1_000, config.holdTimeout().toMillis()))),
+                        Math.max(1, Math.min(1_000, config.holdTimeout().toMillis())),
+                        config.maxIterationJump(),
+                        config.windowTimeout().toMillis()),
                     List.of(PoolState.DESCRIPTOR)))
             .uid("rank-gate");
     SingleOutputStreamOperator<PlanDecision> decisions =
@@ -107,6 +109,7 @@ public final class PlanSelectorJob {
                         config.windowIterations(),
                         config.leadIterations(),
                         config.windowTimeout().toMillis(),
+                        config.maxIterationJump(),
                         config.selectorOptions()),
                     List.of(PoolState.DESCRIPTOR)))
             .uid("layer-window-selector");

@@ -115,6 +115,17 @@ public final class PlanSelectorOptions {
                   + SelectorOptions.DEFAULT_HORIZON_WINDOWS
                   + " windows.");
 
+  /** How far one rank's iteration may jump ahead before the gate asks its next load to confirm. */
+  public static final ConfigOption<Integer> MAX_ITERATION_JUMP =
+      ConfigOptions.key("max-iteration-jump")
+          .intType()
+          .defaultValue(1_000)
+          .withDescription(
+              "A load whose iteration is more than this ahead of its rank's latest one (or a"
+                  + " rank's first load) is held until the rank's next load continues from it;"
+                  + " one that the next load does not continue is dead-lettered, so a single"
+                  + " absurd iteration cannot block the rank or the job.");
+
   /** Checkpoint interval. */
   public static final ConfigOption<Duration> CHECKPOINT_INTERVAL =
       ConfigOptions.key("checkpoint-interval")
@@ -162,6 +173,7 @@ public final class PlanSelectorOptions {
           WINDOW_TIMEOUT,
           HOLD_MAX,
           HOLD_TIMEOUT,
+          MAX_ITERATION_JUMP,
           MARGIN,
           HORIZON_ITERATIONS,
           CHECKPOINT_INTERVAL,

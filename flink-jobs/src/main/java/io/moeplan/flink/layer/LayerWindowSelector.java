@@ -32,6 +32,8 @@ import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
 import org.apache.flink.streaming.api.TimerService;
 import org.apache.flink.streaming.api.functions.co.KeyedBroadcastProcessFunction;
 import org.apache.flink.util.Collector;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Per (job, layer): collects the samples of each window of {@code F} iterations and, when the
@@ -52,6 +54,7 @@ public class LayerWindowSelector
     implements WriteBehind {
 
   private static final long serialVersionUID = 1L;
+  private static final Logger LOG = LoggerFactory.getLogger(LayerWindowSelector.class);
 
   /**
    * (job, layer) keys whose state stays in heap between checkpoints (the rank rows of open windows
@@ -62,6 +65,7 @@ public class LayerWindowSelector
   private final int windowIterations;
   private final int leadIterations;
   private final long windowTimeoutMillis;
+  private final long maxIterationJump;
   // the options' parts, as SelectorOptions itself is not serializable
   private final double horizonIterations;
   private final double margin;
@@ -83,20 +87,27 @@ public class LayerWindowSelector
   private transient Counter switches;
   private transient Counter lateSamples;
   private transient Counter partialWindows;
+  private transient Counter discardedWindows;
   private transient Histogram selectorMicros;
   private transient Histogram loopLatencyMillis;
   private transient volatile double lastPredictedGainPercent;
   private transient volatile double lastImbalance;
 
-  /** A selector with replan interval {@code windowIterations} and the given switch settings. */
+  /**
+   * A selector with replan interval {@code windowIterations} and the given switch settings, which
+   * discards a partial window more than {@code maxIterationJump} iterations past the last decided
+   * one.
+   */
   public LayerWindowSelector(
       int windowIterations,
       int leadIterations,
       long windowTimeoutMillis,
+      long maxIterationJump,
       SelectorOptions selectorOptions) {
     this.windowIterations = windowIterations;
     this.leadIterations = leadIterations;
     this.windowTimeoutMillis = windowTimeoutMillis;
+    this.maxIterationJump = maxIterationJump;
     this.horizonIterations = selectorOptions.horizonIterations();
     this.margin = selectorOptions.margin();
     this.emaAlpha = selectorOptions.emaAlpha();
@@ -137,6 +148,7 @@ public class LayerWindowSelector
     switches = metrics.counter(JobMetrics.SWITCHES);
     lateSamples = metrics.counter(JobMetrics.LATE_SAMPLES);
     partialWindows = metrics.counter(JobMetrics.PARTIAL_WINDOWS);
+    discardedWindows = metrics.counter(JobMetrics.DISCARDED_WINDOWS);
     selectorMicros =
         metrics.histogram(JobMetrics.SELECTOR_MICROS, new DescriptiveStatisticsHistogram(1000));
     loopLatencyMillis =
@@ -252,11 +264,36 @@ public class LayerWindowSelector
       }
       windows.remove(key, oldest.getKey());
       long[][] sums = takeRows(key, oldest.getKey(), accumulator);
+      if (!accumulator.isComplete() && beyondReach(key, oldest.getKey())) {
+        discardedWindows.inc();
+        LOG.warn(
+            "discarding window {} of {}: only {} of {} ranks reached it, and it is more than {}"
+                + " iterations past the last decided window {}",
+            oldest.getKey(),
+            key,
+            accumulator.ranksReported,
+            accumulator.expectedRanks(),
+            maxIterationJump,
+            lastDecidedWindow.value(key));
+        continue;
+      }
       // the gate admits loads only once their job has a pool; null means none is known any more
       if (pool != null) {
         out.collect(decide(key, jobId, layer, oldest.getKey(), accumulator, sums, pool));
       }
     }
+  }
+
+  /**
+   * Whether {@code window} lies further past the last decided window than any rank can have gone: a
+   * partial window there holds only loads that jumped away (which the gate lets through only when a
+   * rank has nothing else), and deciding it would make every real window after the last decided one
+   * late.
+   */
+  private boolean beyondReach(String key, long window) throws Exception {
+    Long lastDecided = lastDecidedWindow.value(key);
+    return lastDecided != null
+        && (window - lastDecided - 1) * (long) windowIterations > maxIterationJump;
   }
 
   /** The open windows of {@code key} in window order: the cache, filled from the state first. */

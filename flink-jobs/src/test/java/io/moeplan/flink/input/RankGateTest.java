@@ -25,6 +25,8 @@ class RankGateTest {
 
   private static final long HOLD_TIMEOUT = 5_000;
   private static final long RECHECK = 500;
+  private static final long MAX_JUMP = 100;
+  private static final long CONFIRM_TIMEOUT = 3_000;
 
   private KeyedBroadcastOperatorTestHarness<String, RawRecord, PlanPool, RankLoad> harness;
   private long checkpoints;
@@ -89,8 +91,11 @@ class RankGateTest {
     harness.processBroadcastElement(pool("job"), 0);
 
     harness.setProcessingTime(RECHECK);
+    assertThat(iterations()).as("a rank's first load waits for one that continues it").isEmpty();
 
-    assertThat(iterations()).containsExactly(1L);
+    harness.setProcessingTime(RECHECK + CONFIRM_TIMEOUT);
+
+    assertThat(iterations()).as("a rank that sent one load starts on it").containsExactly(1L);
     assertThat(harness.numProcessingTimeTimers()).isZero();
     assertThat(stateEntries())
         .as("held loads, their count and the holding time are cleared")
@@ -137,8 +142,9 @@ class RankGateTest {
 
     harness.processElement(raw, 0);
     harness.processElement(raw, 0);
+    harness.processElement(Loads.raw("job", 0, 8), 0);
 
-    assertThat(iterations()).containsExactly(7L);
+    assertThat(iterations()).containsExactly(7L, 8L);
     assertThat(deadLetters()).isEmpty();
   }
 
@@ -153,10 +159,12 @@ class RankGateTest {
     harness.processElement(Loads.raw(stage0), 0);
     harness.processElement(Loads.raw(stage1), 0);
     harness.processElement(Loads.raw(both), 0);
+    harness.processElement(Loads.raw(ExpertLoad.newBuilder(stage0).setIteration(6).build()), 0);
+    harness.processElement(Loads.raw(ExpertLoad.newBuilder(stage1).setIteration(6).build()), 0);
 
     assertThat(harness.extractOutputValues())
-        .extracting(load -> load.rank + ":" + load.hostingRanks)
-        .containsExactly("1:2", "2:2");
+        .extracting(load -> load.rank + "@" + load.iteration + ":" + load.hostingRanks)
+        .containsExactly("1@5:2", "1@6:2", "2@5:2", "2@6:2");
     DeadLetter letter = deadLetters().get(0);
     assertThat(deadLetters()).hasSize(1);
     assertThat(letter.getReason()).isEqualTo(DeadLetterReason.INVALID_FIELD);
@@ -167,16 +175,25 @@ class RankGateTest {
   }
 
   @Test
-  void withPipelineStagesTheWorldSizeMustSplitIntoThem() throws Exception {
-    harness.processBroadcastElement(pipelinePool("job"), 0);
-    ExpertLoad odd = Loads.withLayers(SampleRecords.expertLoad("job", 0, 5), 0);
-    odd.setWorldSize(3);
+  void aLoadOfAnotherWorldSizeThanThePoolsIsDeadLetteredAndTheGenuineOneStillAdmitted()
+      throws Exception {
+    harness.processBroadcastElement(pool("job"), 0);
+    ExpertLoad genuine = SampleRecords.expertLoad("job", 2, 5);
+    ExpertLoad otherWorld = ExpertLoad.newBuilder(genuine).setWorldSize(8).build();
 
-    harness.processElement(Loads.raw(odd), 0);
+    harness.processElement(Loads.raw("job", 2, 4), 0);
+    harness.processElement(Loads.raw(otherWorld), 0);
+    harness.processElement(Loads.raw(genuine), 0);
 
-    assertThat(harness.extractOutputValues()).isEmpty();
-    assertThat(deadLetters().get(0).getDetail())
-        .contains("worldSize 3 is not a multiple of the 2 pipeline stages");
+    assertThat(iterations()).containsExactly(4L, 5L);
+    assertThat(deadLetters())
+        .singleElement()
+        .satisfies(
+            letter -> {
+              assertThat(letter.getReason()).isEqualTo(DeadLetterReason.INVALID_FIELD);
+              assertThat(letter.getDetail())
+                  .contains("worldSize 8 is not the 4 ranks (tp x pp x dp)");
+            });
   }
 
   @Test
@@ -184,10 +201,11 @@ class RankGateTest {
     harness.processBroadcastElement(pool("job"), 0);
 
     harness.processElement(Loads.raw("job", 3, 5), 0);
+    harness.processElement(Loads.raw("job", 3, 6), 0);
 
     assertThat(harness.extractOutputValues())
         .extracting(load -> load.hostingRanks)
-        .containsExactly(4);
+        .containsExactly(4, 4);
   }
 
   @Test
@@ -197,8 +215,14 @@ class RankGateTest {
 
     harness.processElement(Loads.raw(first), 0);
     harness.processElement(Loads.raw(Loads.withOtherCounts(first)), 0);
+    harness.processElement(Loads.raw("job", 0, 8), 0);
+    harness.processElement(Loads.raw(Loads.withOtherCounts(first)), 0);
 
-    assertThat(iterations()).containsExactly(7L);
+    assertThat(iterations()).containsExactly(7L, 8L);
+    assertThat(deadLetters())
+        .as("against the held load, then against the admitted one")
+        .extracting(DeadLetter::getReason)
+        .containsExactly(DeadLetterReason.DUPLICATE, DeadLetterReason.DUPLICATE);
     DeadLetter letter = deadLetters().get(0);
     assertThat(letter.getReason()).isEqualTo(DeadLetterReason.DUPLICATE);
     assertThat(letter.getDetail()).contains("iteration 7 of rank 0");
@@ -207,13 +231,14 @@ class RankGateTest {
   @Test
   void aRestoredGateStillKnowsWhatItAdmittedBeforeItsCheckpoint() throws Exception {
     harness.processBroadcastElement(pool("job"), 0);
+    harness.processElement(Loads.raw("job", 0, 6), 0);
     harness.processElement(Loads.raw("job", 0, 7), 0);
     OperatorSubtaskState snapshot = harness.snapshot(++checkpoints, 0);
     harness.close();
     harness = harness(3, snapshot);
 
     harness.processElement(Loads.raw("job", 0, 7), 0);
-    harness.processElement(Loads.raw("job", 0, 6), 0);
+    harness.processElement(Loads.raw("job", 0, 5), 0);
     harness.processElement(Loads.raw("job", 0, 8), 0);
 
     assertThat(iterations()).as("the redelivery of 7 is a duplicate").containsExactly(8L);
@@ -226,13 +251,108 @@ class RankGateTest {
   void deadLettersAnOutOfOrderIteration() throws Exception {
     harness.processBroadcastElement(pool("job"), 0);
 
-    harness.processElement(Loads.raw("job", 3, 9), 0);
     harness.processElement(Loads.raw("job", 3, 8), 0);
+    harness.processElement(Loads.raw("job", 3, 9), 0);
+    harness.processElement(Loads.raw("job", 3, 7), 0);
 
-    assertThat(iterations()).containsExactly(9L);
+    assertThat(iterations()).containsExactly(8L, 9L);
     assertThat(deadLetters().get(0).getReason()).isEqualTo(DeadLetterReason.OUT_OF_ORDER);
     assertThat(deadLetters().get(0).getDetail())
-        .contains("iteration 8 of rank 3 arrived after iteration 9");
+        .contains("iteration 7 of rank 3 arrived after iteration 9");
+  }
+
+  @Test
+  void aRanksFirstLoadsAreAdmittedInIterationOrderOnceOneContinuesAnother() throws Exception {
+    harness.processBroadcastElement(pool("job"), 0);
+
+    harness.processElement(Loads.raw("job", 3, 9), 0);
+    harness.processElement(Loads.raw("job", 3, 8), 0);
+    harness.processElement(Loads.raw("job", 3, 10), 0);
+
+    assertThat(iterations())
+        .as("10 continues 9, the latest held one it follows")
+        .containsExactly(9L, 10L);
+    assertThat(deadLetters())
+        .singleElement()
+        .satisfies(
+            letter ->
+                assertThat(letter.getDetail())
+                    .contains(
+                        "iteration 8 of rank 3 jumped away from the rank's iterations, which went on from iteration 9"));
+  }
+
+  @Test
+  void aSingleAbsurdIterationNeitherBlocksItsRankNorIsLost() throws Exception {
+    harness.setProcessingTime(0);
+    harness.processBroadcastElement(pool("job"), 0);
+    harness.processElement(Loads.raw("job", 1, 1), 0);
+    harness.processElement(Loads.raw("job", 1, 2), 0);
+
+    harness.processElement(Loads.raw("job", 1, 1_000_000_000L), 0);
+    harness.processElement(Loads.raw("job", 1, 3), 0);
+    harness.processElement(Loads.raw("job", 1, 4), 0);
+    assertThat(deadLetters()).as("held until the confirm timeout").isEmpty();
+    harness.setProcessingTime(CONFIRM_TIMEOUT);
+
+    assertThat(iterations()).containsExactly(1L, 2L, 3L, 4L);
+    assertThat(deadLetters())
+        .singleElement()
+        .satisfies(
+            letter -> {
+              assertThat(letter.getReason()).isEqualTo(DeadLetterReason.INVALID_FIELD);
+              assertThat(letter.getDetail())
+                  .contains(
+                      "iteration 1000000000 of rank 1 is more than --max-iteration-jump 100 ahead"
+                          + " of the rank's iteration 4");
+            });
+    assertThat(harness.numProcessingTimeTimers()).isZero();
+  }
+
+  @Test
+  void anAbsurdFirstLoadDoesNotBlockTheRank() throws Exception {
+    harness.processBroadcastElement(pool("job"), 0);
+
+    harness.processElement(Loads.raw("job", 2, 1_000_000_000L), 0);
+    harness.processElement(Loads.raw("job", 2, 0), 0);
+    harness.processElement(Loads.raw("job", 2, 1), 0);
+    harness.processElement(Loads.raw("job", 2, 2), 0);
+
+    assertThat(iterations()).containsExactly(0L, 1L, 2L);
+    assertThat(deadLetters())
+        .singleElement()
+        .satisfies(
+            letter ->
+                assertThat(letter.getDetail())
+                    .contains("iteration 1000000000 of rank 2 jumped away"));
+  }
+
+  @Test
+  void anAbsurdLoadAfterAGoodFirstOneDoesNotCostTheGoodOne() throws Exception {
+    harness.processBroadcastElement(pool("job"), 0);
+
+    harness.processElement(Loads.raw("job", 2, 0), 0);
+    harness.processElement(Loads.raw("job", 2, 1_000_000_000L), 0);
+    harness.processElement(Loads.raw("job", 2, 1), 0);
+
+    assertThat(iterations()).containsExactly(0L, 1L);
+    assertThat(deadLetters())
+        .singleElement()
+        .satisfies(
+            letter ->
+                assertThat(letter.getDetail())
+                    .contains("iteration 1000000000 of rank 2 jumped away"));
+  }
+
+  @Test
+  void aRankThatJumpsAheadAndGoesOnFromThereIsFollowed() throws Exception {
+    harness.processBroadcastElement(pool("job"), 0);
+
+    for (long iteration : new long[] {1, 2, 5_000, 5_001, 5_002}) {
+      harness.processElement(Loads.raw("job", 0, iteration), 0);
+    }
+
+    assertThat(iterations()).containsExactly(1L, 2L, 5_000L, 5_001L, 5_002L);
+    assertThat(deadLetters()).isEmpty();
   }
 
   @Test
@@ -260,7 +380,8 @@ class RankGateTest {
     return Harnesses.opened(
         new KeyedBroadcastOperatorTestHarness<>(
             WriteBehindOperators.keyedBroadcast(
-                new RankGate(maxHeld, HOLD_TIMEOUT, RECHECK), List.of(PoolState.DESCRIPTOR)),
+                new RankGate(maxHeld, HOLD_TIMEOUT, RECHECK, MAX_JUMP, CONFIRM_TIMEOUT),
+                List.of(PoolState.DESCRIPTOR)),
             ExpertLoadDecoder::rankKeyOf,
             Types.STRING,
             1,
@@ -277,6 +398,7 @@ class RankGateTest {
   private static PlanPool pipelinePool(String jobId) {
     PlanPool pool = SampleRecords.planPool(jobId);
     pool.getPlans().get(0).getParallel().setPp(2);
+    pool.getPlans().get(0).getParallel().setDp(2);
     return pool;
   }
 

@@ -33,6 +33,7 @@ class LayerWindowSelectorTest {
   private static final int LEAD = 3;
   private static final long TIMEOUT = 1_000;
   private static final int RANKS = 4;
+  private static final long MAX_JUMP = 100;
 
   private KeyedBroadcastOperatorTestHarness<String, LayerSample, PlanPool, PlanDecision> harness;
   private long checkpoints;
@@ -112,6 +113,30 @@ class LayerWindowSelectorTest {
               assertThat(decision.getWindowIterations()).isEqualTo(F);
               assertThat(decision.getLeadIterations()).isEqualTo(LEAD);
             });
+  }
+
+  @Test
+  void discardsAPartialWindowNoRankCanHaveReachedAndDecidesTheRealOnesAfterIt() throws Exception {
+    window(0, balanced());
+    harness.processElement(sample(2, 1_000_000_000L, balanced()), 0);
+
+    harness.setProcessingTime(TIMEOUT);
+    window(1, balanced());
+
+    assertThat(harness.extractOutputValues())
+        .extracting(PlanDecision::getWindow)
+        .as("the far window is dropped, window 1 is not late")
+        .containsExactly(0L, 1L);
+    assertThat(harness.numProcessingTimeTimers()).isZero();
+  }
+
+  @Test
+  void decidesAFarPartialWindowWhenNothingWasDecidedBefore() throws Exception {
+    harness.processElement(sample(2, 1_000_000_000L, balanced()), 0);
+
+    harness.setProcessingTime(TIMEOUT);
+
+    assertThat(single().getWindow()).as("a job may start anywhere").isEqualTo(500_000_000L);
   }
 
   @Test
@@ -291,7 +316,8 @@ class LayerWindowSelectorTest {
         Harnesses.opened(
             new KeyedBroadcastOperatorTestHarness<>(
                 WriteBehindOperators.keyedBroadcast(
-                    new LayerWindowSelector(F, LEAD, TIMEOUT, SelectorOptions.defaults(F)),
+                    new LayerWindowSelector(
+                        F, LEAD, TIMEOUT, MAX_JUMP, SelectorOptions.defaults(F)),
                     List.of(PoolState.DESCRIPTOR)),
                 LayerSample::key,
                 Types.STRING,

@@ -191,6 +191,7 @@ class ExecutorTest {
     // two stages over the job's 4 ranks: ranks 0-1 report layer 0, ranks 2-3 layer 1
     PlanPool pool = SampleRecords.planPool(JOB);
     pool.getPlans().get(0).getParallel().setPp(2);
+    pool.getPlans().get(0).getParallel().setDp(2);
     try (Executor executor = executor(SETTINGS.withIterations(0, 3), pool)) {
       executor.run(report -> {});
     }
