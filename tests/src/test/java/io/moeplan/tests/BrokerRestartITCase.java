@@ -55,8 +55,8 @@ class BrokerRestartITCase {
 
   @Test
   void losesNoLoadAndNoDecisionWhenTheBrokerIsKilledAndRestartedMidRun() throws Exception {
-    List<ExpertLoad> loads = ClusterTraceReplay.traceLoads();
     PlanPool pool = ClusterTraceReplay.pool("broker restart test");
+    List<ExpertLoad> loads = ClusterTraceReplay.traceLoads(pool);
 
     Map<String, PlanDecision> undisturbed = run("steady", loads, pool, false);
     Map<String, PlanDecision> restarted = run("restart", loads, pool, true);

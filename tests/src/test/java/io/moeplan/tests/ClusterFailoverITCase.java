@@ -49,8 +49,8 @@ class ClusterFailoverITCase {
 
   @Test
   void restoresFromCheckpointAfterTaskManagerKillWithIdenticalDecisions() throws Exception {
-    List<ExpertLoad> loads = ClusterTraceReplay.traceLoads();
     PlanPool pool = ClusterTraceReplay.pool("failover test");
+    List<ExpertLoad> loads = ClusterTraceReplay.traceLoads(pool);
 
     Map<String, PlanDecision> undisturbed = run("undisturbed", loads, pool, false);
     Map<String, PlanDecision> recovered = run("killed", loads, pool, true);

@@ -11,6 +11,7 @@ import io.moeplan.planner.pool.PoolSearch;
 import io.moeplan.planner.pool.ProgressListener;
 import io.moeplan.planner.spec.ClusterSpec;
 import io.moeplan.planner.spec.ModelSpec;
+import io.moeplan.planner.spec.ParallelConfig;
 import io.moeplan.planner.spec.SpecLoader;
 import io.moeplan.planner.testing.TraceSlice;
 import io.moeplan.planner.trace.TraceSample;
@@ -107,9 +108,13 @@ final class ClusterTraceReplay implements AutoCloseable {
 
   /**
    * The first ITERATIONS samples of the committed trace slice, one iteration each, ranks folded
-   * onto RANKS.
+   * onto RANKS; each rank reports the layers it hosts under the pool's parallel config (all of
+   * them, or its pipeline stage's).
    */
-  static List<ExpertLoad> traceLoads() throws IOException {
+  static List<ExpertLoad> traceLoads(PlanPool pool) throws IOException {
+    var p = pool.getPlans().get(0).getParallel();
+    ParallelConfig parallel =
+        new ParallelConfig(p.getTp(), p.getPp(), p.getDp(), p.getEp(), p.getSlotsPerWorker());
     List<ExpertLoad> loads = new ArrayList<>();
     List<TraceSample> samples = TraceSlice.samples(RANKS, 0, LAYERS - 1, ITERATIONS);
     for (int iteration = 0; iteration < ITERATIONS; iteration++) {
@@ -117,6 +122,9 @@ final class ClusterTraceReplay implements AutoCloseable {
       for (int rank = 0; rank < RANKS; rank++) {
         List<LayerLoad> layers = new ArrayList<>();
         for (int layer = 0; layer < LAYERS; layer++) {
+          if (parallel.stageOfLayer(layer, LAYERS) != parallel.stageOfRank(rank, RANKS)) {
+            continue;
+          }
           var matrix = sample.layer(layer);
           List<Long> counts = new ArrayList<>();
           for (int expert = 0; expert < matrix.experts(); expert++) {
