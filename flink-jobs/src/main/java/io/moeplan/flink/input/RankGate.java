@@ -30,14 +30,15 @@ import org.apache.flink.util.Collector;
  * the oldest dead-lettered beyond that, and for at most the hold timeout, after which they are
  * dead-lettered with reason NO_POOL).
  *
- * <p>No single record can block a rank: a load whose iteration is more than {@code
- * maxIterationJump} ahead of the rank's latest admitted one, and a rank's first load, are held
- * ({@link UnconfirmedLoads}, at most {@value #MAX_UNCONFIRMED}) until a later load of the rank
- * continues one of them (comes after it, at most {@code maxIterationJump} further). A continued
- * load is admitted with its continuation and the other held ones are dead-lettered; the rank's own
- * loads continuing its admitted iterations are admitted meanwhile. Held loads no load continued
- * within the confirm timeout are dead-lettered, except that a rank with no admitted iteration
- * starts on the lowest of them (a rank that sent a single load).
+ * <p>No single record can block a rank: a rank's iterations form a chain, each load at most {@code
+ * maxIterationJump} after the one before. A load that does not continue the rank's chain (more than
+ * that ahead of its latest admitted iteration, or behind it: a restart from an earlier checkpoint),
+ * and a rank's first load, are held ({@link UnconfirmedLoads}, at most {@value #MAX_UNCONFIRMED})
+ * until a later load of the rank continues one of them. A continued load becomes the rank's chain:
+ * it is admitted with its continuation and the other held ones are dead-lettered. The rank's loads
+ * continuing its chain are admitted meanwhile; an older iteration within the jump is out of order.
+ * Held loads no load continued within the confirm timeout are dead-lettered, except that a rank
+ * with no admitted iteration starts on the lowest of them (a rank that sent a single load).
  *
  * <p>Keyed by {@code jobId/rank} ({@link ExpertLoadDecoder#rankKeyOf}), so records cross the
  * exchange as the bytes they arrived as; the broadcast side is the latest {@code PlanPool} per job.
@@ -48,7 +49,7 @@ public class RankGate extends KeyedBroadcastProcessFunction<String, RawRecord, P
   private static final long serialVersionUID = 1L;
 
   /** How many recent iterations per rank are remembered to recognise redeliveries. */
-  static final int RECENT = 16;
+  public static final int RECENT = 16;
 
   /** Ranks whose state stays in heap from one checkpoint to the next; more are reloaded. */
   static final int MAX_CACHED_RANKS = 100_000;
@@ -290,7 +291,7 @@ public class RankGate extends KeyedBroadcastProcessFunction<String, RawRecord, P
     if (seen != null) {
       // the last pair is the latest admitted iteration
       long latest = seen[seen.length - 2];
-      if (load.iteration < latest) {
+      if (load.iteration < latest && latest - load.iteration <= maxIterationJump) {
         deadLetter(
             context,
             DeadLetters.of(
@@ -305,7 +306,7 @@ public class RankGate extends KeyedBroadcastProcessFunction<String, RawRecord, P
                         + latest)));
         return;
       }
-      if (load.iteration - latest <= maxIterationJump) {
+      if (load.iteration > latest && load.iteration - latest <= maxIterationJump) {
         pass(load, pool, key, out);
         return;
       }
@@ -459,7 +460,7 @@ public class RankGate extends KeyedBroadcastProcessFunction<String, RawRecord, P
                       + load.rank
                       + " is more than --max-iteration-jump "
                       + maxIterationJump
-                      + " ahead of the rank's iteration "
+                      + " away from the rank's iteration "
                       + latest
                       + ", and no load of the rank continued from it within "
                       + confirmTimeoutMillis

@@ -45,7 +45,6 @@ final class Loads {
     return copy;
   }
 
-  /** The sample load with one layer's counts replaced. */
   /** {@code load} reporting only the given layers (of those it has). */
   static ExpertLoad withLayers(ExpertLoad load, int... layers) {
     ExpertLoad copy = ExpertLoad.newBuilder(load).build();
@@ -59,6 +58,7 @@ final class Loads {
     return copy;
   }
 
+  /** The sample load with one layer's counts replaced. */
   static ExpertLoad withLayer(ExpertLoad load, int index, LayerLoad layer) {
     ExpertLoad copy = ExpertLoad.newBuilder(load).build();
     List<LayerLoad> layers = new java.util.ArrayList<>(load.getLayers());

@@ -302,8 +302,8 @@ class RankGateTest {
               assertThat(letter.getReason()).isEqualTo(DeadLetterReason.INVALID_FIELD);
               assertThat(letter.getDetail())
                   .contains(
-                      "iteration 1000000000 of rank 1 is more than --max-iteration-jump 100 ahead"
-                          + " of the rank's iteration 4");
+                      "iteration 1000000000 of rank 1 is more than --max-iteration-jump 100 away"
+                          + " from the rank's iteration 4");
             });
     assertThat(harness.numProcessingTimeTimers()).isZero();
   }
@@ -341,6 +341,20 @@ class RankGateTest {
             letter ->
                 assertThat(letter.getDetail())
                     .contains("iteration 1000000000 of rank 2 jumped away"));
+  }
+
+  @Test
+  void aRankThatGoesFarBackAndGoesOnFromThereIsFollowed() throws Exception {
+    harness.processBroadcastElement(pool("job"), 0);
+
+    for (long iteration : new long[] {5_000, 5_001, 5_002, 10, 11, 12}) {
+      harness.processElement(Loads.raw("job", 0, iteration), 0);
+    }
+
+    assertThat(iterations())
+        .as("a restart from an earlier checkpoint, once a second load confirms it")
+        .containsExactly(5_000L, 5_001L, 5_002L, 10L, 11L, 12L);
+    assertThat(deadLetters()).isEmpty();
   }
 
   @Test
