@@ -124,91 +124,50 @@ class BadRecordsPropertyTest {
       int rank = random.nextInt(RANKS);
       int at = 1 + random.nextInt(perRank - 1);
       ExpertLoad original = good.get(rank).get(at - 1);
-      // anywhere in the rank's stream
-      int anywhere = random.nextInt(perRank + 1);
-      placed.add(new Placed(rank, anywhere, raw(key(rank), new byte[] {0x7B, 0x7D})));
       byte[] encoded = Topics.EXPERT_LOAD.valueCodec().encode(original);
-      placed.add(
-          new Placed(rank, random.nextInt(perRank + 1), raw(key(rank), Arrays.copyOf(encoded, 9))));
       byte[] unknown = encoded.clone();
       unknown[5] ^= 0x5A;
-      placed.add(new Placed(rank, random.nextInt(perRank + 1), raw(key(rank), unknown)));
-      placed.add(
-          new Placed(
-              rank,
-              random.nextInt(perRank + 1),
-              raw(ExpertLoad.newBuilder(original).setWorldSize(RANKS * 2).build())));
-      placed.add(
-          new Placed(
-              rank,
-              random.nextInt(perRank + 1),
-              raw(
-                  ExpertLoad.newBuilder(original)
-                      .setLayers(List.of(new LayerLoad(0, List.of(1L, -5L, 1L, 1L))))
-                      .build())));
-      placed.add(
-          new Placed(
-              rank,
-              random.nextInt(perRank + 1),
-              raw(
-                  ExpertLoad.newBuilder(original)
-                      .setLayers(List.of(new LayerLoad(7, List.of(1L, 1L, 1L, 1L))))
-                      .build())));
-      placed.add(
-          new Placed(
-              rank,
-              random.nextInt(perRank + 1),
-              raw(
-                  ExpertLoad.newBuilder(original)
-                      .setLayers(List.of(new LayerLoad(0, List.of(1L, 1L, 1L))))
-                      .build())));
-      placed.add(
-          new Placed(
-              rank,
-              random.nextInt(perRank + 1),
-              raw(key((rank + 1) % RANKS), Topics.EXPERT_LOAD.valueCodec().encode(original))));
-      // an absurd iteration anywhere, also before the rank's first good load
-      placed.add(
-          new Placed(
-              rank,
-              random.nextInt(perRank + 1),
-              raw(
-                  ExpertLoad.newBuilder(original)
-                      .setIteration(1_000_000_000L * (i + 1) + random.nextInt(1000))
-                      .build())));
-      placed.add(
-          new Placed(
-              rank,
-              0,
-              raw(ExpertLoad.newBuilder(original).setIteration(500_000L * (i + 1)).build())));
+      // anywhere in the rank's stream, also before its first good load
+      List<RawRecord> anywhere =
+          List.of(
+              raw(key(rank), new byte[] {0x7B, 0x7D}),
+              raw(key(rank), Arrays.copyOf(encoded, 9)),
+              raw(key(rank), unknown),
+              raw(key((rank + 1) % RANKS), encoded),
+              raw(ExpertLoad.newBuilder(original).setWorldSize(RANKS * 2).build()),
+              raw(withLayer(original, 0, 1L, -5L, 1L, 1L)),
+              raw(withLayer(original, 7, 1L, 1L, 1L, 1L)),
+              raw(withLayer(original, 0, 1L, 1L, 1L)),
+              raw(withIteration(original, 1_000_000_000L * (i + 1) + random.nextInt(1000))));
+      for (RawRecord record : anywhere) {
+        placed.add(new Placed(rank, random.nextInt(perRank + 1), record));
+      }
+      placed.add(new Placed(rank, 0, raw(withIteration(original, 500_000L * (i + 1)))));
       // redeliveries: only after the original; an exact one soon after it, while the gate still
       // remembers the iteration (a later one is dead-lettered as out of order, not counted)
       placed.add(
           new Placed(
               rank, Math.min(perRank, at + random.nextInt(RankGate.RECENT / 2)), raw(original)));
       redeliveries++;
-      placed.add(
-          new Placed(
-              rank,
-              at + random.nextInt(perRank - at + 1),
-              raw(
-                  ExpertLoad.newBuilder(original)
-                      .setLayers(List.of(new LayerLoad(0, List.of(9L, 9L, 9L, 9L))))
-                      .build())));
-      // an iteration of the rank, re-sent after the rank went past it with other counts
+      int after = at + random.nextInt(perRank - at + 1);
+      placed.add(new Placed(rank, after, raw(withLayer(original, 0, 9L, 9L, 9L, 9L))));
+      // an iteration of the rank, re-sent with other counts after the rank went past it
       if (at >= 2) {
         ExpertLoad older = good.get(rank).get(at - 2);
-        placed.add(
-            new Placed(
-                rank,
-                at + random.nextInt(perRank - at + 1),
-                raw(
-                    ExpertLoad.newBuilder(older)
-                        .setLayers(List.of(new LayerLoad(1, List.of(3L, 3L, 3L, 3L))))
-                        .build())));
+        placed.add(new Placed(rank, after, raw(withLayer(older, 1, 3L, 3L, 3L, 3L))));
       }
     }
     return new BadRecords(placed, redeliveries);
+  }
+
+  private static ExpertLoad withLayer(ExpertLoad load, int layer, Long... counts) {
+    return ExpertLoad.newBuilder(load)
+        .setLayers(List.of(new LayerLoad(layer, List.of(counts))))
+        .build();
+  }
+
+  private static ExpertLoad withIteration(ExpertLoad load, long iteration) {
+    return ExpertLoad.newBuilder(load).setIteration(iteration).build();
   }
 
   /**
