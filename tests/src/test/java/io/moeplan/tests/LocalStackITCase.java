@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.moeplan.flink.job.JobMetrics;
 import io.moeplan.launcher.local.LocalStack;
 import io.moeplan.planner.spec.ClusterSpec;
 import io.moeplan.planner.spec.ModelSpec;
@@ -83,12 +84,13 @@ class LocalStackITCase {
     assertThat(failure.get()).isNull();
     assertThat(runner.isAlive()).isFalse();
     assertThat(metricNames)
-        .anySatisfy(name -> assertThat(name).contains("moeplanDecisions"))
-        .anySatisfy(name -> assertThat(name).contains("moeplanSelectorMicros"))
-        .anySatisfy(name -> assertThat(name).contains("moeplanLoopLatencyMillis"));
+        .anySatisfy(name -> assertThat(name).contains(JobMetrics.DECISIONS))
+        .anySatisfy(name -> assertThat(name).contains(JobMetrics.SELECTOR_MICROS))
+        .anySatisfy(name -> assertThat(name).contains(JobMetrics.LOOP_LATENCY_MILLIS));
     String printed = output.toString(StandardCharsets.UTF_8);
     // 400 iterations in windows of 5: 80 windows of each of the 4 layers
     assertThat(printed).contains("summary: 400 iterations, 320 of 320 decisions received");
+    assertThat(printed).contains("0 Kafka sends failed, 0 records skipped");
     // the in-process executor applied switches and measured its workers
     assertThat(printed)
         .containsPattern("applied local-it/\\d+/\\d+ at iteration \\d+ on ranks 0-7");

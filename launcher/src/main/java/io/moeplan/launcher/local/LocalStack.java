@@ -420,7 +420,13 @@ public final class LocalStack {
           observed.poll(Duration.ofMillis(200));
         }
         progress(ran, tracker, executor, whole);
-        summary(ran, expected, tracker, executor, (System.nanoTime() - startedNanos) / 1e9);
+        summary(
+            ran,
+            expected,
+            tracker,
+            executor,
+            io.errors(),
+            (System.nanoTime() - startedNanos) / 1e9);
       } finally {
         this.executor = null;
       }
@@ -512,13 +518,15 @@ public final class LocalStack {
       long expectedDecisions,
       PlacementTracker tracker,
       Executor executor,
+      KafkaExecutorIo.Errors errors,
       double seconds) {
     out.printf(
         Locale.ROOT,
         "summary: %d iterations, %d of %d decisions received (%.1f/s), %d switches applied by"
             + " every rank at their effective iteration (%d decisions timed out, %d late),"
             + " %.1f KiB of weights and Adam state moved in %.2f ms, modelled MoE time %.3fx"
-            + " faster than static, loop latency p50 %s ms p99 %s ms%n",
+            + " faster than static, loop latency p50 %s ms p99 %s ms, %d Kafka sends failed,"
+            + " %d records skipped%n",
         iterations,
         tracker.decisions(),
         expectedDecisions,
@@ -530,7 +538,12 @@ public final class LocalStack {
         executor.migrationMillis(),
         tracker.speedupOverStatic(),
         percentile(0.5),
-        percentile(0.99));
+        percentile(0.99),
+        errors.failedSends(),
+        errors.skippedRecords());
+    for (String problem : errors.recentProblems()) {
+      out.println("  " + problem);
+    }
   }
 
   private String percentile(double quantile) {
