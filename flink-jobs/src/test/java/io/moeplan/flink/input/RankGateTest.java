@@ -248,6 +248,21 @@ class RankGateTest {
   }
 
   @Test
+  void aLoadHeldForConfirmationSurvivesARestoreAndIsAdmittedWhenContinued() throws Exception {
+    harness.processBroadcastElement(pool("job"), 0);
+    harness.processElement(Loads.raw("job", 0, 7), 0);
+    OperatorSubtaskState snapshot = harness.snapshot(++checkpoints, 0);
+    harness.close();
+    harness = harness(3, snapshot);
+
+    harness.processElement(Loads.raw("job", 0, 7), 0);
+    harness.processElement(Loads.raw("job", 0, 8), 0);
+
+    assertThat(iterations()).as("7 was held in the checkpoint").containsExactly(7L, 8L);
+    assertThat(deadLetters()).isEmpty();
+  }
+
+  @Test
   void deadLettersAnOutOfOrderIteration() throws Exception {
     harness.processBroadcastElement(pool("job"), 0);
 
