@@ -39,6 +39,24 @@ public record LayerKey(String jobId, int layer) {
     return format(jobId, layer) + "/" + window;
   }
 
+  /**
+   * The deterministic id of this layer's decision for {@code window} of the epoch ({@code runId},
+   * {@code attempt}): {@link #decisionId(long)} for the default epoch (runId null, attempt 0), so
+   * ids of jobs that never name a run stay as they were, and {@code
+   * jobId/layer/window@runId.attempt} for any other ({@code @runId} without a run id is empty:
+   * {@code jobId/layer/window@.attempt}).
+   */
+  public String decisionId(long window, String runId, int attempt) {
+    if (runId == null && attempt == 0) {
+      return decisionId(window);
+    }
+    String problem = RunIds.problem(runId);
+    if (problem != null) {
+      throw new IllegalArgumentException(problem);
+    }
+    return decisionId(window) + "@" + (runId == null ? "" : runId) + "." + attempt;
+  }
+
   /** The key {@code jobId/layer}. */
   @Override
   public String toString() {

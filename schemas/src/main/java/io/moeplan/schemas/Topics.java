@@ -79,7 +79,12 @@ public final class Topics {
 
   /** Deterministic id of the decision for one window of one (job, layer). */
   public static String decisionId(String jobId, int layer, long window) {
-    return LayerKey.format(jobId, layer) + "/" + window;
+    return new LayerKey(jobId, layer).decisionId(window);
+  }
+
+  /** Deterministic id of the decision for one window of one (job, layer) in one run epoch. */
+  public static String decisionId(String jobId, int layer, long window, String runId, int attempt) {
+    return new LayerKey(jobId, layer).decisionId(window, runId, attempt);
   }
 
   /** Key of a {@link WorkerTimes} record. */

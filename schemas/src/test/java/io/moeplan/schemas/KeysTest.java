@@ -28,6 +28,31 @@ class KeysTest {
   }
 
   @Test
+  void decisionIdsOfTheDefaultEpochStayAsTheyWereAndOtherEpochsGetTheirOwn() {
+    LayerKey key = new LayerKey("job.b", 11);
+
+    assertThat(key.decisionId(42, null, 0)).isEqualTo("job.b/11/42").isEqualTo(key.decisionId(42));
+    assertThat(key.decisionId(42, "run-2", 0))
+        .isEqualTo("job.b/11/42@run-2.0")
+        .isEqualTo(Topics.decisionId("job.b", 11, 42, "run-2", 0));
+    assertThat(key.decisionId(42, "run-2", 1)).isEqualTo("job.b/11/42@run-2.1");
+    assertThat(key.decisionId(42, null, 1)).isEqualTo("job.b/11/42@.1");
+    assertThat(
+            java.util.Set.of(
+                key.decisionId(42),
+                key.decisionId(42, "r", 0),
+                key.decisionId(42, "r", 1),
+                key.decisionId(42, null, 1),
+                key.decisionId(42, "s", 1)))
+        .hasSize(5);
+    assertThatThrownBy(() -> key.decisionId(42, "a/b", 0))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("run id");
+    assertThatThrownBy(() -> key.decisionId(42, " ", 0))
+        .isInstanceOf(IllegalArgumentException.class);
+  }
+
+  @Test
   void malformedKeysAreRefusedNamingTheKey() {
     assertThatThrownBy(() -> RankKey.parse("no-slash"))
         .isInstanceOf(IllegalArgumentException.class)

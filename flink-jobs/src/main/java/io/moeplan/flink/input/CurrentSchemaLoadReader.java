@@ -84,6 +84,18 @@ final class CurrentSchemaLoadReader {
     load.layers = layers;
     load.counts = counts;
     load.producedAtMillis = readLong();
+    int runIdBranch = readInt();
+    if (runIdBranch == 1) {
+      int runIdLength = intLength();
+      if (runIdLength < 0) {
+        return null;
+      }
+      load.runId = new String(bytes, pos, runIdLength, StandardCharsets.UTF_8);
+      pos += runIdLength;
+    } else if (runIdBranch != 0) {
+      return null;
+    }
+    load.attempt = readInt();
     return pos == bytes.length ? load : null;
   }
 

@@ -5,6 +5,7 @@ import io.moeplan.schemas.DeadLetterReason;
 import io.moeplan.schemas.ExpertLoad;
 import io.moeplan.schemas.JobIds;
 import io.moeplan.schemas.LayerLoad;
+import io.moeplan.schemas.RunIds;
 import io.moeplan.schemas.Topics;
 import io.moeplan.schemas.wire.WireFormatException;
 import java.nio.charset.StandardCharsets;
@@ -78,6 +79,13 @@ public final class ExpertLoadDecoder {
     String jobIdProblem = JobIds.problem(jobId);
     if (jobIdProblem != null) {
       return Rejection.invalid("jobId: " + jobIdProblem);
+    }
+    String runIdProblem = RunIds.problem(load.runId);
+    if (runIdProblem != null) {
+      return Rejection.invalid("runId: " + runIdProblem);
+    }
+    if (load.attempt < 0) {
+      return Rejection.invalid("attempt must be >= 0, got " + load.attempt);
     }
     if (load.worldSize < 1 || load.worldSize > Limits.MAX_WORKERS) {
       return Rejection.invalid(
@@ -159,6 +167,8 @@ public final class ExpertLoadDecoder {
     rankLoad.iteration = load.getIteration();
     rankLoad.planVersion = load.getPlanVersion();
     rankLoad.producedAtMillis = load.getProducedAt().toEpochMilli();
+    rankLoad.runId = load.getRunId();
+    rankLoad.attempt = load.getAttempt();
     List<LayerLoad> layers = load.getLayers();
     rankLoad.layers = new int[layers.size()];
     rankLoad.counts = new long[layers.size()][];

@@ -40,6 +40,12 @@ import org.apache.flink.util.Collector;
  * Held loads no load continued within the confirm timeout are dead-lettered, except that a rank
  * with no admitted iteration starts on the lowest of them (a rank that sent a single load).
  *
+ * <p>Loads name their epoch ({@link Epochs}: run id and attempt). A load of the rank's epoch goes
+ * through the rules above. A load of a newer epoch (a resumed attempt, or a new run under the same
+ * job id) is admitted at once: the rank's remembered iterations start over from it, and loads held
+ * for a continuation in the old epoch are dead-lettered. A load of an older epoch is dead-lettered
+ * as out of order.
+ *
  * <p>Keyed by {@code jobId/rank} ({@link ExpertLoadDecoder#rankKeyOf}), so records cross the
  * exchange as the bytes they arrived as; the broadcast side is the latest {@code PlanPool} per job.
  */
@@ -67,6 +73,7 @@ public class RankGate extends KeyedBroadcastProcessFunction<String, RawRecord, P
   private transient WriteBehindValue<long[]> recent;
   private transient WriteBehindValue<Long> holdingSince;
   private transient WriteBehindValue<UnconfirmedLoads> unconfirmed;
+  private transient WriteBehindValue<RankEpoch> epoch;
   private transient ListState<RankLoad> held;
   private transient ValueState<Integer> heldCount;
   private transient Counter recordsIn;
@@ -133,6 +140,11 @@ public class RankGate extends KeyedBroadcastProcessFunction<String, RawRecord, P
             new ValueStateDescriptor<>(
                 "unconfirmed-loads", TypeInformation.of(UnconfirmedLoads.class)),
             MAX_CACHED_RANKS);
+    epoch =
+        WriteBehindValue.of(
+            getRuntimeContext(),
+            new ValueStateDescriptor<>("rank-epoch", TypeInformation.of(RankEpoch.class)),
+            MAX_CACHED_RANKS);
     held = getRuntimeContext().getListState(heldDescriptor());
     heldCount = getRuntimeContext().getState(new ValueStateDescriptor<>("held-count", Types.INT));
     recordsIn = getRuntimeContext().getMetricGroup().counter(JobMetrics.RECORDS_IN);
@@ -146,11 +158,15 @@ public class RankGate extends KeyedBroadcastProcessFunction<String, RawRecord, P
     recent.flush(scope);
     holdingSince.flush(scope);
     unconfirmed.flush(scope);
+    epoch.flush(scope);
   }
 
   @Override
   public boolean overBudget() {
-    return recent.overBudget() || holdingSince.overBudget() || unconfirmed.overBudget();
+    return recent.overBudget()
+        || holdingSince.overBudget()
+        || unconfirmed.overBudget()
+        || epoch.overBudget();
   }
 
   @Override
@@ -280,6 +296,38 @@ public class RankGate extends KeyedBroadcastProcessFunction<String, RawRecord, P
       return;
     }
     String key = context.getCurrentKey();
+    RankEpoch current = epoch.value(key);
+    String currentRun = current == null ? null : current.runId;
+    int currentAttempt = current == null ? 0 : current.attempt;
+    Epochs.Order order =
+        Epochs.compare(
+            currentRun,
+            currentAttempt,
+            current == null ? null : current.leftRuns,
+            load.runId,
+            load.attempt);
+    if (order == Epochs.Order.OLDER) {
+      deadLetter(
+          context,
+          DeadLetters.of(
+              load.source,
+              new Rejection(
+                  DeadLetterReason.OUT_OF_ORDER,
+                  "iteration "
+                      + load.iteration
+                      + " of rank "
+                      + load.rank
+                      + " is of "
+                      + Epochs.describe(load.runId, load.attempt)
+                      + ", but the rank already moved on to "
+                      + Epochs.describe(currentRun, currentAttempt))));
+      return;
+    }
+    if (order != Epochs.Order.SAME) {
+      startEpoch(load, current, order, context);
+      pass(load, pool, key, out);
+      return;
+    }
     long[] seen = recent.value(key);
     if (repeats(load, seen, context)) {
       return;
@@ -324,6 +372,48 @@ public class RankGate extends KeyedBroadcastProcessFunction<String, RawRecord, P
       return;
     }
     hold(load, pending, key, context);
+  }
+
+  /**
+   * Moves the rank on to {@code load}'s newer epoch: its remembered iterations are forgotten, and
+   * the loads held for a continuation in the old epoch are dead-lettered.
+   */
+  private void startEpoch(
+      RankLoad load, RankEpoch current, Epochs.Order order, ReadOnlyContext context)
+      throws Exception {
+    String key = context.getCurrentKey();
+    String oldRun = current == null ? null : current.runId;
+    int oldAttempt = current == null ? 0 : current.attempt;
+    RankEpoch next = new RankEpoch();
+    next.runId = load.runId;
+    next.attempt = load.attempt;
+    String[] left = current == null ? null : current.leftRuns;
+    if (order == Epochs.Order.NEWER_RUN) {
+      left = Epochs.leave(left, oldRun);
+    }
+    next.leftRuns = Epochs.without(left, load.runId);
+    epoch.update(key, next);
+    recent.clear(key);
+    UnconfirmedLoads pending = unconfirmed.value(key);
+    if (pending != null) {
+      unconfirmed.clear(key);
+      for (RankLoad old : pending.loads) {
+        deadLetter(
+            context,
+            DeadLetters.of(
+                old.source,
+                new Rejection(
+                    DeadLetterReason.OUT_OF_ORDER,
+                    "iteration "
+                        + old.iteration
+                        + " of rank "
+                        + old.rank
+                        + " of "
+                        + Epochs.describe(oldRun, oldAttempt)
+                        + " was held for a continuation when the rank moved on to "
+                        + Epochs.describe(load.runId, load.attempt))));
+      }
+    }
   }
 
   /** Whether {@code load} repeats an admitted iteration (then counted or dead-lettered). */

@@ -27,6 +27,12 @@ public class RankLoad {
   /** Plan version the rank ran. */
   public long planVersion;
 
+  /** The training run the load belongs to; null: the job's default run. */
+  public String runId;
+
+  /** How many times the run resumed from a checkpoint; 0 for a run never resumed. */
+  public int attempt;
+
   /** Producer wall-clock time in milliseconds (metrics only). */
   public long producedAtMillis;
 
@@ -49,6 +55,11 @@ public class RankLoad {
 
   @Override
   public String toString() {
-    return jobId + "/" + rank + "@" + iteration;
+    return jobId
+        + "/"
+        + rank
+        + "@"
+        + iteration
+        + (runId == null && attempt == 0 ? "" : " (" + Epochs.describe(runId, attempt) + ")");
   }
 }

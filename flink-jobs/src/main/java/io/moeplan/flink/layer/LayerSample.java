@@ -38,6 +38,12 @@ public class LayerSample {
   /** Latest producer wall-clock time of the summed loads, in milliseconds (metrics only). */
   public long producedAtMillis;
 
+  /** The run of the summed loads; null: the job's default run. */
+  public String runId;
+
+  /** The run's attempt of the summed loads. */
+  public int attempt;
+
   /** For Flink's POJO serializer. */
   public LayerSample() {}
 

@@ -1,5 +1,6 @@
 package io.moeplan.flink.layer;
 
+import io.moeplan.flink.input.Epochs;
 import io.moeplan.flink.job.JobMetrics;
 import io.moeplan.flink.job.PoolState;
 import io.moeplan.flink.state.WriteBehind;
@@ -16,6 +17,7 @@ import io.moeplan.schemas.PlanDecision;
 import io.moeplan.schemas.PlanPool;
 import io.moeplan.schemas.Topics;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -45,6 +47,15 @@ import org.slf4j.LoggerFactory;
  * estimate, so complete windows are decided by their inputs alone. Samples for a window that
  * already got its decision are counted as late and otherwise ignored.
  *
+ * <p>Samples name their epoch ({@link Epochs}: run id and attempt), and so does the layer's plan
+ * state. Samples of an older epoch are counted as late and ignored. A sample of a newer epoch
+ * resets the layer: open windows are dropped; for a new run everything starts over (no window
+ * decided, the pool's start layout at plan version 0, no load estimate); for a resumed attempt the
+ * placement and plan version go back to those in force at the first iteration of the sample's
+ * window (from the layer's recent switches), the load estimate is dropped and the windows before
+ * that one count as decided. Decisions carry their epoch, and decisions of any epoch but the
+ * default one get ids of their own ({@link LayerKey#decisionId(long, String, int)}).
+ *
  * <p>Every decision names the layout its placement spans (the pool's expert-parallel workers and
  * slots per worker) and this job's window length and lead, so a follower can tell when the layout
  * it runs or its own window and lead differ from the job's.
@@ -61,6 +72,9 @@ public class LayerWindowSelector
    * are the large part); with more, it is written to state and dropped from heap at once.
    */
   static final int MAX_CACHED_KEYS = 4_096;
+
+  /** Switches per layer remembered to roll the placement back when a run resumes. */
+  static final int MAX_SWITCHES = 32;
 
   private final int windowIterations;
   private final int leadIterations;
@@ -178,6 +192,18 @@ public class LayerWindowSelector
       LayerSample sample, ReadOnlyContext context, Collector<PlanDecision> out) throws Exception {
     String key = context.getCurrentKey();
     long window = sample.window;
+    LayerPlanState plan = planState.value(key);
+    Epochs.Order order =
+        plan == null
+            ? Epochs.compare(null, 0, null, sample.runId, sample.attempt)
+            : Epochs.compare(plan.runId, plan.attempt, plan.leftRuns, sample.runId, sample.attempt);
+    if (order == Epochs.Order.OLDER) {
+      lateSamples.inc();
+      return;
+    }
+    if (order != Epochs.Order.SAME) {
+      startEpoch(key, sample, plan, order, context.timerService());
+    }
     Long lastDecided = lastDecidedWindow.value(key);
     if (lastDecided != null && window <= lastDecided) {
       lateSamples.inc();
@@ -236,6 +262,90 @@ public class LayerWindowSelector
   public void processBroadcastElement(PlanPool pool, Context context, Collector<PlanDecision> out)
       throws Exception {
     context.getBroadcastState(PoolState.DESCRIPTOR).put(pool.getJobId(), pool);
+  }
+
+  /**
+   * Moves the layer on to {@code sample}'s newer epoch: drops the open windows, and for a new run
+   * forgets every decision, for a resumed attempt rolls the placement back to the one in force at
+   * the first iteration of the sample's window and treats the windows before it as decided.
+   */
+  private void startEpoch(
+      String key, LayerSample sample, LayerPlanState old, Epochs.Order order, TimerService timers)
+      throws Exception {
+    OpenWindows open = openWindows(key);
+    while (!open.isEmpty()) {
+      Map.Entry<Long, WindowAccumulator> oldest = open.oldest();
+      long timer = open.removeOldest(windowTimeoutMillis);
+      if (timer >= 0) {
+        timers.deleteProcessingTimeTimer(timer);
+      }
+      windows.remove(key, oldest.getKey());
+      takeRows(key, oldest.getKey(), oldest.getValue());
+    }
+    LayerPlanState next = new LayerPlanState();
+    next.runId = sample.runId;
+    next.attempt = sample.attempt;
+    String[] left = old == null ? null : old.leftRuns;
+    if (order == Epochs.Order.NEWER_RUN) {
+      left = Epochs.leave(left, old == null ? null : old.runId);
+      lastDecidedWindow.clear(key);
+      LOG.info(
+          "{}: new run, {} after {}; the layer starts over",
+          key,
+          Epochs.describe(sample.runId, sample.attempt),
+          old == null ? Epochs.describe(null, 0) : Epochs.describe(old.runId, old.attempt));
+    } else {
+      long resumedAt = DecisionWindows.firstIteration(sample.window, windowIterations);
+      int inForce = -1;
+      if (old != null && old.switchIterations != null) {
+        for (int i = 0; i < old.switchIterations.length; i++) {
+          if (old.switchIterations[i] <= resumedAt) {
+            inForce = i;
+          }
+        }
+      }
+      if (inForce >= 0) {
+        next.slotToExpert = old.switchPlacements[inForce].clone();
+        next.planVersion = old.switchVersions[inForce];
+        next.switchIterations = Arrays.copyOf(old.switchIterations, inForce + 1);
+        next.switchPlacements = Arrays.copyOf(old.switchPlacements, inForce + 1);
+        next.switchVersions = Arrays.copyOf(old.switchVersions, inForce + 1);
+      }
+      if (sample.window > 0) {
+        lastDecidedWindow.update(key, sample.window - 1);
+      } else {
+        lastDecidedWindow.clear(key);
+      }
+      LOG.info(
+          "{}: {} resumes at window {} (iteration {}) with plan version {}",
+          key,
+          Epochs.describe(sample.runId, sample.attempt),
+          sample.window,
+          resumedAt,
+          next.planVersion);
+    }
+    next.leftRuns = Epochs.without(left, sample.runId);
+    planState.update(key, next);
+  }
+
+  /** Adds a switch to the layer's recent switches, dropping the oldest beyond the bound. */
+  private static void rememberSwitch(LayerPlanState state, long effectiveIteration) {
+    int n = state.switchIterations == null ? 0 : state.switchIterations.length;
+    int keep = Math.min(n, MAX_SWITCHES - 1);
+    long[] iterations = new long[keep + 1];
+    int[][] placements = new int[keep + 1][];
+    long[] versions = new long[keep + 1];
+    if (keep > 0) {
+      System.arraycopy(state.switchIterations, n - keep, iterations, 0, keep);
+      System.arraycopy(state.switchPlacements, n - keep, placements, 0, keep);
+      System.arraycopy(state.switchVersions, n - keep, versions, 0, keep);
+    }
+    iterations[keep] = effectiveIteration;
+    placements[keep] = state.slotToExpert.clone();
+    versions[keep] = state.planVersion;
+    state.switchIterations = iterations;
+    state.switchPlacements = placements;
+    state.switchVersions = versions;
   }
 
   /**
@@ -394,6 +504,10 @@ public class LayerWindowSelector
       switches.inc();
     }
     state.slotToExpert = decision.placement().slotToExpert();
+    if (decision.switches()) {
+      rememberSwitch(
+          state, DecisionWindows.effectiveIteration(window, windowIterations, leadIterations));
+    }
     planState.update(key, state);
     lastDecidedWindow.update(key, window);
     decisions.inc();
@@ -426,7 +540,7 @@ public class LayerWindowSelector
       slots.add(expert);
     }
     return PlanDecision.newBuilder()
-        .setDecisionId(Topics.decisionId(jobId, layer, window))
+        .setDecisionId(Topics.decisionId(jobId, layer, window, state.runId, state.attempt))
         .setJobId(jobId)
         .setLayer(layer)
         .setWindow(window)
@@ -448,6 +562,8 @@ public class LayerWindowSelector
         .setSlotsPerWorker(placement.slotsPerWorker())
         .setWindowIterations(windowIterations)
         .setLeadIterations(leadIterations)
+        .setRunId(state.runId)
+        .setAttempt(state.attempt)
         .build();
   }
 

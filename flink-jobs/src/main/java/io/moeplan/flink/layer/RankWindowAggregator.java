@@ -16,7 +16,8 @@ import org.apache.flink.util.Collector;
  *
  * <p>A rank's window is emitted early, with the iterations it has, when the rank moves on to a
  * later window or its window has been open for the window timeout; the per-layer operator adds up
- * what arrives for the same rank and window.
+ * what arrives for the same rank and window. Loads of two epochs (run and attempt) are never summed
+ * together: a load of another epoch emits the open window first.
  */
 public class RankWindowAggregator extends KeyedProcessFunction<String, RankLoad, LayerSample>
     implements WriteBehind {
@@ -109,6 +110,8 @@ public class RankWindowAggregator extends KeyedProcessFunction<String, RankLoad,
       sample.counts = new long[sums.experts];
       System.arraycopy(sums.sums, i * sums.experts, sample.counts, 0, sums.experts);
       sample.producedAtMillis = sums.latestProducedAtMillis;
+      sample.runId = sums.runId;
+      sample.attempt = sums.attempt;
       out.collect(sample);
     }
   }
@@ -129,6 +132,12 @@ public class RankWindowAggregator extends KeyedProcessFunction<String, RankLoad,
 
     /** The window. */
     public long window;
+
+    /** The run of the summed loads; null: the default run. */
+    public String runId;
+
+    /** The attempt of the summed loads. */
+    public int attempt;
 
     /** Layers of the rank's loads, in their order. */
     public int[] layers;
@@ -161,6 +170,8 @@ public class RankWindowAggregator extends KeyedProcessFunction<String, RankLoad,
       sums.worldSize = load.worldSize;
       sums.hostingRanks = load.hostingRanks;
       sums.window = window;
+      sums.runId = load.runId;
+      sums.attempt = load.attempt;
       sums.layers = load.layers.clone();
       sums.experts = load.expertCount();
       sums.sums = new long[load.layers.length * sums.experts];
@@ -169,6 +180,8 @@ public class RankWindowAggregator extends KeyedProcessFunction<String, RankLoad,
 
     boolean fits(RankLoad load) {
       return load.worldSize == worldSize
+          && java.util.Objects.equals(load.runId, runId)
+          && load.attempt == attempt
           && load.hostingRanks == hostingRanks
           && load.expertCount() == experts
           && java.util.Arrays.equals(load.layers, layers);

@@ -121,6 +121,8 @@ class CurrentSchemaLoadReaderTest {
     assertThat(new long[] {fast.rank, fast.worldSize, fast.iteration, fast.planVersion})
         .containsExactly(slow.rank, slow.worldSize, slow.iteration, slow.planVersion);
     assertThat(fast.producedAtMillis).isEqualTo(slow.producedAtMillis);
+    assertThat(fast.runId).isEqualTo(slow.runId);
+    assertThat(fast.attempt).isEqualTo(slow.attempt);
     assertThat(fast.layers).containsExactly(slow.layers);
     assertThat(fast.counts).isDeepEqualTo(slow.counts);
     assertThat(fast.source).isSameAs(record);
@@ -148,6 +150,13 @@ class CurrentSchemaLoadReaderTest {
         .setPlanVersion(random.nextInt(5))
         .setLayers(layers)
         .setProducedAt(Instant.ofEpochMilli(random.nextLong() >>> 20))
+        .setRunId(
+            switch (random.nextInt(3)) {
+              case 0 -> null;
+              case 1 -> "run-" + random.nextInt(100);
+              default -> "rün✓" + random.nextInt(9);
+            })
+        .setAttempt(random.nextBoolean() ? 0 : random.nextInt(1 << 20))
         .build();
   }
 
@@ -176,6 +185,8 @@ class CurrentSchemaLoadReaderTest {
         layers.add(new LayerLoad(60_000, counts));
       }
       case 10 -> layers.add(new LayerLoad(70_000, layers.get(0).getExpertCounts()));
+      case 11 -> load.setRunId(random.nextBoolean() ? "" : random.nextBoolean() ? " " : "r/1");
+      case 12 -> load.setAttempt(-1 - random.nextInt(5));
       default -> {}
     }
     load.setLayers(layers);

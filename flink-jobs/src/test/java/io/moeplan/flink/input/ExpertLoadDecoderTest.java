@@ -93,6 +93,33 @@ class ExpertLoadDecoderTest {
     assertThat(detail(negativeIteration)).contains("iteration must be >= 0, got -3");
     ExpertLoad slashJob = ExpertLoad.newBuilder(good).setJobId("a/b").build();
     assertThat(detail(slashJob)).contains("jobId");
+    assertThat(detail(ExpertLoad.newBuilder(good).setRunId("r/1").build()))
+        .contains("runId: run id must be null or non-blank without '/', got 'r/1'");
+    assertThat(detail(ExpertLoad.newBuilder(good).setRunId(" ").build())).contains("runId");
+    assertThat(detail(ExpertLoad.newBuilder(good).setAttempt(-1).build()))
+        .contains("attempt must be >= 0, got -1");
+  }
+
+  @Test
+  void carriesTheRunAndAttemptAndRejectsABadRunIdOnEitherPath() {
+    ExpertLoad good =
+        ExpertLoad.newBuilder(SampleRecords.expertLoad("job", 1, 5))
+            .setRunId("run-7")
+            .setAttempt(2)
+            .build();
+
+    RankLoad load = Loads.decode(Loads.raw(good));
+    assertThat(load.runId).isEqualTo("run-7");
+    assertThat(load.attempt).isEqualTo(2);
+    RankLoad plain = Loads.decoded("job", 1, 5);
+    assertThat(plain.runId).as("a load that names no run: the default run").isNull();
+    assertThat(plain.attempt).isZero();
+
+    ExpertLoad bad = ExpertLoad.newBuilder(good).setRunId("run/7").build();
+    ExpertLoadDecoder.Decoded decoded = ExpertLoadDecoder.decode(Loads.raw(bad));
+    assertThat(decoded.load()).isNull();
+    assertThat(decoded.rejection().reason()).isEqualTo(DeadLetterReason.INVALID_FIELD);
+    assertThat(decoded.rejection().detail()).startsWith("runId: ").contains("'run/7'");
   }
 
   @Test

@@ -9,7 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /** Test vocabulary for expert-load records as they arrive from Kafka. */
-final class Loads {
+public final class Loads {
 
   private static long nextOffset;
 
@@ -18,6 +18,15 @@ final class Loads {
   /** The sample load of a two-layer, four-expert job (world size 4) as a raw record. */
   static RawRecord raw(String jobId, int rank, long iteration) {
     return raw(SampleRecords.expertLoad(jobId, rank, iteration));
+  }
+
+  /** The sample load of run {@code runId}'s attempt {@code attempt} as a raw record. */
+  static RawRecord raw(String jobId, int rank, long iteration, String runId, int attempt) {
+    return raw(
+        ExpertLoad.newBuilder(SampleRecords.expertLoad(jobId, rank, iteration))
+            .setRunId(runId)
+            .setAttempt(attempt)
+            .build());
   }
 
   /** A load as the raw Kafka record a well-behaved producer sends. */

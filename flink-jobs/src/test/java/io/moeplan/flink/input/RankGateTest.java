@@ -385,6 +385,113 @@ class RankGateTest {
   }
 
   @Test
+  void aNewRunUnderTheSameJobIdIsAdmittedAtOnceFromIterationZero() throws Exception {
+    harness.processBroadcastElement(pool("job"), 0);
+    for (long iteration = 500; iteration <= 503; iteration++) {
+      harness.processElement(Loads.raw("job", 1, iteration), 0);
+    }
+
+    harness.processElement(Loads.raw("job", 1, 0, "run-2", 0), 0);
+    assertThat(iterations())
+        .as("a new run says so: its first load needs no continuation")
+        .containsExactly(500L, 501L, 502L, 503L, 0L);
+    harness.processElement(Loads.raw("job", 1, 1, "run-2", 0), 0);
+    harness.processElement(Loads.raw("job", 1, 504), 0);
+    harness.processElement(Loads.raw("job", 1, 2, "run-2", 0), 0);
+
+    assertThat(harness.extractOutputValues())
+        .extracting(load -> load.iteration + ":" + load.runId + "." + load.attempt)
+        .containsExactly(
+            "500:null.0",
+            "501:null.0",
+            "502:null.0",
+            "503:null.0",
+            "0:run-2.0",
+            "1:run-2.0",
+            "2:run-2.0");
+    assertThat(deadLetters())
+        .singleElement()
+        .satisfies(
+            letter -> {
+              assertThat(letter.getReason()).isEqualTo(DeadLetterReason.OUT_OF_ORDER);
+              assertThat(letter.getDetail())
+                  .contains(
+                      "iteration 504 of rank 1 is of the default run attempt 0, but the rank"
+                          + " already moved on to run 'run-2' attempt 0");
+            });
+  }
+
+  @Test
+  void aResumedAttemptIsAdmittedAtOnceAndTheAttemptItReplacesIsOutOfOrder() throws Exception {
+    harness.processBroadcastElement(pool("job"), 0);
+    for (long iteration = 30; iteration <= 35; iteration++) {
+      harness.processElement(Loads.raw("job", 2, iteration, "r", 0), 0);
+    }
+
+    harness.processElement(Loads.raw("job", 2, 20, "r", 1), 0);
+    harness.processElement(Loads.raw("job", 2, 21, "r", 1), 0);
+    harness.processElement(Loads.raw("job", 2, 36, "r", 0), 0);
+    harness.processElement(Loads.raw("job", 2, 22, "r", 1), 0);
+    harness.processElement(Loads.raw("job", 2, 21, "r", 1), 0);
+
+    assertThat(iterations()).containsExactly(30L, 31L, 32L, 33L, 34L, 35L, 20L, 21L, 22L);
+    assertThat(deadLetters())
+        .as("the redelivery of 21 of attempt 1 is a duplicate, not dead-lettered")
+        .singleElement()
+        .satisfies(
+            letter -> {
+              assertThat(letter.getReason()).isEqualTo(DeadLetterReason.OUT_OF_ORDER);
+              assertThat(letter.getDetail())
+                  .contains(
+                      "is of run 'r' attempt 0, but the rank already moved on to run 'r'"
+                          + " attempt 1");
+            });
+  }
+
+  @Test
+  void loadsHeldForAContinuationInTheOldEpochAreDeadLetteredWhenTheRankMovesOn() throws Exception {
+    harness.processBroadcastElement(pool("job"), 0);
+    harness.processElement(Loads.raw("job", 0, 5), 0);
+    assertThat(iterations()).as("a rank's first load waits for a continuation").isEmpty();
+
+    harness.processElement(Loads.raw("job", 0, 0, "run-2", 0), 0);
+    harness.processElement(Loads.raw("job", 0, 6), 0);
+
+    assertThat(iterations()).containsExactly(0L);
+    assertThat(deadLetters())
+        .extracting(DeadLetter::getReason)
+        .containsExactly(DeadLetterReason.OUT_OF_ORDER, DeadLetterReason.OUT_OF_ORDER);
+    assertThat(deadLetters().get(0).getDetail())
+        .contains(
+            "iteration 5 of rank 0 of the default run attempt 0 was held for a continuation when"
+                + " the rank moved on to run 'run-2' attempt 0");
+  }
+
+  @Test
+  void aRunTheRankLeftIsOlderEvenAfterACheckpointAndANewOneIsNewer() throws Exception {
+    harness.processBroadcastElement(pool("job"), 0);
+    harness.processElement(Loads.raw("job", 3, 0, "a", 0), 0);
+    harness.processElement(Loads.raw("job", 3, 0, "b", 0), 0);
+    OperatorSubtaskState snapshot = harness.snapshot(++checkpoints, 0);
+    harness.close();
+    harness = harness(3, snapshot);
+
+    harness.processElement(Loads.raw("job", 3, 1, "a", 0), 0);
+    harness.processElement(Loads.raw("job", 3, 1, "b", 0), 0);
+    harness.processElement(Loads.raw("job", 3, 0, "c", 0), 0);
+    harness.processElement(Loads.raw("job", 3, 2, "b", 5), 0);
+
+    assertThat(harness.extractOutputValues())
+        .extracting(load -> load.iteration + ":" + load.runId)
+        .containsExactly("1:b", "0:c");
+    assertThat(deadLetters())
+        .extracting(DeadLetter::getDetail)
+        .satisfiesExactly(
+            detail -> assertThat(detail).contains("of run 'a' attempt 0, but the rank already"),
+            detail -> assertThat(detail).contains("of run 'b' attempt 5, but the rank already"));
+  }
+
+  @Test
   void deadLettersLoadsThatContradictThePool() throws Exception {
     PlanPool pool = pool("job");
     pool.getModel().setExpertCount(8);

@@ -309,6 +309,110 @@ class LayerWindowSelectorTest {
         .isEqualTo(uninterrupted);
   }
 
+  @Test
+  void aNewRunStartsTheLayerOverAndItsDecisionsHaveIdsOfTheirOwn() throws Exception {
+    window(0, hotExperts(3, 0));
+    window(1, hotExperts(3, 0));
+    for (int rank = 0; rank < RANKS - 1; rank++) {
+      harness.processElement(sample(rank, 2 * F, hotExperts(3, 0)), 0);
+    }
+    List<PlanDecision> firstRun = List.copyOf(harness.extractOutputValues());
+    OperatorSubtaskState snapshot = harness.snapshot(++checkpoints, 0);
+    harness.close();
+    harness = newHarness(snapshot);
+
+    window(0, hotExperts(3, 0), "run-2", 0);
+    harness.processElement(sample(RANKS - 1, 2 * F, hotExperts(3, 0)), 0);
+    harness.setProcessingTime(10 * TIMEOUT);
+
+    PlanDecision first = firstRun.get(0);
+    PlanDecision rerun = single();
+    assertThat(rerun.getDecisionId()).isEqualTo("job/1/0@run-2.0");
+    assertThat(first.getDecisionId()).isEqualTo("job/1/0");
+    assertThat(rerun.getRunId()).isEqualTo("run-2");
+    assertThat(rerun.getAttempt()).isZero();
+    assertThat(rerun.getWindow()).isZero();
+    assertThat(rerun.getAction())
+        .as("from the start layout, as the first run's window 0")
+        .isEqualTo(first.getAction())
+        .isEqualTo(DecisionAction.SWITCH);
+    assertThat(rerun.getSlotToExpert()).isEqualTo(first.getSlotToExpert());
+    assertThat(rerun.getPlanVersion()).isEqualTo(1);
+    assertThat(first.getRunId()).isNull();
+    assertThat(harness.numProcessingTimeTimers())
+        .as("the old run's open window was dropped, not decided as partial")
+        .isZero();
+  }
+
+  @Test
+  void aResumedAttemptRollsThePlacementBackToItsWindowAndDecidesItsWindowsAgain() throws Exception {
+    window(0, hotExperts(3, 0), "r", 0);
+    PlanDecision firstSwitch = single();
+    assertThat(firstSwitch.getAction()).isEqualTo(DecisionAction.SWITCH);
+    List<Integer> p1 = firstSwitch.getSlotToExpert();
+    window(1, balanced(), "r", 0);
+    window(2, balanced(), "r", 0);
+    // the two experts the first switch put on worker 0, hot until the layer switches again
+    long window = 3;
+    PlanDecision secondSwitch = null;
+    while (secondSwitch == null && window < 20) {
+      window(window++, hotExperts(p1.get(0), p1.get(1)), "r", 0);
+      for (PlanDecision decision : harness.extractOutputValues()) {
+        if (decision.getAction() == DecisionAction.SWITCH && decision.getWindow() > 0) {
+          secondSwitch = decision;
+        }
+      }
+    }
+    assertThat(secondSwitch).as("a second switch").isNotNull();
+    assertThat(secondSwitch.getPlanVersion()).isEqualTo(2);
+    assertThat(firstSwitch.getEffectiveIteration())
+        .as("the first switch is in force at the second one's window")
+        .isLessThanOrEqualTo(secondSwitch.getWindowFirstIteration());
+    assertThat(secondSwitch.getSlotToExpert()).isNotEqualTo(p1);
+    window(window, balanced(), "r", 0);
+    long resumed = secondSwitch.getWindow();
+    int outBefore = harness.extractOutputValues().size();
+
+    // attempt 1 resumes at the second switch's window: the first switch is in force there
+    window(resumed, balanced(), "r", 1);
+    window(resumed, balanced(), "r", 0);
+    window(resumed + 1, balanced(), "r", 1);
+
+    List<PlanDecision> again =
+        harness.extractOutputValues().subList(outBefore, harness.extractOutputValues().size());
+    assertThat(again)
+        .extracting(PlanDecision::getDecisionId)
+        .as("attempt 0's samples after the resume are late")
+        .containsExactly("job/1/" + resumed + "@r.1", "job/1/" + (resumed + 1) + "@r.1");
+    PlanDecision atResume = again.get(0);
+    assertThat(atResume.getAction()).isEqualTo(DecisionAction.KEEP);
+    assertThat(atResume.getSlotToExpert()).isEqualTo(p1);
+    assertThat(atResume.getPlanVersion()).isEqualTo(1);
+    assertThat(atResume.getAttempt()).isEqualTo(1);
+    assertThat(atResume.getRunId()).isEqualTo("r");
+  }
+
+  @Test
+  void aResumeBeforeTheFirstSwitchTookEffectGoesBackToTheStartLayout() throws Exception {
+    window(0, hotExperts(3, 0));
+    window(1, balanced());
+    List<PlanDecision> before = List.copyOf(harness.extractOutputValues());
+    assertThat(before.get(0).getAction()).isEqualTo(DecisionAction.SWITCH);
+    assertThat(before.get(0).getEffectiveIteration()).isGreaterThan(F);
+
+    // attempt 1 resumes at window 1 (iteration F), before window 0's switch took effect
+    window(1, balanced(), null, 1);
+
+    PlanDecision resumed = harness.extractOutputValues().get(2);
+    assertThat(resumed.getDecisionId()).isEqualTo("job/1/1@.1");
+    assertThat(resumed.getAction()).isEqualTo(DecisionAction.KEEP);
+    assertThat(resumed.getPlanVersion()).isZero();
+    assertThat(resumed.getSlotToExpert())
+        .as("the pool's start layout")
+        .isEqualTo(
+            SampleRecords.planPool("job").getPlans().get(0).getLayers().get(1).getSlotToExpert());
+  }
+
   /** The operator the job runs, restored from {@code snapshot} when one is given. */
   private static KeyedBroadcastOperatorTestHarness<String, LayerSample, PlanPool, PlanDecision>
       newHarness(OperatorSubtaskState snapshot) throws Exception {
@@ -330,9 +434,16 @@ class LayerWindowSelectorTest {
   }
 
   private void window(long window, long[] counts) throws Exception {
+    window(window, counts, null, 0);
+  }
+
+  private void window(long window, long[] counts, String runId, int attempt) throws Exception {
     for (long iteration = window * F; iteration < (window + 1) * F; iteration++) {
       for (int rank = 0; rank < RANKS; rank++) {
-        harness.processElement(sample(rank, iteration, counts), 0);
+        LayerSample sample = sample(rank, iteration, counts);
+        sample.runId = runId;
+        sample.attempt = attempt;
+        harness.processElement(sample, 0);
       }
     }
   }

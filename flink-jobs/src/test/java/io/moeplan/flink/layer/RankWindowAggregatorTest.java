@@ -119,6 +119,30 @@ class RankWindowAggregatorTest {
     assertThat(samples.get(0).counts).containsExactly(60, 63, 66);
   }
 
+  @Test
+  void neverSumsLoadsOfTwoEpochsAndSaysWhichEpochASampleIsOf() throws Exception {
+    harness.processElement(load(1, 3, 10), 0);
+    RankLoad resumed = load(1, 4, 20);
+    resumed.runId = "r";
+    resumed.attempt = 1;
+
+    harness.processElement(resumed, 0);
+    List<LayerSample> atChange = List.copyOf(harness.extractOutputValues());
+    harness.setProcessingTime(TIMEOUT);
+
+    List<LayerSample> samples = harness.extractOutputValues();
+    assertThat(atChange)
+        .as("the old epoch's window goes out when the epoch changes")
+        .extracting(s -> s.layer + ":" + s.runId + "." + s.attempt + ":" + s.iterations)
+        .containsExactly("0:null.0:1", "2:null.0:1");
+    assertThat(samples.get(0).counts).containsExactly(10, 11, 12);
+    assertThat(samples.subList(2, 4))
+        .extracting(s -> s.layer + ":" + s.runId + "." + s.attempt + ":" + s.iterations)
+        .containsExactly("0:r.1:1", "2:r.1:1");
+    assertThat(samples.get(2).window).isEqualTo(1);
+    assertThat(samples.get(2).counts).containsExactly(20, 21, 22);
+  }
+
   private static RankLoad load(int rank, long iteration, long base) {
     RankLoad load = new RankLoad();
     load.jobId = "job";
