@@ -42,9 +42,10 @@ import org.apache.flink.util.Collector;
  *
  * <p>Loads name their epoch ({@link Epochs}: run id and attempt). A load of the rank's epoch goes
  * through the rules above. A load of a newer epoch (a resumed attempt, or a new run under the same
- * job id) is admitted at once: the rank's remembered iterations start over from it, and loads held
- * for a continuation in the old epoch are dead-lettered. A load of an older epoch is dead-lettered
- * as out of order.
+ * job id) is held like a jump until a later load of the same epoch continues it, so a single record
+ * naming a run or attempt by mistake cannot reset the rank; then the rank moves on: its remembered
+ * iterations start over from the new epoch, and the other held loads are dead-lettered. A load of
+ * an older epoch is dead-lettered as out of order.
  *
  * <p>Keyed by {@code jobId/rank} ({@link ExpertLoadDecoder#rankKeyOf}), so records cross the
  * exchange as the bytes they arrived as; the broadcast side is the latest {@code PlanPool} per job.
@@ -323,8 +324,22 @@ public class RankGate extends KeyedBroadcastProcessFunction<String, RawRecord, P
                       + Epochs.describe(currentRun, currentAttempt))));
       return;
     }
+    UnconfirmedLoads pending = unconfirmed.value(key);
     if (order != Epochs.Order.SAME) {
+      // followed once a second load of the new epoch continues the first, so that one record
+      // naming a run or attempt by mistake cannot reset the rank
+      if (pending != null && repeatsUnconfirmed(load, pending, context)) {
+        return;
+      }
+      RankLoad continued = pending == null ? null : continuedBy(pending, load);
+      if (continued == null) {
+        hold(load, pending, key, context);
+        return;
+      }
+      // the other held loads are dead-lettered as left behind by the move
+      unconfirmed.update(key, without(pending, continued));
       startEpoch(load, current, order, context);
+      pass(continued, pool, key, out);
       pass(load, pool, key, out);
       return;
     }
@@ -332,7 +347,6 @@ public class RankGate extends KeyedBroadcastProcessFunction<String, RawRecord, P
     if (repeats(load, seen, context)) {
       return;
     }
-    UnconfirmedLoads pending = unconfirmed.value(key);
     if (pending != null && repeatsUnconfirmed(load, pending, context)) {
       return;
     }
@@ -364,14 +378,20 @@ public class RankGate extends KeyedBroadcastProcessFunction<String, RawRecord, P
       unconfirmed.clear(key);
       pass(continued, pool, key, out);
       pass(load, pool, key, out);
-      for (RankLoad other : pending.loads) {
-        if (other != continued) {
-          deadLetter(context, DeadLetters.of(other.source, notContinued(other, continued)));
-        }
-      }
+      deadLetterOthers(pending, continued, context);
       return;
     }
     hold(load, pending, key, context);
+  }
+
+  /** Dead-letters the held loads other than {@code continued}, which the rank went on from. */
+  private void deadLetterOthers(
+      UnconfirmedLoads pending, RankLoad continued, ReadOnlyContext context) {
+    for (RankLoad other : pending.loads) {
+      if (other != continued) {
+        deadLetter(context, DeadLetters.of(other.source, notContinued(other, continued)));
+      }
+    }
   }
 
   /**
@@ -434,7 +454,7 @@ public class RankGate extends KeyedBroadcastProcessFunction<String, RawRecord, P
   private boolean repeatsUnconfirmed(
       RankLoad load, UnconfirmedLoads pending, ReadOnlyContext context) {
     for (RankLoad other : pending.loads) {
-      if (other.iteration == load.iteration) {
+      if (other.iteration == load.iteration && sameEpoch(other, load)) {
         sameOrConflicting(load, signature(other), context);
         return true;
       }
@@ -464,13 +484,26 @@ public class RankGate extends KeyedBroadcastProcessFunction<String, RawRecord, P
   private RankLoad continuedBy(UnconfirmedLoads pending, RankLoad load) {
     RankLoad continued = null;
     for (RankLoad held : pending.loads) {
-      if (held.iteration < load.iteration
+      if (sameEpoch(held, load)
+          && held.iteration < load.iteration
           && load.iteration - held.iteration <= maxIterationJump
           && (continued == null || held.iteration > continued.iteration)) {
         continued = held;
       }
     }
     return continued;
+  }
+
+  /** {@code pending} without {@code load}. */
+  private static UnconfirmedLoads without(UnconfirmedLoads pending, RankLoad load) {
+    UnconfirmedLoads rest = new UnconfirmedLoads();
+    rest.deadline = pending.deadline;
+    rest.loads = Arrays.stream(pending.loads).filter(held -> held != load).toArray(RankLoad[]::new);
+    return rest;
+  }
+
+  private static boolean sameEpoch(RankLoad a, RankLoad b) {
+    return java.util.Objects.equals(a.runId, b.runId) && a.attempt == b.attempt;
   }
 
   /** Holds {@code load} until a later load continues it, or the confirm timeout. */
@@ -516,7 +549,32 @@ public class RankGate extends KeyedBroadcastProcessFunction<String, RawRecord, P
       UnconfirmedLoads pending, PlanPool pool, ReadOnlyContext context, Collector<RankLoad> out)
       throws Exception {
     String key = context.getCurrentKey();
-    RankLoad[] byIteration = pending.loads.clone();
+    RankEpoch current = epoch.value(key);
+    String currentRun = current == null ? null : current.runId;
+    int currentAttempt = current == null ? 0 : current.attempt;
+    List<RankLoad> sameEpoch = new ArrayList<>();
+    for (RankLoad load : pending.loads) {
+      if (java.util.Objects.equals(load.runId, currentRun) && load.attempt == currentAttempt) {
+        sameEpoch.add(load);
+      } else {
+        deadLetter(
+            context,
+            DeadLetters.of(
+                load.source,
+                Rejection.invalid(
+                    "iteration "
+                        + load.iteration
+                        + " of rank "
+                        + load.rank
+                        + " names "
+                        + Epochs.describe(load.runId, load.attempt)
+                        + ", but no later load of the rank continued it within "
+                        + confirmTimeoutMillis
+                        + " ms; the rank stays in "
+                        + Epochs.describe(currentRun, currentAttempt))));
+      }
+    }
+    RankLoad[] byIteration = sameEpoch.toArray(RankLoad[]::new);
     Arrays.sort(byIteration, (a, b) -> Long.compare(a.iteration, b.iteration));
     long[] seen = recent.value(key);
     if (pool == null) {

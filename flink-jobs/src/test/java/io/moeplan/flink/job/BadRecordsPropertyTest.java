@@ -37,8 +37,9 @@ import org.junit.jupiter.params.provider.ValueSource;
 /**
  * The job's three keyed operators (gate, per-rank window sums, per-layer selector), chained as the
  * job chains them, fed a seeded stream of good loads once alone and once with bad records of every
- * kind interleaved at random: the decisions must be the same, and every bad record must come out as
- * a dead letter or a counted redelivery, never as a decision's input.
+ * kind (including single loads naming another run or attempt) interleaved at random: the decisions
+ * must be the same, and every bad record must come out as a dead letter or a counted redelivery,
+ * never as a decision's input.
  */
 class BadRecordsPropertyTest {
 
@@ -138,7 +139,9 @@ class BadRecordsPropertyTest {
               raw(withLayer(original, 0, 1L, -5L, 1L, 1L)),
               raw(withLayer(original, 7, 1L, 1L, 1L, 1L)),
               raw(withLayer(original, 0, 1L, 1L, 1L)),
-              raw(withIteration(original, 1_000_000_000L * (i + 1) + random.nextInt(1000))));
+              raw(withIteration(original, 1_000_000_000L * (i + 1) + random.nextInt(1000))),
+              raw(ExpertLoad.newBuilder(original).setRunId("stray-" + i).build()),
+              raw(ExpertLoad.newBuilder(original).setAttempt(3 + i).build()));
       for (RawRecord record : anywhere) {
         placed.add(new Placed(rank, random.nextInt(perRank + 1), record));
       }
