@@ -310,43 +310,22 @@ public class RankGate extends KeyedBroadcastProcessFunction<String, RawRecord, P
     if (order == Epochs.Order.OLDER) {
       deadLetter(
           context,
-          DeadLetters.of(
-              load.source,
-              new Rejection(
-                  DeadLetterReason.OUT_OF_ORDER,
-                  "iteration "
-                      + load.iteration
-                      + " of rank "
-                      + load.rank
-                      + " is of "
-                      + Epochs.describe(load.runId, load.attempt)
-                      + ", but the rank already moved on to "
-                      + Epochs.describe(currentRun, currentAttempt))));
+          outOfOrder(
+              load,
+              " is of "
+                  + Epochs.describe(load.runId, load.attempt)
+                  + ", but the rank already moved on to "
+                  + Epochs.describe(currentRun, currentAttempt)));
       return;
     }
-    UnconfirmedLoads pending = unconfirmed.value(key);
-    if (order != Epochs.Order.SAME) {
-      // followed once a second load of the new epoch continues the first, so that one record
-      // naming a run or attempt by mistake cannot reset the rank
-      if (pending != null && repeatsUnconfirmed(load, pending, context)) {
-        return;
-      }
-      RankLoad continued = pending == null ? null : continuedBy(pending, load);
-      if (continued == null) {
-        hold(load, pending, key, context);
-        return;
-      }
-      // the other held loads are dead-lettered as left behind by the move
-      unconfirmed.update(key, without(pending, continued));
-      startEpoch(load, current, order, context);
-      pass(continued, pool, key, out);
-      pass(load, pool, key, out);
-      return;
-    }
-    long[] seen = recent.value(key);
+    // a newer epoch is followed like a jump, once a second load of it continues the first, so
+    // that one record naming a run or attempt by mistake cannot reset the rank
+    boolean sameEpoch = order == Epochs.Order.SAME;
+    long[] seen = sameEpoch ? recent.value(key) : null;
     if (repeats(load, seen, context)) {
       return;
     }
+    UnconfirmedLoads pending = unconfirmed.value(key);
     if (pending != null && repeatsUnconfirmed(load, pending, context)) {
       return;
     }
@@ -354,18 +333,7 @@ public class RankGate extends KeyedBroadcastProcessFunction<String, RawRecord, P
       // the last pair is the latest admitted iteration
       long latest = seen[seen.length - 2];
       if (load.iteration < latest && latest - load.iteration <= maxIterationJump) {
-        deadLetter(
-            context,
-            DeadLetters.of(
-                load.source,
-                new Rejection(
-                    DeadLetterReason.OUT_OF_ORDER,
-                    "iteration "
-                        + load.iteration
-                        + " of rank "
-                        + load.rank
-                        + " arrived after iteration "
-                        + latest)));
+        deadLetter(context, outOfOrder(load, " arrived after iteration " + latest));
         return;
       }
       if (load.iteration > latest && load.iteration - latest <= maxIterationJump) {
@@ -374,24 +342,33 @@ public class RankGate extends KeyedBroadcastProcessFunction<String, RawRecord, P
       }
     }
     RankLoad continued = pending == null ? null : continuedBy(pending, load);
-    if (continued != null) {
-      unconfirmed.clear(key);
-      pass(continued, pool, key, out);
-      pass(load, pool, key, out);
-      deadLetterOthers(pending, continued, context);
+    if (continued == null) {
+      hold(load, pending, key, context);
       return;
     }
-    hold(load, pending, key, context);
+    if (sameEpoch) {
+      unconfirmed.clear(key);
+      for (RankLoad other : pending.loads) {
+        if (other != continued) {
+          deadLetter(context, DeadLetters.of(other.source, notContinued(other, continued)));
+        }
+      }
+    } else {
+      // what else is held was of the epoch the rank leaves
+      unconfirmed.update(key, without(pending, continued));
+      startEpoch(load, current, order, context);
+    }
+    pass(continued, pool, key, out);
+    pass(load, pool, key, out);
   }
 
-  /** Dead-letters the held loads other than {@code continued}, which the rank went on from. */
-  private void deadLetterOthers(
-      UnconfirmedLoads pending, RankLoad continued, ReadOnlyContext context) {
-    for (RankLoad other : pending.loads) {
-      if (other != continued) {
-        deadLetter(context, DeadLetters.of(other.source, notContinued(other, continued)));
-      }
-    }
+  /** An out-of-order dead letter of {@code load}: "iteration I of rank R" and then {@code why}. */
+  private static DeadLetter outOfOrder(RankLoad load, String why) {
+    return DeadLetters.of(
+        load.source,
+        new Rejection(
+            DeadLetterReason.OUT_OF_ORDER,
+            "iteration " + load.iteration + " of rank " + load.rank + why));
   }
 
   /**
@@ -420,18 +397,12 @@ public class RankGate extends KeyedBroadcastProcessFunction<String, RawRecord, P
       for (RankLoad old : pending.loads) {
         deadLetter(
             context,
-            DeadLetters.of(
-                old.source,
-                new Rejection(
-                    DeadLetterReason.OUT_OF_ORDER,
-                    "iteration "
-                        + old.iteration
-                        + " of rank "
-                        + old.rank
-                        + " of "
-                        + Epochs.describe(oldRun, oldAttempt)
-                        + " was held for a continuation when the rank moved on to "
-                        + Epochs.describe(load.runId, load.attempt))));
+            outOfOrder(
+                old,
+                " of "
+                    + Epochs.describe(oldRun, oldAttempt)
+                    + " was held for a continuation when the rank moved on to "
+                    + Epochs.describe(load.runId, load.attempt)));
       }
     }
   }
