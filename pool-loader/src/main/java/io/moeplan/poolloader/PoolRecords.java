@@ -214,6 +214,15 @@ public final class PoolRecords {
         plan.getPlanId(), parallel, List.of(layers), plan.getPredictedIterationSeconds(), 0.0);
   }
 
+  /**
+   * The parallel config a job of {@code record} runs under: its first plan's, validated.
+   *
+   * @throws IllegalArgumentException naming the field when it is not valid
+   */
+  public static ParallelConfig startingParallel(PlanPool record) {
+    return parallelConfig(record.getPlans().get(0).getParallel());
+  }
+
   private static ParallelConfig parallelConfig(io.moeplan.schemas.ParallelConfig p) {
     return new ParallelConfig(p.getTp(), p.getPp(), p.getDp(), p.getEp(), p.getSlotsPerWorker());
   }

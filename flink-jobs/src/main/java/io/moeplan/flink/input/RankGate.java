@@ -5,6 +5,7 @@ import io.moeplan.flink.job.PoolState;
 import io.moeplan.flink.state.WriteBehind;
 import io.moeplan.flink.state.WriteBehindValue;
 import io.moeplan.planner.spec.ParallelConfig;
+import io.moeplan.poolloader.PoolRecords;
 import io.moeplan.schemas.DeadLetter;
 import io.moeplan.schemas.DeadLetterReason;
 import io.moeplan.schemas.PlanPool;
@@ -12,6 +13,7 @@ import io.moeplan.schemas.RankKey;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Objects;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.ListState;
 import org.apache.flink.api.common.state.ListStateDescriptor;
@@ -77,6 +79,8 @@ public class RankGate extends KeyedBroadcastProcessFunction<String, RawRecord, P
   private transient WriteBehindValue<RankEpoch> epoch;
   private transient ListState<RankLoad> held;
   private transient ValueState<Integer> heldCount;
+  private transient PlanPool parallelPool;
+  private transient ParallelConfig parallel;
   private transient Counter recordsIn;
   private transient Counter duplicates;
   private transient Counter used;
@@ -182,7 +186,7 @@ public class RankGate extends KeyedBroadcastProcessFunction<String, RawRecord, P
     RankLoad load = decoded.load();
     PlanPool pool = context.getBroadcastState(PoolState.DESCRIPTOR).get(load.jobId);
     if (pool == null) {
-      hold(load, context);
+      holdForPool(load, context);
       return;
     }
     releaseHeld(pool, context, out);
@@ -253,7 +257,7 @@ public class RankGate extends KeyedBroadcastProcessFunction<String, RawRecord, P
     // Held loads are admitted by their own key: on that rank's next load, or by its timer.
   }
 
-  private void hold(RankLoad load, ReadOnlyContext context) throws Exception {
+  private void holdForPool(RankLoad load, ReadOnlyContext context) throws Exception {
     if (holdingSince.value(context.getCurrentKey()) == null) {
       long now = context.timerService().currentProcessingTime();
       holdingSince.update(context.getCurrentKey(), now);
@@ -291,7 +295,7 @@ public class RankGate extends KeyedBroadcastProcessFunction<String, RawRecord, P
 
   private void admit(RankLoad load, PlanPool pool, ReadOnlyContext context, Collector<RankLoad> out)
       throws Exception {
-    Rejection mismatch = checkAgainstPool(load, pool);
+    Rejection mismatch = checkAgainstPool(load, pool, parallelOf(pool));
     if (mismatch != null) {
       deadLetter(context, DeadLetters.of(load.source, mismatch));
       return;
@@ -343,7 +347,7 @@ public class RankGate extends KeyedBroadcastProcessFunction<String, RawRecord, P
     }
     RankLoad continued = pending == null ? null : continuedBy(pending, load);
     if (continued == null) {
-      hold(load, pending, key, context);
+      holdForContinuation(load, pending, key, context);
       return;
     }
     if (sameEpoch) {
@@ -354,9 +358,8 @@ public class RankGate extends KeyedBroadcastProcessFunction<String, RawRecord, P
         }
       }
     } else {
-      // what else is held was of the epoch the rank leaves
-      unconfirmed.update(key, without(pending, continued));
-      startEpoch(load, current, order, context);
+      unconfirmed.clear(key);
+      startEpoch(load, current, order, without(pending, continued).loads, context);
     }
     pass(continued, pool, key, out);
     pass(load, pool, key, out);
@@ -373,14 +376,17 @@ public class RankGate extends KeyedBroadcastProcessFunction<String, RawRecord, P
 
   /**
    * Moves the rank on to {@code load}'s newer epoch: its remembered iterations are forgotten, and
-   * the loads held for a continuation in the old epoch are dead-lettered.
+   * {@code leftovers}, the other loads held for a continuation, are dead-lettered: those of another
+   * epoch as left behind, those of the new epoch as not continued.
    */
   private void startEpoch(
-      RankLoad load, RankEpoch current, Epochs.Order order, ReadOnlyContext context)
-      throws Exception {
+      RankLoad load,
+      RankEpoch current,
+      Epochs.Order order,
+      RankLoad[] leftovers,
+      ReadOnlyContext context) {
     String key = context.getCurrentKey();
     String oldRun = current == null ? null : current.runId;
-    int oldAttempt = current == null ? 0 : current.attempt;
     RankEpoch next = new RankEpoch();
     next.runId = load.runId;
     next.attempt = load.attempt;
@@ -391,16 +397,16 @@ public class RankGate extends KeyedBroadcastProcessFunction<String, RawRecord, P
     next.leftRuns = Epochs.without(left, load.runId);
     epoch.update(key, next);
     recent.clear(key);
-    UnconfirmedLoads pending = unconfirmed.value(key);
-    if (pending != null) {
-      unconfirmed.clear(key);
-      for (RankLoad old : pending.loads) {
+    for (RankLoad other : leftovers) {
+      if (sameEpoch(other, load)) {
+        deadLetter(context, DeadLetters.of(other.source, notContinued(other, load)));
+      } else {
         deadLetter(
             context,
             outOfOrder(
-                old,
+                other,
                 " of "
-                    + Epochs.describe(oldRun, oldAttempt)
+                    + Epochs.describe(other.runId, other.attempt)
                     + " was held for a continuation when the rank moved on to "
                     + Epochs.describe(load.runId, load.attempt)));
       }
@@ -474,11 +480,12 @@ public class RankGate extends KeyedBroadcastProcessFunction<String, RawRecord, P
   }
 
   private static boolean sameEpoch(RankLoad a, RankLoad b) {
-    return java.util.Objects.equals(a.runId, b.runId) && a.attempt == b.attempt;
+    return Objects.equals(a.runId, b.runId) && a.attempt == b.attempt;
   }
 
   /** Holds {@code load} until a later load continues it, or the confirm timeout. */
-  private void hold(RankLoad load, UnconfirmedLoads pending, String key, ReadOnlyContext context)
+  private void holdForContinuation(
+      RankLoad load, UnconfirmedLoads pending, String key, ReadOnlyContext context)
       throws Exception {
     UnconfirmedLoads next = new UnconfirmedLoads();
     if (pending == null) {
@@ -486,7 +493,9 @@ public class RankGate extends KeyedBroadcastProcessFunction<String, RawRecord, P
       next.deadline = context.timerService().currentProcessingTime() + confirmTimeoutMillis;
       context.timerService().registerProcessingTimeTimer(next.deadline);
     } else {
-      next.deadline = pending.deadline;
+      // the held loads are resolved a full timeout after the latest of them arrived
+      next.deadline = context.timerService().currentProcessingTime() + confirmTimeoutMillis;
+      context.timerService().registerProcessingTimeTimer(next.deadline);
       int keep = Math.min(pending.loads.length, MAX_UNCONFIRMED - 1);
       int drop = pending.loads.length - keep;
       for (int i = 0; i < drop; i++) {
@@ -520,12 +529,27 @@ public class RankGate extends KeyedBroadcastProcessFunction<String, RawRecord, P
       UnconfirmedLoads pending, PlanPool pool, ReadOnlyContext context, Collector<RankLoad> out)
       throws Exception {
     String key = context.getCurrentKey();
+    long[] seen = recent.value(key);
     RankEpoch current = epoch.value(key);
+    if (seen == null && current == null && pool != null) {
+      // a rank with nothing admitted starts in the epoch of its lowest held load
+      RankLoad lowest = pending.loads[0];
+      for (RankLoad load : pending.loads) {
+        if (load.iteration < lowest.iteration) {
+          lowest = load;
+        }
+      }
+      Epochs.Order order = Epochs.compare(null, 0, null, lowest.runId, lowest.attempt);
+      if (order != Epochs.Order.SAME) {
+        startEpoch(lowest, null, order, new RankLoad[0], context);
+        current = epoch.value(key);
+      }
+    }
     String currentRun = current == null ? null : current.runId;
     int currentAttempt = current == null ? 0 : current.attempt;
     List<RankLoad> sameEpoch = new ArrayList<>();
     for (RankLoad load : pending.loads) {
-      if (java.util.Objects.equals(load.runId, currentRun) && load.attempt == currentAttempt) {
+      if (Objects.equals(load.runId, currentRun) && load.attempt == currentAttempt) {
         sameEpoch.add(load);
       } else {
         deadLetter(
@@ -547,10 +571,16 @@ public class RankGate extends KeyedBroadcastProcessFunction<String, RawRecord, P
     }
     RankLoad[] byIteration = sameEpoch.toArray(RankLoad[]::new);
     Arrays.sort(byIteration, (a, b) -> Long.compare(a.iteration, b.iteration));
-    long[] seen = recent.value(key);
     if (pool == null) {
+      // not expected: loads are held for a continuation only once their job's pool is known
       for (RankLoad load : byIteration) {
-        deadLetter(context, DeadLetters.of(load.source, noPool(load, 0)));
+        deadLetter(
+            context,
+            DeadLetters.of(
+                load.source,
+                new Rejection(
+                    DeadLetterReason.NO_POOL,
+                    "no plan pool for job '" + load.jobId + "' when its held load was resolved")));
       }
       return;
     }
@@ -602,7 +632,7 @@ public class RankGate extends KeyedBroadcastProcessFunction<String, RawRecord, P
       throws Exception {
     recent.update(key, remember(recent.value(key), load.iteration, signature(load)));
     used.inc();
-    load.hostingRanks = startingConfig(pool).ranksPerStage(load.worldSize);
+    load.hostingRanks = parallelOf(pool).ranksPerStage(load.worldSize);
     out.collect(load);
   }
 
@@ -616,10 +646,9 @@ public class RankGate extends KeyedBroadcastProcessFunction<String, RawRecord, P
    * {@code tp x pp x dp}, a layer or expert count the pool's model does not have, or, with pipeline
    * stages, a layer its rank's stage does not host.
    */
-  static Rejection checkAgainstPool(RankLoad load, PlanPool pool) {
+  static Rejection checkAgainstPool(RankLoad load, PlanPool pool, ParallelConfig parallel) {
     int experts = pool.getModel().getExpertCount();
     int layers = pool.getModel().getMoeLayers();
-    ParallelConfig parallel = startingConfig(pool);
     long poolWorld = (long) parallel.tp() * parallel.pp() * parallel.dp();
     if (load.worldSize != poolWorld) {
       return Rejection.invalid(
@@ -683,10 +712,16 @@ public class RankGate extends KeyedBroadcastProcessFunction<String, RawRecord, P
     return null;
   }
 
-  /** The parallel config a job runs under: its pool's first plan's. */
-  static ParallelConfig startingConfig(PlanPool pool) {
-    var p = pool.getPlans().get(0).getParallel();
-    return new ParallelConfig(p.getTp(), p.getPp(), p.getDp(), p.getEp(), p.getSlotsPerWorker());
+  /**
+   * The parallel config a job of {@code pool} runs under, derived once per pool object rather than
+   * per record (the broadcast state hands out the same object until a new pool arrives).
+   */
+  private ParallelConfig parallelOf(PlanPool pool) {
+    if (pool != parallelPool) {
+      parallel = PoolRecords.startingParallel(pool);
+      parallelPool = pool;
+    }
+    return parallel;
   }
 
   private static long[] remember(long[] seen, long iteration, long signature) {

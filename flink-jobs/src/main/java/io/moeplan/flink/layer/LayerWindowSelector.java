@@ -310,6 +310,17 @@ public class LayerWindowSelector
         next.switchIterations = Arrays.copyOf(old.switchIterations, inForce + 1);
         next.switchPlacements = Arrays.copyOf(old.switchPlacements, inForce + 1);
         next.switchVersions = Arrays.copyOf(old.switchVersions, inForce + 1);
+      } else if (old != null && old.switchVersions != null && old.switchVersions[0] > 1) {
+        // the switches before the oldest remembered one are gone: start from the start layout,
+        // whose first decision carries the whole placement the ranks converge to
+        LOG.warn(
+            "{}: {} resumes at iteration {}, before the oldest of the {} switches remembered"
+                + " (plan version {}); the layer restarts from the start layout",
+            key,
+            Epochs.describe(sample.runId, sample.attempt),
+            resumedAt,
+            MAX_SWITCHES,
+            old.switchVersions[0]);
       }
       if (sample.window > 0) {
         lastDecidedWindow.update(key, sample.window - 1);

@@ -3,6 +3,7 @@ package io.moeplan.flink.layer;
 import io.moeplan.flink.input.RankLoad;
 import io.moeplan.flink.state.WriteBehind;
 import io.moeplan.flink.state.WriteBehindValue;
+import io.moeplan.schemas.DecisionWindows;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
@@ -64,7 +65,7 @@ public class RankWindowAggregator extends KeyedProcessFunction<String, RankLoad,
   public void processElement(RankLoad load, Context context, Collector<LayerSample> out)
       throws Exception {
     String key = context.getCurrentKey();
-    long window = Math.floorDiv(load.iteration, windowIterations);
+    long window = DecisionWindows.windowOf(load.iteration, windowIterations);
     RankWindow sums = open.value(key);
     if (sums != null && (sums.window != window || !sums.fits(load))) {
       emit(sums, out);

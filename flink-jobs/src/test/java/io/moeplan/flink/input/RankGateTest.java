@@ -324,6 +324,42 @@ class RankGateTest {
   }
 
   @Test
+  void aLoadHeldLateIsGivenAFullTimeoutToBeContinued() throws Exception {
+    harness.setProcessingTime(0);
+    harness.processBroadcastElement(pool("job"), 0);
+    harness.processElement(Loads.raw("job", 1, 1), 0);
+    harness.processElement(Loads.raw("job", 1, 2), 0);
+    harness.processElement(Loads.raw("job", 1, 1_000_000_000L), 0);
+
+    harness.setProcessingTime(CONFIRM_TIMEOUT - 100);
+    harness.processElement(Loads.raw("job", 1, 500), 0);
+    harness.setProcessingTime(CONFIRM_TIMEOUT + 100);
+    harness.processElement(Loads.raw("job", 1, 501), 0);
+
+    assertThat(iterations()).containsExactly(1L, 2L, 500L, 501L);
+    assertThat(deadLetters())
+        .singleElement()
+        .satisfies(
+            letter ->
+                assertThat(letter.getDetail()).contains("iteration 1000000000 of rank 1 jumped"));
+  }
+
+  @Test
+  void aRankThatSentOneLoadNamingARunStartsInThatRun() throws Exception {
+    harness.setProcessingTime(0);
+    harness.processBroadcastElement(pool("job"), 0);
+    harness.processElement(Loads.raw("job", 2, 5, "r", 0), 0);
+
+    harness.setProcessingTime(CONFIRM_TIMEOUT);
+    harness.processElement(Loads.raw("job", 2, 6, "r", 0), 0);
+
+    assertThat(harness.extractOutputValues())
+        .extracting(load -> load.iteration + ":" + load.runId)
+        .containsExactly("5:r", "6:r");
+    assertThat(deadLetters()).isEmpty();
+  }
+
+  @Test
   void anAbsurdFirstLoadDoesNotBlockTheRank() throws Exception {
     harness.processBroadcastElement(pool("job"), 0);
 
