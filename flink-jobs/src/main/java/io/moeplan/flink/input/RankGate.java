@@ -354,7 +354,7 @@ public class RankGate extends KeyedBroadcastProcessFunction<String, RawRecord, P
       unconfirmed.clear(key);
       for (RankLoad other : pending.loads) {
         if (other != continued) {
-          deadLetter(context, DeadLetters.of(other.source, notContinued(other, continued)));
+          deadLetter(context, notContinued(other, continued));
         }
       }
     } else {
@@ -363,6 +363,13 @@ public class RankGate extends KeyedBroadcastProcessFunction<String, RawRecord, P
     }
     pass(continued, pool, key, out);
     pass(load, pool, key, out);
+  }
+
+  /** An invalid-field dead letter of {@code load}: "iteration I of rank R" and then {@code why}. */
+  private static DeadLetter invalid(RankLoad load, String why) {
+    return DeadLetters.of(
+        load.source,
+        Rejection.invalid("iteration " + load.iteration + " of rank " + load.rank + why));
   }
 
   /** An out-of-order dead letter of {@code load}: "iteration I of rank R" and then {@code why}. */
@@ -399,7 +406,7 @@ public class RankGate extends KeyedBroadcastProcessFunction<String, RawRecord, P
     recent.clear(key);
     for (RankLoad other : leftovers) {
       if (sameEpoch(other, load)) {
-        deadLetter(context, DeadLetters.of(other.source, notContinued(other, load)));
+        deadLetter(context, notContinued(other, load));
       } else {
         deadLetter(
             context,
@@ -502,16 +509,11 @@ public class RankGate extends KeyedBroadcastProcessFunction<String, RawRecord, P
         RankLoad oldest = pending.loads[i];
         deadLetter(
             context,
-            DeadLetters.of(
-                oldest.source,
-                Rejection.invalid(
-                    "iteration "
-                        + oldest.iteration
-                        + " of rank "
-                        + oldest.rank
-                        + " was not continued before "
-                        + MAX_UNCONFIRMED
-                        + " other loads of the rank jumped away from its admitted iterations")));
+            invalid(
+                oldest,
+                " was not continued before "
+                    + MAX_UNCONFIRMED
+                    + " other loads of the rank jumped away from its admitted iterations"));
       }
       next.loads = new RankLoad[keep + 1];
       System.arraycopy(pending.loads, drop, next.loads, 0, keep);
@@ -554,19 +556,14 @@ public class RankGate extends KeyedBroadcastProcessFunction<String, RawRecord, P
       } else {
         deadLetter(
             context,
-            DeadLetters.of(
-                load.source,
-                Rejection.invalid(
-                    "iteration "
-                        + load.iteration
-                        + " of rank "
-                        + load.rank
-                        + " names "
-                        + Epochs.describe(load.runId, load.attempt)
-                        + ", but no later load of the rank continued it within "
-                        + confirmTimeoutMillis
-                        + " ms; the rank stays in "
-                        + Epochs.describe(currentRun, currentAttempt))));
+            invalid(
+                load,
+                " names "
+                    + Epochs.describe(load.runId, load.attempt)
+                    + ", but no later load of the rank continued it within "
+                    + confirmTimeoutMillis
+                    + " ms; the rank stays in "
+                    + Epochs.describe(currentRun, currentAttempt)));
       }
     }
     RankLoad[] byIteration = sameEpoch.toArray(RankLoad[]::new);
@@ -591,7 +588,7 @@ public class RankGate extends KeyedBroadcastProcessFunction<String, RawRecord, P
           pass(load, pool, key, out);
           last = load;
         } else {
-          deadLetter(context, DeadLetters.of(load.source, notContinued(load, last)));
+          deadLetter(context, notContinued(load, last));
         }
       }
       return;
@@ -600,30 +597,22 @@ public class RankGate extends KeyedBroadcastProcessFunction<String, RawRecord, P
     for (RankLoad load : byIteration) {
       deadLetter(
           context,
-          DeadLetters.of(
-              load.source,
-              Rejection.invalid(
-                  "iteration "
-                      + load.iteration
-                      + " of rank "
-                      + load.rank
-                      + " is more than --max-iteration-jump "
-                      + maxIterationJump
-                      + " away from the rank's iteration "
-                      + latest
-                      + ", and no load of the rank continued from it within "
-                      + confirmTimeoutMillis
-                      + " ms")));
+          invalid(
+              load,
+              " is more than --max-iteration-jump "
+                  + maxIterationJump
+                  + " away from the rank's iteration "
+                  + latest
+                  + ", and no load of the rank continued from it within "
+                  + confirmTimeoutMillis
+                  + " ms"));
     }
   }
 
-  private static Rejection notContinued(RankLoad load, RankLoad continued) {
-    return Rejection.invalid(
-        "iteration "
-            + load.iteration
-            + " of rank "
-            + load.rank
-            + " jumped away from the rank's iterations, which went on from iteration "
+  private static DeadLetter notContinued(RankLoad load, RankLoad continued) {
+    return invalid(
+        load,
+        " jumped away from the rank's iterations, which went on from iteration "
             + continued.iteration);
   }
 
