@@ -64,6 +64,17 @@ public final class Epochs {
     return next;
   }
 
+  /**
+   * The runs left after moving from {@code oldRunId} (with {@code leftRuns} left before) to the
+   * newer epoch {@code order} names, whose run is {@code runId}: a new run leaves the old one; the
+   * run moved to is never among the left ones.
+   */
+  public static String[] leftAfterMove(
+      String[] leftRuns, String oldRunId, Order order, String runId) {
+    String[] left = order == Order.NEWER_RUN ? leave(leftRuns, oldRunId) : leftRuns;
+    return without(left, runId);
+  }
+
   /** {@code leftRuns} without {@code runId} (a run that became current again cannot be left). */
   public static String[] without(String[] leftRuns, String runId) {
     if (leftRuns == null) {

@@ -397,11 +397,8 @@ public class RankGate extends KeyedBroadcastProcessFunction<String, RawRecord, P
     RankEpoch next = new RankEpoch();
     next.runId = load.runId;
     next.attempt = load.attempt;
-    String[] left = current == null ? null : current.leftRuns;
-    if (order == Epochs.Order.NEWER_RUN) {
-      left = Epochs.leave(left, oldRun);
-    }
-    next.leftRuns = Epochs.without(left, load.runId);
+    next.leftRuns =
+        Epochs.leftAfterMove(current == null ? null : current.leftRuns, oldRun, order, load.runId);
     epoch.update(key, next);
     recent.clear(key);
     for (RankLoad other : leftovers) {

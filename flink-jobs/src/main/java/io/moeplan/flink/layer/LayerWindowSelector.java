@@ -285,9 +285,10 @@ public class LayerWindowSelector
     LayerPlanState next = new LayerPlanState();
     next.runId = sample.runId;
     next.attempt = sample.attempt;
-    String[] left = old == null ? null : old.leftRuns;
+    next.leftRuns =
+        Epochs.leftAfterMove(
+            old == null ? null : old.leftRuns, old == null ? null : old.runId, order, sample.runId);
     if (order == Epochs.Order.NEWER_RUN) {
-      left = Epochs.leave(left, old == null ? null : old.runId);
       lastDecidedWindow.clear(key);
       LOG.info(
           "{}: new run, {} after {}; the layer starts over",
@@ -335,7 +336,6 @@ public class LayerWindowSelector
           resumedAt,
           next.planVersion);
     }
-    next.leftRuns = Epochs.without(left, sample.runId);
     planState.update(key, next);
   }
 
