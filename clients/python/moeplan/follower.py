@@ -17,8 +17,9 @@ The rules are those of moeplan's Java executor (``docs/wire-format.md`` in the r
 * a decision whose placement differs from the one the layer runs is applied even when it says
   KEEP: it repairs a switch the rank missed;
 * after a restart, :meth:`DecisionFollower.resume` reads the compacted decisions topic to its end
-  and adopts, per layer, the newest decision of the rank's run that took effect before the
-  iteration training restarts at.
+  and adopts, per layer, the newest decision of the rank's run in force at the iteration training
+  restarts at; the windows before the restart's are not waited for, since a resumed attempt does
+  not decide them again.
 
 The follower does no I/O of its own: it pulls decisions from a *source*, any object with a
 ``poll(timeout_seconds) -> list`` method returning decoded ``PlanDecision`` dicts (such as
@@ -108,6 +109,7 @@ class DecisionFollower:
         self._received = {layer: {} for layer in self._current}
         self._seen = {}
         self._resolved = -1
+        self._no_wait_before = 0
         self._newest_mistimed = False
         self.timing_error = None
         self.decisions = 0
@@ -189,13 +191,16 @@ class DecisionFollower:
         )
         if window < 0 or window <= self._resolved:
             return _NOTHING
-        self._await(window, source, timeout)
+        # a window before a restart's is not decided again by a new attempt: nothing to wait for
+        if window >= self._no_wait_before:
+            self._await(window, source, timeout)
         switches, timed_out = [], []
         for layer, received in self._received.items():
             decision = received.get(window)
             if decision is None:
-                self.timeouts += 1
-                timed_out.append(layer)
+                if window >= self._no_wait_before:
+                    self.timeouts += 1
+                    timed_out.append(layer)
                 continue
             change = self._adopt(layer, iteration, decision)
             if change:
@@ -206,21 +211,26 @@ class DecisionFollower:
     def resume(self, start_iteration, source, timeout=30.0):
         """For a rank restarting at ``start_iteration``: reads the source until it is caught up
         (at most ``timeout`` seconds) and adopts, per layer, the newest decision of the rank's run
-        whose window took effect before ``start_iteration``. Returns the placement changes from
-        the ones the follower was created with.
+        in force at ``start_iteration``. Returns the placement changes from the placements the
+        follower was created with.
 
-        Decisions of the run's earlier attempts count here (training resumed where they left
-        off); a rank that saved its placements with its checkpoint can create the follower on
-        those instead and skip this.
+        In force are the rank's own epoch's decisions that took effect before
+        ``start_iteration`` and its run's earlier attempts' decisions that took effect at or
+        before it: a resumed attempt (``attempt`` one higher) goes on from the placement the run
+        had there, as the job does. Windows before the one ``start_iteration`` is in are not
+        decided again in a new attempt, so their effective iterations do not wait; a decision of
+        the rank's epoch for one of them, already on the topic, is still applied there.
+
+        A rank that saved :meth:`state_dict` with its checkpoint can restore that instead, and
+        still call this to skip the waits.
         """
-        last = windows.last_window_effective_before(
-            start_iteration, self.window_iterations, self.lead_iterations
-        )
+        restart_window = windows.window_of(start_iteration, self.window_iterations)
         newest = {}
         deadline = self._clock() + timeout
         while True:
             for decision in source.poll(min(0.2, max(0.0, deadline - self._clock()))):
-                self._consider_for_resume(decision, last, newest)
+                if not self._in_force_at(decision, start_iteration, newest):
+                    self.offer(decision)
             if source.caught_up() or self._clock() >= deadline:
                 break
         adopted = []
@@ -228,28 +238,32 @@ class DecisionFollower:
             change = self._adopt(layer, start_iteration, decision)
             if change:
                 adopted.append(change)
-        if last >= 0:
-            self._resolve(last)
+        self._no_wait_before = restart_window
         return adopted
 
-    def _consider_for_resume(self, decision, last, newest):
+    def _in_force_at(self, decision, iteration, newest):
+        """Whether ``decision`` is one of the run's decisions in force at a restart at
+        ``iteration``; the newest per layer is kept in ``newest``."""
         if decision["jobId"] != self.job_id or decision.get("runId") != self.run_id:
-            return
-        if decision.get("attempt", 0) > self.attempt or decision["window"] > last:
-            # a later attempt's or a window after the restart: the current attempt decides it
-            self.offer(decision)
-            return
-        layer = decision["layer"]
-        if layer not in self._current or self._timing_mismatch(decision):
-            return
-        if _placement_of(decision, self._current[layer]) is None:
-            return
-        held = newest.get(layer)
-        if held is None or (decision["window"], decision.get("attempt", 0)) >= (
-            held["window"],
-            held.get("attempt", 0),
+            return False
+        attempt = decision.get("attempt", 0)
+        effective = decision["effectiveIteration"]
+        if not (
+            (attempt == self.attempt and effective < iteration)
+            or (attempt < self.attempt and effective <= iteration)
         ):
+            return False
+        layer = decision["layer"]
+        if (
+            layer not in self._current
+            or self._timing_mismatch(decision)
+            or _placement_of(decision, self._current[layer]) is None
+        ):
+            return True
+        held = newest.get(layer)
+        if held is None or (decision["window"], attempt) >= (held["window"], held.get("attempt", 0)):
             newest[layer] = decision
+        return True
 
     def _timing_mismatch(self, decision):
         job_window = decision.get("windowIterations")

@@ -208,12 +208,44 @@ def test_a_restart_resumes_from_the_newest_decision_that_took_effect_before_it()
     assert [s.after for s in outcome.switches] == [START] and outcome.timed_out == []
 
 
-def test_a_resumed_attempt_adopts_its_runs_earlier_attempts_decisions():
+def test_a_restart_in_the_same_epoch_applies_a_window_decided_before_it_at_its_iteration():
+    clock = Clock()
+    f = follower(layers=(0,), clock=clock)
+    # restart at 20: window 1 (iterations 10-19) takes effect at 21, and was decided already
+    source = Script(clock, [decision(0, 1, SWAPPED, version=1)])
+    assert f.resume(20, source) == []
+    assert [s.after for s in f.step(21, source, 0.5).switches] == [SWAPPED]
+
+
+def test_a_resumed_attempt_goes_on_from_its_runs_placement_and_does_not_wait_before_the_restart():
+    clock = Clock()
+    f = follower(layers=(0,), clock=clock, run_id="r", attempt=1)
+
+    def earlier(window, placement, version):
+        return decision(
+            0, window, placement, version=version, runId="r", attempt=0,
+            decisionId=keys.decision_id(JOB, 0, window, "r", 0),
+        )
+
+    # attempt 0 ran on to window 3; attempt 1 restarts at 20, where window 1 took effect at 21
+    source = Script(
+        clock,
+        [earlier(0, SWAPPED, 1), earlier(1, ROTATED, 2), earlier(2, START, 3), earlier(3, SWAPPED, 4)],
+    )
+    assert [s.after for s in f.resume(20, source)] == [SWAPPED]
+    assert f.plan_version(0) == 1
+    outcome = f.step(21, source, 5.0)
+    assert outcome.switches == [] and outcome.timed_out == [] and clock.now < 1.0
+    # window 2 is the new attempt's to decide, and is waited for
+    assert f.step(31, source, 2.0).timed_out == [0] and f.timeouts == 1
+
+
+def test_a_resumed_attempt_takes_a_switch_that_took_effect_at_the_restart_iteration():
     clock = Clock()
     f = follower(layers=(0,), clock=clock, run_id="r", attempt=1)
     earlier = {"runId": "r", "attempt": 0, "decisionId": keys.decision_id(JOB, 0, 1, "r", 0)}
     source = Script(clock, [decision(0, 1, SWAPPED, **earlier)])
-    assert [s.after for s in f.resume(22, source)] == [SWAPPED]
+    assert [s.after for s in f.resume(21, source)] == [SWAPPED]
 
 
 def test_a_restart_before_the_first_effective_iteration_adopts_nothing():
