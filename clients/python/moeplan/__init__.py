@@ -1,0 +1,1 @@
+"""Python client of moeplan: the wire codec of its Kafka topics."""

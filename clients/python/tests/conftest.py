@@ -1,0 +1,6 @@
+"""Shared test setup: makes the ``moeplan`` package importable from this source tree."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
