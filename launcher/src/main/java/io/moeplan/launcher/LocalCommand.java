@@ -1,20 +1,33 @@
 package io.moeplan.launcher;
 
+import io.moeplan.launcher.local.ExternalStack;
 import io.moeplan.launcher.local.LocalStack;
+import io.moeplan.launcher.local.SelectorStack;
+import io.moeplan.planner.pool.Pool;
+import io.moeplan.planner.pool.PoolOptions;
 import io.moeplan.planner.spec.ClusterSpec;
 import io.moeplan.planner.spec.ModelSpec;
 import io.moeplan.planner.spec.SpecLoader;
+import io.moeplan.poolloader.PoolFiles;
+import io.moeplan.poolloader.PoolRecords;
 import io.moeplan.schemas.JobIds;
+import io.moeplan.schemas.PlanPool;
 import java.nio.file.Path;
+import java.time.Instant;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.ParseResult;
 import picocli.CommandLine.Spec;
 
-/** {@code moeplan local}: the whole loop on this machine. */
+/**
+ * {@code moeplan local}: the whole loop on this machine ({@link LocalStack}), or with {@code
+ * --external} the services for a training job outside moeplan ({@link ExternalStack}).
+ */
 @Command(
     name = "local",
     mixinStandardHelpOptions = true,
@@ -29,7 +42,20 @@ import picocli.CommandLine.Spec;
           + " shape, CPU workers' constants, the model's layers and experts at the small"
           + " dimensions).",
       "Prints a line for every switch decision and every applied switch, a progress line every"
-          + " 2 s with the measured per-worker compute, and a summary; Ctrl-C stops it cleanly."
+          + " 2 s with the measured per-worker compute, and a summary; Ctrl-C stops it cleanly.",
+      "",
+      "With --external it runs the broker, the job and the pool for a training job outside"
+          + " moeplan (e.g. PyTorch with moeplan's Python client) and starts no executor. The pool"
+          + " is searched for --cluster and --model as given (as 'pool build' does; --parallel"
+          + " fixes the job's parallel config, --start-layout its starting expert layout), or"
+          + " --pool publishes a file written by 'pool build' (--job renames its job). It prints"
+          + " the bootstrap address, the dashboard, the job id, the pool's world size (tp*pp*dp),"
+          + " layers, experts, ep and slots per worker, the topics, the command that starts the"
+          + " Python example against it, and then the line 'ready: bootstrap-servers=HOST:PORT"
+          + " job=JOB'. Then it prints every switch decision, every dead-lettered load with its"
+          + " reason, and a progress line every 5 s, until Ctrl-C or --duration. The executor"
+          + " options (--iterations, --rate, --trace, --trace-sample-iterations, --hidden, --ffn,"
+          + " --tokens-per-rank, --decision-timeout) are refused with --external."
     })
 final class LocalCommand implements Callable<Integer> {
 
@@ -135,8 +161,71 @@ final class LocalCommand implements Callable<Integer> {
       description = "Seed of the synthetic routing and pool loads. Default: ${DEFAULT-VALUE}.")
   long seed;
 
+  @Option(
+      names = "--external",
+      description =
+          "Run the broker, the plan-selector job and the pool for a training job outside"
+              + " moeplan, without an executor (see above).")
+  boolean external;
+
+  @Option(
+      names = "--pool",
+      paramLabel = "FILE",
+      description =
+          "With --external: publish this pool file (written by pool build) instead of searching"
+              + " one; --job, when given, publishes it for that job id instead of the file's.")
+  Path poolFile;
+
+  @Option(
+      names = "--duration",
+      defaultValue = "0",
+      description =
+          "With --external: how long to run, then stop (e.g. 90s, 10m; 0 runs until Ctrl-C)."
+              + " Default: ${DEFAULT-VALUE}.")
+  String duration;
+
+  @Mixin JobLayoutOptions layout;
+
+  /** Options that only the in-process executor uses. */
+  private static final List<String> EXECUTOR_OPTIONS =
+      List.of(
+          "--iterations",
+          "--rate",
+          "--trace",
+          "--trace-sample-iterations",
+          "--hidden",
+          "--ffn",
+          "--tokens-per-rank",
+          "--decision-timeout");
+
+  /** Options that describe the pool searched, which a prebuilt --pool already is. */
+  private static final List<String> SEARCH_OPTIONS =
+      List.of(
+          "--cluster",
+          "--model",
+          "--layers",
+          "--seed",
+          JobLayoutOptions.PARALLEL,
+          JobLayoutOptions.START_LAYOUT);
+
+  /** Options only external mode uses. */
+  private static final List<String> EXTERNAL_OPTIONS =
+      List.of("--pool", "--duration", JobLayoutOptions.PARALLEL, JobLayoutOptions.START_LAYOUT);
+
   @Override
   public Integer call() throws Exception {
+    String jobProblem = JobIds.problem(job);
+    if (jobProblem != null) {
+      throw new ParameterException(spec.commandLine(), "--job: " + jobProblem);
+    }
+    if (external) {
+      return callExternal();
+    }
+    List<String> externalOnly = given(EXTERNAL_OPTIONS);
+    if (!externalOnly.isEmpty()) {
+      throw new ParameterException(
+          spec.commandLine(), String.join(", ", externalOnly) + ": only with --external");
+    }
     if (rate <= 0 || !Double.isFinite(rate)) {
       throw new ParameterException(spec.commandLine(), "--rate must be > 0, got " + rate);
     }
@@ -159,27 +248,10 @@ final class LocalCommand implements Callable<Integer> {
       throw new ParameterException(
           spec.commandLine(), "--iterations must be >= 0, got " + iterations);
     }
-    String jobProblem = JobIds.problem(job);
-    if (jobProblem != null) {
-      throw new ParameterException(spec.commandLine(), "--job: " + jobProblem);
-    }
     int windowIterations = windows.windowIterations(spec);
     int leadIterations = windows.leadIterations(spec);
-    ClusterSpec clusterSpec =
-        cluster == null
-            ? SpecLoader.loadExample("cluster-h100-2node.yaml", ClusterSpec.class)
-            : SpecLoader.loadCluster(cluster);
-    ModelSpec modelSpec =
-        model == null
-            ? SpecLoader.loadExample("model-gpt-moe.yaml", ModelSpec.class)
-            : SpecLoader.loadModel(model);
-    Integer moeLayers = layers != null ? layers : model == null ? Integer.valueOf(12) : null;
-    if (moeLayers != null) {
-      if (moeLayers < 1) {
-        throw new ParameterException(spec.commandLine(), "--layers must be >= 1, got " + moeLayers);
-      }
-      modelSpec = modelSpec.withMoeLayers(moeLayers);
-    }
+    ClusterSpec clusterSpec = clusterSpec();
+    ModelSpec modelSpec = modelSpec();
     LocalStack stack =
         new LocalStack(
             LocalStack.Settings.builder(clusterSpec, modelSpec)
@@ -200,5 +272,96 @@ final class LocalCommand implements Callable<Integer> {
       stack.run();
     }
     return 0;
+  }
+
+  /** {@code --external}: the services for a training job outside moeplan, and no executor. */
+  private int callExternal() throws Exception {
+    List<String> executorOnly = given(EXECUTOR_OPTIONS);
+    if (!executorOnly.isEmpty()) {
+      throw new ParameterException(
+          spec.commandLine(),
+          String.join(", ", executorOnly)
+              + ": only for the in-process executor, which --external does not run");
+    }
+    java.time.Duration runFor = ExecutorCommand.parseDuration(spec, "--duration", duration);
+    int windowIterations = windows.windowIterations(spec);
+    int leadIterations = windows.leadIterations(spec);
+    PlanPool pool;
+    if (poolFile != null) {
+      List<String> searchOnly = given(SEARCH_OPTIONS);
+      if (!searchOnly.isEmpty()) {
+        throw new ParameterException(
+            spec.commandLine(),
+            String.join(", ", searchOnly)
+                + ": describe the pool to search, but --pool "
+                + poolFile
+                + " is already built");
+      }
+      try {
+        pool = PoolFiles.read(poolFile);
+      } catch (IllegalArgumentException e) {
+        throw new ParameterException(spec.commandLine(), "--pool " + e.getMessage(), e);
+      }
+      if (given(List.of("--job")).size() == 1) {
+        pool.setJobId(job);
+      }
+    } else {
+      ModelSpec modelSpec = modelSpec();
+      PoolOptions options =
+          PoolOptions.defaults().withSynthetic(PoolOptions.DEFAULT_SYNTHETIC_SAMPLES, seed);
+      Pool searched =
+          layout.search(
+              spec,
+              clusterSpec(),
+              modelSpec,
+              options,
+              null,
+              new PoolCommand.ProgressLine(spec.commandLine().getErr()));
+      pool = PoolRecords.toRecord(searched, job, Instant.now(), "moeplan local --external");
+    }
+    ExternalStack stack =
+        new ExternalStack(
+            new ExternalStack.Settings(
+                new SelectorStack.Ports(kafkaPort, uiPort, windowIterations, leadIterations),
+                runFor,
+                EXTERNAL_PROGRESS_INTERVAL),
+            pool,
+            spec.commandLine().getOut());
+    try (StopOnExit exit = StopOnExit.on("moeplan-local-stop", stack::stop)) {
+      stack.run();
+    }
+    return 0;
+  }
+
+  /** Time between external mode's progress lines. */
+  private static final java.time.Duration EXTERNAL_PROGRESS_INTERVAL =
+      java.time.Duration.ofSeconds(5);
+
+  private ClusterSpec clusterSpec() {
+    return cluster == null
+        ? SpecLoader.loadExample("cluster-h100-2node.yaml", ClusterSpec.class)
+        : SpecLoader.loadCluster(cluster);
+  }
+
+  /** The model, with {@code --layers} (12 for the built-in model when not given). */
+  private ModelSpec modelSpec() {
+    ModelSpec modelSpec =
+        model == null
+            ? SpecLoader.loadExample("model-gpt-moe.yaml", ModelSpec.class)
+            : SpecLoader.loadModel(model);
+    Integer moeLayers = layers != null ? layers : model == null ? Integer.valueOf(12) : null;
+    if (moeLayers != null) {
+      if (moeLayers < 1) {
+        throw new ParameterException(spec.commandLine(), "--layers must be >= 1, got " + moeLayers);
+      }
+      modelSpec = modelSpec.withMoeLayers(moeLayers);
+    }
+    return modelSpec;
+  }
+
+  /** Those of {@code options} given on the command line, in that order. */
+  private List<String> given(List<String> options) {
+    ParseResult parsed = spec.commandLine().getParseResult();
+    return parsed == null ? List.of() : options.stream().filter(parsed::hasMatchedOption).toList();
   }
 }

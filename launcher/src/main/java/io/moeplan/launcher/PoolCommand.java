@@ -5,9 +5,7 @@ import io.moeplan.planner.pool.LoadHistory;
 import io.moeplan.planner.pool.Plan;
 import io.moeplan.planner.pool.Pool;
 import io.moeplan.planner.pool.PoolOptions;
-import io.moeplan.planner.pool.PoolSearch;
 import io.moeplan.planner.pool.ProgressListener;
-import io.moeplan.planner.pool.StartLayout;
 import io.moeplan.planner.spec.ClusterSpec;
 import io.moeplan.planner.spec.ModelSpec;
 import io.moeplan.planner.spec.SpecLoader;
@@ -30,6 +28,7 @@ import java.util.concurrent.TimeoutException;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.KafkaException;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -57,6 +56,8 @@ final class PoolCommand implements Runnable {
       description = {
         "Searches the parallel configs valid for the cluster and model, keeps the best, and writes"
             + " a pool of plans (a placement per MoE layer for each load regime) to --out.",
+        "With --parallel tp=N,pp=N,dp=N,ep=N,slots=N the job's fixed parallel config is the only"
+            + " one searched; --start-layout gives the expert layout the job starts on.",
         "Without --trace the representative loads come from a seeded synthetic skew model."
       })
   static final class Build implements Callable<Integer> {
@@ -89,16 +90,7 @@ final class PoolCommand implements Runnable {
         description = "Trace samples (iterations) read at most. Default: ${DEFAULT-VALUE}.")
     int traceSamples;
 
-    @Option(
-        names = "--start-layout",
-        defaultValue = StartLayout.CONTIGUOUS,
-        paramLabel = "contiguous|FILE",
-        description =
-            "The expert layout the training job starts on, before its first decision:"
-                + " 'contiguous' (worker w holds experts w*S .. w*S+S-1 for S slots per worker),"
-                + " or a text file with one line per MoE layer listing the expert of every slot"
-                + " in slot order (one line: every layer). Default: ${DEFAULT-VALUE}.")
-    String startLayout;
+    @Mixin JobLayoutOptions layout;
 
     @Option(names = "--out", required = true, description = "Pool file to write.")
     Path out;
@@ -168,23 +160,8 @@ final class PoolCommand implements Runnable {
           throw new ParameterException(spec.commandLine(), "--trace " + e.getMessage(), e);
         }
       }
-      Pool pool;
-      try {
-        pool =
-            new PoolSearch(clusterSpec, modelSpec, options).search(history, new ProgressLine(err));
-      } catch (IllegalArgumentException e) {
-        throw new ParameterException(spec.commandLine(), e.getMessage(), e);
-      }
-      if (!StartLayout.CONTIGUOUS.equals(startLayout)) {
-        try {
-          pool =
-              pool.withStartLayout(
-                  StartLayout.read(
-                      Path.of(startLayout), pool.startingPlan().parallel(), modelSpec));
-        } catch (IllegalArgumentException | NoSuchFileException e) {
-          throw new ParameterException(spec.commandLine(), "--start-layout " + e.getMessage(), e);
-        }
-      }
+      Pool pool =
+          layout.search(spec, clusterSpec, modelSpec, options, history, new ProgressLine(err));
       PlanPool record = PoolRecords.toRecord(pool, job, Instant.now(), "moeplan pool build");
       PoolFiles.write(record, out);
       printSummary(pool, stdout);

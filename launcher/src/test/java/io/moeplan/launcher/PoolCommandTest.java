@@ -198,4 +198,96 @@ class PoolCommandTest {
     assertThat(code).isEqualTo(2);
     assertThat(err.toString()).contains("garbage.pool: not a plan pool");
   }
+
+  @Test
+  void buildWithAFixedParallelConfigKeepsOnlyThatConfig() throws Exception {
+    Path pool = directory.resolve("fixed.pool");
+
+    int code =
+        run(
+            "pool",
+            "build",
+            "--cluster",
+            smallCluster().toString(),
+            "--model",
+            smallModel().toString(),
+            "--parallel",
+            "slots=2,ep=4,dp=4,pp=1,tp=1",
+            "--plans-per-config",
+            "2",
+            "--out",
+            pool.toString());
+
+    assertThat(code).as(err.toString()).isZero();
+    PlanPool written = PoolFiles.read(pool);
+    assertThat(written.getPlans())
+        .hasSize(2)
+        .allSatisfy(
+            plan -> {
+              assertThat(plan.getParallel().getTp()).isEqualTo(1);
+              assertThat(plan.getParallel().getPp()).isEqualTo(1);
+              assertThat(plan.getParallel().getDp()).isEqualTo(4);
+              assertThat(plan.getParallel().getEp()).isEqualTo(4);
+              assertThat(plan.getParallel().getSlotsPerWorker()).isEqualTo(2);
+            });
+    assertThat(out.toString()).contains("1,1,4,4,2");
+  }
+
+  @Test
+  void aParallelConfigTheClusterRefusesExitsNamingTheRule() throws Exception {
+    int code =
+        run(
+            "pool", "build",
+            "--cluster", smallCluster().toString(),
+            "--model", smallModel().toString(),
+            "--parallel", "tp=1,pp=1,dp=4,ep=3,slots=3",
+            "--out", directory.resolve("never.pool").toString());
+
+    assertThat(code).isEqualTo(2);
+    assertThat(err.toString())
+        .contains("--parallel tp=1,pp=1,dp=4,ep=3,slots=3 is refused (EXPERT_GROUP_SPLITS_DATA)")
+        .contains("ep 3 does not divide dp 4");
+    assertThat(directory.resolve("never.pool")).doesNotExist();
+  }
+
+  @Test
+  void aParallelConfigNotOnTheClustersGpusExitsSayingSo() throws Exception {
+    int code =
+        run(
+            "pool", "build",
+            "--cluster", smallCluster().toString(),
+            "--model", smallModel().toString(),
+            "--parallel", "tp=1,pp=1,dp=8,ep=8,slots=1",
+            "--out", directory.resolve("never.pool").toString());
+
+    assertThat(code).isEqualTo(2);
+    assertThat(err.toString())
+        .contains("(NOT_THE_CLUSTERS_GPUS)")
+        .contains("not a divisor triple of the cluster's 4 GPUs");
+  }
+
+  @Test
+  void aMalformedParallelConfigNamesTheBadPart() throws Exception {
+    int code =
+        run(
+            "pool", "build",
+            "--cluster", smallCluster().toString(),
+            "--model", smallModel().toString(),
+            "--parallel", "tp=1,pp=1,dp=four,ep=4,slots=2",
+            "--out", directory.resolve("never.pool").toString());
+
+    assertThat(code).isEqualTo(2);
+    assertThat(err.toString())
+        .contains("--parallel")
+        .contains("'dp=four': 'four' is not a whole number");
+
+    err.getBuffer().setLength(0);
+    assertThat(
+            run(
+                "pool", "build",
+                "--parallel", "tp=1,pp=1,dp=4,ep=4",
+                "--out", directory.resolve("never.pool").toString()))
+        .isEqualTo(2);
+    assertThat(err.toString()).contains("missing slots");
+  }
 }

@@ -7,24 +7,19 @@ import io.moeplan.executor.process.ExecutorSettings;
 import io.moeplan.executor.process.ExecutorSettings.TopicNames;
 import io.moeplan.executor.process.IterationReport;
 import io.moeplan.executor.process.KafkaExecutorIo;
-import io.moeplan.flink.job.PlanSelectorConfig;
 import io.moeplan.flink.job.PlanSelectorJob;
 import io.moeplan.launcher.CpuExecutorPool;
-import io.moeplan.launcher.Directories;
-import io.moeplan.launcher.kafka.EmbeddedKafkaBroker;
 import io.moeplan.planner.pool.LoadHistory;
 import io.moeplan.planner.pool.Pool;
 import io.moeplan.planner.pool.PoolOptions;
 import io.moeplan.planner.spec.ClusterSpec;
 import io.moeplan.planner.spec.ModelSpec;
-import io.moeplan.poolloader.PoolPublisher;
 import io.moeplan.poolloader.PoolRecords;
 import io.moeplan.poolloader.TraceHistory;
 import io.moeplan.schemas.DecisionAction;
 import io.moeplan.schemas.DecisionWindows;
 import io.moeplan.schemas.PlanDecision;
 import io.moeplan.schemas.PlanPool;
-import io.moeplan.schemas.Topics;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -37,29 +32,21 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Properties;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Stream;
-import org.apache.flink.api.common.JobStatus;
-import org.apache.flink.configuration.Configuration;
-import org.apache.flink.configuration.MetricOptions;
-import org.apache.flink.configuration.RestOptions;
-import org.apache.flink.configuration.TaskManagerOptions;
-import org.apache.flink.core.execution.JobClient;
-import org.apache.flink.state.rocksdb.RocksDBOptions;
-import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 
 /**
- * The whole loop on one machine: an embedded Kafka broker, a Flink MiniCluster with its dashboard
- * running {@link PlanSelectorJob}, a pool built and published for the job, and an in-process
- * executor ({@link Executor}, cpu backend, small dimensions) hosting every rank: a real gate on the
- * synthetic token stream (or a replayed trace) routes each iteration, the ranks publish their
- * expert loads, the experts run on the placement in force, and each window's decisions are applied
- * at their effective iteration, moving weights and Adam state.
+ * The whole loop on one machine: the {@link SelectorStack} (an embedded Kafka broker, a Flink
+ * MiniCluster with its dashboard running {@link PlanSelectorJob}, a pool published for the job)
+ * driven by an in-process executor ({@link Executor}, cpu backend, small dimensions) hosting every
+ * rank: a real gate on the synthetic token stream (or a replayed trace) routes each iteration, the
+ * ranks publish their expert loads, the experts run on the placement in force, and each window's
+ * decisions are applied at their effective iteration, moving weights and Adam state.
  *
  * <p>The pool is searched for the executor's computation ({@link CpuExecutorPool}: the cluster's
  * shape with CPU workers' constants, the model's layers and experts at the executor's dimensions),
  * so the selector's modelled times and the executor's measured per-worker compute agree in scale.
+ * {@link ExternalStack} runs the same services for a training job outside moeplan instead.
  */
 public final class LocalStack {
 
@@ -241,53 +228,20 @@ public final class LocalStack {
 
   /** Runs until the iterations are produced or {@link #stop()} is called; cleans up either way. */
   public void run() throws Exception {
-    Path workDirectory = Files.createTempDirectory("moeplan-local-");
-    try (EmbeddedKafkaBroker broker =
-        EmbeddedKafkaBroker.builder().port(settings.kafkaPort()).build().start()) {
-      out.printf("Kafka broker on %s%n", broker.bootstrapServers());
-      PlanPool pool = buildPool();
-      Properties client = broker.clientProperties();
-      PoolPublisher.publish(pool, Topics.PLAN_POOL.name(), client);
-      PlanSelectorConfig config =
-          PlanSelectorConfig.fromArgs(
-              "--bootstrap-servers",
-              broker.bootstrapServers(),
-              DecisionWindows.WINDOW_ITERATIONS_FLAG,
-              Integer.toString(settings.windowIterations()),
-              DecisionWindows.LEAD_ITERATIONS_FLAG,
-              Integer.toString(settings.leadIterations()),
-              "--checkpoint-dir",
-              workDirectory.resolve("checkpoints").toUri().toString());
-      JobClient job = submit(config, workDirectory);
-      awaitRunning(job);
+    PlanPool pool = buildPool();
+    SelectorStack.Ports ports =
+        new SelectorStack.Ports(
+            settings.kafkaPort(),
+            settings.uiPort(),
+            settings.windowIterations(),
+            settings.leadIterations());
+    try (SelectorStack stack = SelectorStack.start(ports, pool)) {
+      out.printf("Kafka broker on %s%n", stack.bootstrapServers());
+      out.printf("Flink dashboard on %s (job %s)%n", stack.dashboardUrl(), stack.flinkJobId());
+      drive(stack.clientProperties(), pool);
       out.printf(
-          "Flink dashboard on http://localhost:%d (job %s)%n", settings.uiPort(), job.getJobID());
-      try {
-        drive(broker, pool);
-        out.printf(
-            "checkpoints: %.1f KiB on disk (RocksDB, incremental) after the run%n",
-            directorySize(workDirectory.resolve("checkpoints")) / 1024.0);
-      } finally {
-        cancelAndAwait(job);
-      }
-    } finally {
-      Directories.deleteRecursively(workDirectory);
-    }
-  }
-
-  /** Cancels the job and waits (bounded) until it ended, so no checkpoint is left half-written. */
-  private static void cancelAndAwait(JobClient job) throws Exception {
-    job.cancel().get();
-    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-    while (System.nanoTime() < deadline) {
-      try {
-        if (job.getJobStatus().get().isGloballyTerminalState()) {
-          return;
-        }
-      } catch (ExecutionException | IllegalStateException e) {
-        return; // the job's MiniCluster no longer knows it, or has shut down: it has ended
-      }
-      Thread.sleep(50);
+          "checkpoints: %.1f KiB on disk (RocksDB, incremental) after the run%n",
+          directorySize(stack.checkpointDirectory()) / 1024.0);
     }
   }
 
@@ -323,32 +277,7 @@ public final class LocalStack {
     return PoolRecords.toRecord(pool, settings.jobId(), Instant.now(), "moeplan local");
   }
 
-  private JobClient submit(PlanSelectorConfig config, Path workDirectory) throws Exception {
-    Configuration flink = PlanSelectorJob.flinkConfiguration(config);
-    flink.set(RestOptions.PORT, settings.uiPort());
-    flink.set(RestOptions.BIND_ADDRESS, "localhost");
-    flink.set(TaskManagerOptions.NUM_TASK_SLOTS, config.parallelism());
-    // the dashboard refreshes metrics every second instead of every ten
-    flink.set(MetricOptions.METRIC_FETCHER_UPDATE_INTERVAL, Duration.ofSeconds(1));
-    flink.set(RocksDBOptions.LOCAL_DIRECTORIES, workDirectory.resolve("rocksdb").toString());
-    StreamExecutionEnvironment env =
-        StreamExecutionEnvironment.createLocalEnvironmentWithWebUI(flink);
-    PlanSelectorJob.attachKafka(env, config);
-    return env.executeAsync(PlanSelectorJob.JOB_NAME);
-  }
-
-  /** Waits (bounded) until every task of the job runs, so the first windows are not stalled. */
-  private static void awaitRunning(JobClient job) throws Exception {
-    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-    while (job.getJobStatus().get() != JobStatus.RUNNING) {
-      if (System.nanoTime() > deadline) {
-        throw new IllegalStateException("the plan-selector job did not start within 60 s");
-      }
-      Thread.sleep(50);
-    }
-  }
-
-  private void drive(EmbeddedKafkaBroker broker, PlanPool pool) throws Exception {
+  private void drive(Properties client, PlanPool pool) throws Exception {
     ModelSpec model = settings.model();
     int ranks = settings.cluster().nodes() * settings.cluster().gpusPerNode();
     int layers = model.moeLayers();
@@ -366,7 +295,7 @@ public final class LocalStack {
             .withSeed(settings.seed());
     ExecutorModel executorModel = ExecutorModel.of(pool, executorSettings.dims());
     long startedNanos = System.nanoTime();
-    try (KafkaExecutorIo io = new KafkaExecutorIo(broker.clientProperties(), TopicNames.DEFAULT)) {
+    try (KafkaExecutorIo io = new KafkaExecutorIo(client, TopicNames.DEFAULT)) {
       DecisionSource observed =
           wait -> {
             List<PlanDecision> received = io.poll(wait);
@@ -443,17 +372,7 @@ public final class LocalStack {
       loopLatenciesMillis.add(Duration.ofNanos(System.nanoTime() - windowEnd).toMillis());
     }
     if (decision.getAction() == DecisionAction.SWITCH) {
-      out.printf(
-          Locale.ROOT,
-          "decision %s: SWITCH to v%d at iteration %d, predicted %.3f -> %.3f ms, moves %.1f KiB"
-              + " (%s)%n",
-          decision.getDecisionId(),
-          decision.getPlanVersion(),
-          decision.getEffectiveIteration(),
-          decision.getPredictedCurrentSeconds() * 1e3,
-          decision.getPredictedNewSeconds() * 1e3,
-          decision.getMigrationBytes() / 1024.0,
-          decision.getReason());
+      out.println(DecisionLines.switchLine(decision));
     }
   }
 

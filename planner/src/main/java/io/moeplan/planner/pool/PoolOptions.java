@@ -1,5 +1,7 @@
 package io.moeplan.planner.pool;
 
+import io.moeplan.planner.spec.ParallelConfig;
+
 /**
  * Tuning of the offline pool search.
  *
@@ -16,6 +18,9 @@ package io.moeplan.planner.pool;
  *     is given
  * @param seed seed of the synthetic skew model
  * @param poolVersion version written into the pool
+ * @param parallel the one parallel config to search, or null to search every valid config; when
+ *     set, the pool keeps only it (its plans per regime are still searched) and a config the
+ *     cluster and model refuse fails the search ({@link RefusedConfigException})
  */
 public record PoolOptions(
     int poolSize,
@@ -25,7 +30,8 @@ public record PoolOptions(
     int microBatches,
     int syntheticSamples,
     long seed,
-    long poolVersion) {
+    long poolVersion,
+    ParallelConfig parallel) {
 
   /** Default number of configs kept. */
   public static final int DEFAULT_POOL_SIZE = 3;
@@ -91,7 +97,8 @@ public record PoolOptions(
         DEFAULT_MICRO_BATCHES,
         DEFAULT_SYNTHETIC_SAMPLES,
         DEFAULT_SEED,
-        1);
+        1,
+        null);
   }
 
   /** The same options with another pool size. */
@@ -104,7 +111,8 @@ public record PoolOptions(
         microBatches,
         syntheticSamples,
         seed,
-        poolVersion);
+        poolVersion,
+        parallel);
   }
 
   /** The same options with another number of plans per config. */
@@ -117,7 +125,8 @@ public record PoolOptions(
         microBatches,
         syntheticSamples,
         seed,
-        poolVersion);
+        poolVersion,
+        parallel);
   }
 
   /** The same options with another replication bound. */
@@ -130,7 +139,8 @@ public record PoolOptions(
         microBatches,
         syntheticSamples,
         seed,
-        poolVersion);
+        poolVersion,
+        parallel);
   }
 
   /** The same options with another memory reserve. */
@@ -143,7 +153,8 @@ public record PoolOptions(
         microBatches,
         syntheticSamples,
         seed,
-        poolVersion);
+        poolVersion,
+        parallel);
   }
 
   /** The same options with another synthetic sample count and seed. */
@@ -156,7 +167,8 @@ public record PoolOptions(
         microBatches,
         samples,
         newSeed,
-        poolVersion);
+        poolVersion,
+        parallel);
   }
 
   /** The same options with another pool version. */
@@ -169,6 +181,24 @@ public record PoolOptions(
         microBatches,
         syntheticSamples,
         seed,
-        version);
+        version,
+        parallel);
+  }
+
+  /**
+   * The same options searching only {@code config} (null: every valid config), for a job whose
+   * parallel layout is already fixed.
+   */
+  public PoolOptions withParallel(ParallelConfig config) {
+    return new PoolOptions(
+        poolSize,
+        plansPerConfig,
+        maxReplicationFactor,
+        memoryReserveFraction,
+        microBatches,
+        syntheticSamples,
+        seed,
+        poolVersion,
+        config);
   }
 }

@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.IntStream;
 
@@ -29,7 +30,8 @@ import java.util.stream.IntStream;
  *       grouped into at most {@code plansPerConfig} load regimes ({@link LoadRegimes}); each
  *       regime's mean load per layer is its representative. Model layer {@code l} uses history
  *       layer {@code l mod historyLayers}.
- *   <li><b>Configs.</b> {@link ConfigEnumerator}.
+ *   <li><b>Configs.</b> {@link ConfigEnumerator}; with {@link PoolOptions#parallel()} set, only
+ *       that config (refused with {@link RefusedConfigException} when it breaks a rule).
  *   <li><b>Scoring.</b> The global batch stays the same for every config: a data rank routes {@code
  *       tokensPerRank * tp * pp} tokens per layer. An expert-parallel group has {@code ep} workers,
  *       each the source of one data rank's tokens; history rank {@code r} feeds source {@code r mod
@@ -88,10 +90,21 @@ public final class PoolSearch {
     progress.onProgress(Phase.LOADS, 1, 1);
 
     progress.onProgress(Phase.ENUMERATE, 0, 1);
-    ConfigEnumeration configs = ConfigEnumerator.enumerate(cluster, model, options);
+    ConfigEnumeration enumerated = ConfigEnumerator.enumerate(cluster, model, options);
     progress.onProgress(Phase.ENUMERATE, 1, 1);
-    if (configs.valid().isEmpty()) {
-      throw new IllegalArgumentException(noConfigMessage(configs));
+    ParallelConfig fixed = options.parallel();
+    ConfigEnumeration configs;
+    if (fixed != null) {
+      Optional<RefusedConfig> refused =
+          ConfigEnumerator.refusal(enumerated, cluster, model, options, fixed);
+      if (refused.isPresent()) {
+        throw new RefusedConfigException(refused.get());
+      }
+      configs = new ConfigEnumeration(List.of(fixed), enumerated.refused());
+    } else if (enumerated.valid().isEmpty()) {
+      throw new IllegalArgumentException(noConfigMessage(enumerated));
+    } else {
+      configs = enumerated;
     }
 
     int n = configs.valid().size();

@@ -17,8 +17,21 @@ package io.moeplan.planner.pool;
 public record RefusedConfig(
     int tp, int pp, int dp, int ep, int slotsPerWorker, Reason reason, String detail) {
 
-  /** The rules of {@link ConfigEnumerator}. */
+  /**
+   * The rules of {@link ConfigEnumerator}. The first three are never enumerated (the enumeration
+   * only builds combinations that satisfy them); they are reported for a parallel config given by
+   * the user ({@link ConfigEnumerator#refusal}).
+   */
   public enum Reason {
+    /** {@code tp * pp * dp} is not the cluster's GPU count: not a divisor triple of it. */
+    NOT_THE_CLUSTERS_GPUS,
+    /** {@code ep} does not divide {@code dp}: an expert-parallel group is ep data ranks. */
+    EXPERT_GROUP_SPLITS_DATA,
+    /**
+     * {@code slotsPerWorker} is below {@code ceil(expertCount / ep)} (some expert has no slot) or
+     * above the replication bound.
+     */
+    SLOTS_OUT_OF_RANGE,
     /** {@code tp} does not divide the GPUs of a node: tensor parallelism stays inside a node. */
     TENSOR_ACROSS_NODES,
     /** {@code pp} exceeds the MoE layers: a stage without an MoE layer is not a useful plan. */

@@ -45,6 +45,53 @@ class ConfigEnumeratorTest {
   }
 
   @Test
+  void aGivenConfigIsRefusedWithTheRuleItBreaksOrAcceptedWhenValid() {
+    var cluster = cluster(2, 2, AMPLE);
+    ModelSpec model = tinyModel(2, 6);
+    PoolOptions options = noSpareSlots();
+    ConfigEnumeration all = ConfigEnumerator.enumerate(cluster, model, options);
+
+    assertThat(
+            ConfigEnumerator.refusal(
+                all, cluster, model, options, new ParallelConfig(1, 1, 4, 2, 3)))
+        .isEmpty();
+    assertThat(reason(all, cluster, model, options, new ParallelConfig(1, 1, 2, 2, 3)))
+        .isEqualTo(Reason.NOT_THE_CLUSTERS_GPUS);
+    assertThat(reason(all, cluster, model, options, new ParallelConfig(4, 1, 1, 1, 6)))
+        .isEqualTo(Reason.TENSOR_ACROSS_NODES);
+    assertThat(reason(all, cluster, model, options, new ParallelConfig(1, 4, 1, 1, 6)))
+        .isEqualTo(Reason.PIPELINE_DEEPER_THAN_LAYERS);
+    assertThat(reason(all, cluster, model, options, new ParallelConfig(1, 2, 2, 4, 2)))
+        .isEqualTo(Reason.EXPERT_GROUP_SPLITS_DATA);
+    assertThat(reason(all, cluster, model, options, new ParallelConfig(1, 1, 4, 4, 2)))
+        .isEqualTo(Reason.EXPERT_GROUP_MISMATCH);
+    assertThat(reason(all, cluster, model, options, new ParallelConfig(1, 1, 4, 2, 4)))
+        .isEqualTo(Reason.SLOTS_OUT_OF_RANGE);
+    var small = cluster(2, 2, 8192);
+    assertThat(
+            reason(
+                ConfigEnumerator.enumerate(small, model, options),
+                small,
+                model,
+                options,
+                new ParallelConfig(1, 1, 4, 2, 3)))
+        .isEqualTo(Reason.MEMORY);
+  }
+
+  private static Reason reason(
+      ConfigEnumeration all,
+      io.moeplan.planner.spec.ClusterSpec cluster,
+      ModelSpec model,
+      PoolOptions options,
+      ParallelConfig config) {
+    RefusedConfig refused =
+        ConfigEnumerator.refusal(all, cluster, model, options, config).orElseThrow();
+    assertThat(refused.detail()).isNotBlank();
+    assertThat(refused.slotsPerWorker()).isEqualTo(config.slotsPerWorker());
+    return refused.reason();
+  }
+
+  @Test
   void spareSlotsRunUpToTheReplicationFactor() {
     // 1 node x 4 GPUs, 1 layer, 4 experts, up to 2 x 4 = 8 slots per group
     ConfigEnumeration result =

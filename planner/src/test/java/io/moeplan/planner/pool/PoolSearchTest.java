@@ -48,6 +48,51 @@ class PoolSearchTest {
   }
 
   @Test
+  void aFixedParallelConfigIsTheOnlyOneKeptWithItsPlansPerRegime() {
+    ModelSpec model = layers(SMALL_MOE, 4);
+    ParallelConfig fixed = new ParallelConfig(2, 1, 4, 4, 4);
+    PoolOptions options = PoolOptions.defaults().withPlansPerConfig(3).withParallel(fixed);
+
+    Pool pool = new PoolSearch(TWO_NODES, model, options).search(ProgressListener.NONE);
+
+    assertThat(pool.configs()).containsExactly(fixed);
+    assertThat(pool.ranking()).extracting(ConfigScore::parallel).containsExactly(fixed);
+    assertThat(pool.plans()).hasSize(3).allSatisfy(p -> assertThat(p.parallel()).isEqualTo(fixed));
+    assertThat(pool.startingPlan().parallel()).isEqualTo(fixed);
+  }
+
+  @Test
+  void aFixedParallelConfigTheClusterRefusesFailsWithTheRuleItBreaks() {
+    ModelSpec model = layers(SMALL_MOE, 4);
+    // tp 8 spans the two nodes of 4 GPUs: the enumeration's own refusal is reported
+    assertThatThrownBy(
+            () ->
+                new PoolSearch(
+                        TWO_NODES,
+                        model,
+                        PoolOptions.defaults().withParallel(new ParallelConfig(8, 1, 1, 1, 16)))
+                    .search(ProgressListener.NONE))
+        .isInstanceOfSatisfying(
+            RefusedConfigException.class,
+            e ->
+                assertThat(e.refused().reason())
+                    .isEqualTo(RefusedConfig.Reason.TENSOR_ACROSS_NODES))
+        .hasMessageContaining("tp=8,pp=1,dp=1,ep=1,slots=16 is refused (TENSOR_ACROSS_NODES)")
+        .hasMessageContaining("tp 8 does not divide the 4 GPUs per node");
+    // 2 * 2 * 4 = 16 ranks on 8 GPUs: no enumeration ever built it
+    assertThatThrownBy(
+            () ->
+                new PoolSearch(
+                        TWO_NODES,
+                        model,
+                        PoolOptions.defaults().withParallel(new ParallelConfig(2, 2, 4, 4, 4)))
+                    .search(ProgressListener.NONE))
+        .isInstanceOf(RefusedConfigException.class)
+        .hasMessageContaining("(NOT_THE_CLUSTERS_GPUS)")
+        .hasMessageContaining("not a divisor triple of the cluster's 8 GPUs");
+  }
+
+  @Test
   void keepsThePoolSizeBestConfigsWithOnePlanPerLoadRegime() {
     ModelSpec model = layers(SMALL_MOE, 4);
     PoolOptions options = PoolOptions.defaults().withPoolSize(2).withPlansPerConfig(3);

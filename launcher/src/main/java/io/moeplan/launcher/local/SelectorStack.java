@@ -1,0 +1,177 @@
+package io.moeplan.launcher.local;
+
+import io.moeplan.flink.job.PlanSelectorConfig;
+import io.moeplan.flink.job.PlanSelectorJob;
+import io.moeplan.launcher.Directories;
+import io.moeplan.launcher.kafka.EmbeddedKafkaBroker;
+import io.moeplan.poolloader.PoolPublisher;
+import io.moeplan.schemas.DecisionWindows;
+import io.moeplan.schemas.PlanPool;
+import io.moeplan.schemas.Topics;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Properties;
+import java.util.concurrent.ExecutionException;
+import org.apache.flink.api.common.JobID;
+import org.apache.flink.api.common.JobStatus;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.MetricOptions;
+import org.apache.flink.configuration.RestOptions;
+import org.apache.flink.configuration.TaskManagerOptions;
+import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.state.rocksdb.RocksDBOptions;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+
+/**
+ * The services every {@code moeplan local} mode runs on one machine: an embedded Kafka broker with
+ * moeplan's topics, a plan pool published for the job, and a Flink MiniCluster with its dashboard
+ * running {@link PlanSelectorJob} (checkpoints and RocksDB in a temporary directory). {@link
+ * #start} returns once the job runs; {@link #close()} cancels it, stops the broker and deletes the
+ * directory. What drives the job's loads is up to the caller: {@link LocalStack}'s in-process
+ * executor, or an outside training job ({@link ExternalStack}).
+ */
+public final class SelectorStack implements AutoCloseable {
+
+  /**
+   * Where and how the stack runs.
+   *
+   * @param kafkaPort Kafka port (0 picks a free one)
+   * @param uiPort Flink dashboard port
+   * @param windowIterations the job's replan interval F
+   * @param leadIterations the lead of a decision's effective iteration
+   */
+  public record Ports(int kafkaPort, int uiPort, int windowIterations, int leadIterations) {}
+
+  private static final Duration START_BOUND = Duration.ofSeconds(60);
+  private static final Duration CANCEL_BOUND = Duration.ofSeconds(30);
+
+  private final Path workDirectory;
+  private final int uiPort;
+  private EmbeddedKafkaBroker broker;
+  private JobClient job;
+
+  private SelectorStack(Path workDirectory, int uiPort) {
+    this.workDirectory = workDirectory;
+    this.uiPort = uiPort;
+  }
+
+  /**
+   * Starts the broker, publishes {@code pool} to {@link Topics#PLAN_POOL} and submits the
+   * plan-selector job; returns once every task of the job runs. Whatever started is stopped again
+   * when a later step fails.
+   */
+  public static SelectorStack start(Ports ports, PlanPool pool) throws Exception {
+    SelectorStack stack =
+        new SelectorStack(Files.createTempDirectory("moeplan-local-"), ports.uiPort());
+    try {
+      stack.broker = EmbeddedKafkaBroker.builder().port(ports.kafkaPort()).build().start();
+      PoolPublisher.publish(pool, Topics.PLAN_POOL.name(), stack.broker.clientProperties());
+      PlanSelectorConfig config =
+          PlanSelectorConfig.fromArgs(
+              "--bootstrap-servers",
+              stack.broker.bootstrapServers(),
+              DecisionWindows.WINDOW_ITERATIONS_FLAG,
+              Integer.toString(ports.windowIterations()),
+              DecisionWindows.LEAD_ITERATIONS_FLAG,
+              Integer.toString(ports.leadIterations()),
+              "--checkpoint-dir",
+              stack.checkpointDirectory().toUri().toString());
+      stack.job = stack.submit(config);
+      awaitRunning(stack.job);
+      return stack;
+    } catch (Exception | Error e) {
+      stack.close();
+      throw e;
+    }
+  }
+
+  /** {@code host:port} of the broker. */
+  public String bootstrapServers() {
+    return broker.bootstrapServers();
+  }
+
+  /** Client properties that reach the broker, to be extended by producers and consumers. */
+  public Properties clientProperties() {
+    return broker.clientProperties();
+  }
+
+  /** The Flink dashboard's address. */
+  public String dashboardUrl() {
+    return "http://localhost:" + uiPort;
+  }
+
+  /** The plan-selector job's Flink id. */
+  public JobID flinkJobId() {
+    return job.getJobID();
+  }
+
+  /** Where the job writes its checkpoints. */
+  public Path checkpointDirectory() {
+    return workDirectory.resolve("checkpoints");
+  }
+
+  /** Cancels the job (waiting, bounded, until it ended), stops the broker, deletes the files. */
+  @Override
+  public void close() throws Exception {
+    try {
+      if (job != null) {
+        cancelAndAwait(job);
+      }
+    } finally {
+      try {
+        if (broker != null) {
+          broker.close();
+        }
+      } finally {
+        Directories.deleteRecursively(workDirectory);
+      }
+    }
+  }
+
+  private JobClient submit(PlanSelectorConfig config) throws Exception {
+    Configuration flink = PlanSelectorJob.flinkConfiguration(config);
+    flink.set(RestOptions.PORT, uiPort);
+    flink.set(RestOptions.BIND_ADDRESS, "localhost");
+    flink.set(TaskManagerOptions.NUM_TASK_SLOTS, config.parallelism());
+    // the dashboard refreshes metrics every second instead of every ten
+    flink.set(MetricOptions.METRIC_FETCHER_UPDATE_INTERVAL, Duration.ofSeconds(1));
+    flink.set(RocksDBOptions.LOCAL_DIRECTORIES, workDirectory.resolve("rocksdb").toString());
+    StreamExecutionEnvironment env =
+        StreamExecutionEnvironment.createLocalEnvironmentWithWebUI(flink);
+    PlanSelectorJob.attachKafka(env, config);
+    return env.executeAsync(PlanSelectorJob.JOB_NAME);
+  }
+
+  /** Waits (bounded) until every task of the job runs, so the first windows are not stalled. */
+  private static void awaitRunning(JobClient job) throws Exception {
+    long deadline = System.nanoTime() + START_BOUND.toNanos();
+    while (job.getJobStatus().get() != JobStatus.RUNNING) {
+      if (System.nanoTime() > deadline) {
+        throw new IllegalStateException(
+            "the plan-selector job did not start within " + START_BOUND.toSeconds() + " s");
+      }
+      Thread.sleep(50);
+    }
+  }
+
+  /** Cancels the job and waits (bounded) until it ended, so no checkpoint is left half-written. */
+  private static void cancelAndAwait(JobClient job) throws Exception {
+    try {
+      job.cancel().get();
+    } catch (ExecutionException | IllegalStateException e) {
+      return; // the job already ended, or its MiniCluster shut down
+    }
+    long deadline = System.nanoTime() + CANCEL_BOUND.toNanos();
+    while (System.nanoTime() < deadline) {
+      try {
+        if (job.getJobStatus().get().isGloballyTerminalState()) {
+          return;
+        }
+      } catch (ExecutionException | IllegalStateException e) {
+        return; // the job's MiniCluster no longer knows it, or has shut down: it has ended
+      }
+      Thread.sleep(50);
+    }
+  }
+}
