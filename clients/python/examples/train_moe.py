@@ -129,6 +129,10 @@ class Ranks:
     def __init__(self, args, kafka, placements):
         self.args = args
         self.readers = [DecisionReader(kafka) for _ in range(args.ranks)]
+        # when each window's last load went out, and when rank 0 had all its window's decisions
+        self.window_published = {}
+        self.window_decided = {}
+        self._arrived = {}
         self.followers = [
             DecisionFollower(
                 args.job,
@@ -137,8 +141,9 @@ class Ranks:
                 args.lead_iterations,
                 run_id=args.run_id,
                 attempt=args.attempt,
+                on_decision=self._decision_arrived if rank == 0 else None,
             )
-            for _ in range(args.ranks)
+            for rank in range(args.ranks)
         ]
         self.publisher = LoadPublisher(
             kafka,
@@ -151,14 +156,29 @@ class Ranks:
         self.first_load = None
         self.first_decision = None
 
+    def _decision_arrived(self, decision):
+        now = time.monotonic()
+        if self.first_decision is None:
+            self.first_decision = now
+        window = decision["window"]
+        self._arrived[window] = self._arrived.get(window, 0) + 1
+        if self._arrived[window] == self.args.layers:
+            self.window_decided[window] = now
+
+    def decision_latencies(self):
+        """Seconds from each window's last load to rank 0 holding all of its decisions."""
+        return sorted(
+            self.window_decided[w] - self.window_published[w]
+            for w in self.window_decided
+            if w in self.window_published
+        )
+
     def switches_before(self, iteration):
         """Every rank steps its follower; they must agree on what switches at ``iteration``."""
         outcomes = [
             f.step(iteration, r, self.args.decision_timeout)
             for f, r in zip(self.followers, self.readers)
         ]
-        if self.first_decision is None and any(f.decisions for f in self.followers):
-            self.first_decision = time.monotonic()
         agreed = [(s.layer, s.after) for s in outcomes[0].switches]
         for rank, outcome in enumerate(outcomes[1:], start=1):
             if [(s.layer, s.after) for s in outcome.switches] != agreed:
@@ -176,12 +196,19 @@ class Ranks:
                 for index in routes
             ]
             self.publisher.publish(rank, iteration, counts, self.followers[rank].plan_version())
+        self.publisher.poll()
+        now = time.monotonic()
         if self.first_load is None:
-            self.first_load = time.monotonic()
+            self.first_load = now
+        if (iteration + 1) % self.args.window_iterations == 0:
+            self.window_published[iteration // self.args.window_iterations] = now
 
     def receive(self, seconds):
-        for follower, reader in zip(self.followers, self.readers):
-            follower.receive(reader, seconds / len(self.followers))
+        """Spends ``seconds`` taking decisions as they arrive, every rank in turn."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            for follower, reader in zip(self.followers, self.readers):
+                follower.receive(reader, 0.002)
 
     def close(self):
         self.publisher.flush()
@@ -242,7 +269,7 @@ def main(argv=None):
                 copied = apply_switch(model.blocks[s.layer].moe, s, optimizer)
                 switches += 1
                 moved = ", ".join(
-                    f"e{m.expert} slot {m.from_slot}->{m.to_slot} (rank {m.from_worker}->"
+                    f"e{m.expert} slot {m.from_slot}->{m.to_slot} (worker {m.from_worker}->"
                     f"{m.to_worker})"
                     for m in s.moves
                 )
@@ -272,7 +299,13 @@ def main(argv=None):
     if ranks:
         ranks.close()
         counters = [f.counters() for f in ranks.followers]
+        latencies = ranks.decision_latencies()
         summary.update(
+            decision_latency_s={
+                "windows": len(latencies),
+                "p50": _percentile(latencies, 0.5),
+                "max": latencies[-1] if latencies else None,
+            },
             followers=counters,
             loads_sent=ranks.publisher.sent,
             loads_failed=ranks.publisher.failed,
@@ -289,12 +322,22 @@ def main(argv=None):
             f" {counters[0]['late']} late, {ranks.publisher.sent} loads sent"
             f" ({ranks.publisher.failed} failed); first decision"
             f" {summary['first_decision_after_first_load_s']} s after the first load"
-            f" (a window took {summary['window_s']} s)"
+            f" (a window took {summary['window_s']} s); a window's decisions"
+            f" {_ms(summary['decision_latency_s']['p50'])} after its last load (p50 of"
+            f" {len(latencies)} windows, max {_ms(summary['decision_latency_s']['max'])})"
         )
     emit(summary)
     if log:
         log.close()
     return 0
+
+
+def _percentile(values, q):
+    return values[min(len(values) - 1, int(q * len(values)))] if values else None
+
+
+def _ms(seconds):
+    return "n/a" if seconds is None else f"{seconds * 1000:.0f} ms"
 
 
 def switch_event(rank, iteration, window, switch, args):

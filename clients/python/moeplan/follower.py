@@ -82,6 +82,8 @@ class DecisionFollower:
     ``placements`` maps each hosted layer to the :class:`Placement` it starts on (the pool's start
     layout: :func:`moeplan.pool.start_placements`). ``run_id`` and ``attempt`` are the epoch the
     rank's loads name. ``clock`` returns seconds (``time.monotonic`` outside tests).
+    ``on_decision``, when given, is called with every decision taken, as it is taken (for
+    measuring when decisions arrive).
     """
 
     def __init__(
@@ -93,6 +95,7 @@ class DecisionFollower:
         run_id=None,
         attempt=0,
         clock=time.monotonic,
+        on_decision=None,
     ):
         windows.check(window_iterations, lead_iterations)
         keys.require_epoch(run_id, attempt)
@@ -104,6 +107,7 @@ class DecisionFollower:
         self.run_id = run_id
         self.attempt = attempt
         self._clock = clock
+        self._on_decision = on_decision
         self._current = dict(sorted(placements.items()))
         self._versions = {layer: 0 for layer in self._current}
         self._received = {layer: {} for layer in self._current}
@@ -166,6 +170,8 @@ class DecisionFollower:
             self.late += 1
             return False
         self._received[layer][window] = decision
+        if self._on_decision is not None:
+            self._on_decision(decision)
         return True
 
     def receive(self, source, seconds):

@@ -176,6 +176,10 @@ class LoadPublisher:
         self.sent += 1
         self._producer.poll(0)
 
+    def poll(self, timeout=0.0):
+        """Serves delivery reports (counting failures) and sends what is batched; returns soon."""
+        self._producer.poll(timeout)
+
     def _delivered(self, error, message):
         if error is None:
             self.delivered += 1

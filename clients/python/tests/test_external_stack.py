@@ -89,7 +89,7 @@ class Stack:
 
     def stop(self):
         if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGINT)
+            os.killpg(self.process.pid, signal.SIGTERM)
             try:
                 self.process.wait(60)
             except subprocess.TimeoutExpired:
@@ -243,7 +243,7 @@ def test_a_load_that_cannot_be_used_is_dead_lettered_with_a_reason_the_stack_pri
     producer = Producer(config)
     producer.produce("moe.expert-load", key=b"example/0", value=codec_for("ExpertLoad").encode(record))
     producer.flush(10)
-    stack.wait_for(re.compile(r"INVALID_FIELD.*world size", re.IGNORECASE), 60)
+    stack.wait_for(re.compile(r"dead letter INVALID_FIELD .*worldSize 5 is not the 4 ranks"), 60)
 
 
 def test_a_failed_delivery_is_raised_not_dropped():
