@@ -89,7 +89,7 @@ public final class ExternalStack {
       line(
           String.format(
               Locale.ROOT,
-              "stopped: %d decisions (%d switches), %d dead letters",
+              "stopped: decisions %d (switches %d), dead letters %d",
               decisionIds.size(),
               switches,
               deadLetters));
