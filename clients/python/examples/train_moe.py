@@ -3,10 +3,12 @@
 
 The model is a character-level transformer (a few layers, each with causal self-attention and a
 MoE feed-forward of 8 experts, top-2 routing) learning text of a small generated grammar. The
-job's ranks are simulated in this process: each rank trains on its share of every batch, routes
-its tokens, publishes its expert counts to moeplan, and follows moeplan's decisions with its own
-follower; at a decision's effective iteration every rank must resolve the same switch, and the
-experts' weights and Adam state move to their new slots before the iteration runs.
+job's ranks are simulated in this process, laid out as the pool's parallel config says (pipeline
+stages of data-parallel ranks, tp = 1): each rank trains on its data shard, routes its tokens
+through its stage's layers, publishes its expert counts to moeplan, and follows moeplan's
+decisions with its own follower; at a decision's effective iteration every rank of the layer's
+stage must resolve the same switch, and the experts' weights and Adam state move to their new
+slots before the iteration runs.
 
 Run it against ``./moeplan local --external``, which prints the exact command, or with
 ``--no-moeplan`` for the same training without it: with the same seed both print the same losses,
@@ -29,6 +31,7 @@ from torch import nn  # noqa: E402
 
 from moeplan import (  # noqa: E402
     DecisionFollower,
+    ParallelConfig,
     DecisionReader,
     LoadPublisher,
     Placement,
@@ -124,10 +127,18 @@ class TinyMoeLm(nn.Module):
 
 
 class Ranks:
-    """The simulated ranks' view of moeplan: a publisher, and one follower and reader per rank."""
+    """The simulated ranks' view of moeplan: a publisher, and one follower and reader per rank.
 
-    def __init__(self, args, kafka, placements):
+    Ranks are laid out as the job expects (tp = 1): rank ``r`` is data rank ``r % dp`` of
+    pipeline stage ``r // dp``; it trains on data shard ``r % dp`` and hosts its stage's layers.
+    """
+
+    def __init__(self, args, kafka, parallel, placements):
         self.args = args
+        self.parallel = parallel
+        self.stage_layers = [
+            parallel.layers_of_rank(rank, args.layers) for rank in range(args.ranks)
+        ]
         self.readers = [DecisionReader(kafka) for _ in range(args.ranks)]
         # when each window's last load went out, and when rank 0 had all its window's decisions
         self.window_published = {}
@@ -136,7 +147,7 @@ class Ranks:
         self.followers = [
             DecisionFollower(
                 args.job,
-                placements,
+                {layer: placements[layer] for layer in self.stage_layers[rank]},
                 args.window_iterations,
                 args.lead_iterations,
                 run_id=args.run_id,
@@ -162,7 +173,7 @@ class Ranks:
             self.first_decision = now
         window = decision["window"]
         self._arrived[window] = self._arrived.get(window, 0) + 1
-        if self._arrived[window] == self.args.layers:
+        if self._arrived[window] == len(self.stage_layers[0]):
             self.window_decided[window] = now
 
     def decision_latencies(self):
@@ -174,28 +185,40 @@ class Ranks:
         )
 
     def switches_before(self, iteration):
-        """Every rank steps its follower; they must agree on what switches at ``iteration``."""
+        """Every rank steps its follower; the ranks of a layer's stage must agree on what
+        switches at ``iteration``. Returns every rank's outcome, and each switch once."""
         outcomes = [
             f.step(iteration, r, self.args.decision_timeout)
             for f, r in zip(self.followers, self.readers)
         ]
-        agreed = [(s.layer, s.after) for s in outcomes[0].switches]
-        for rank, outcome in enumerate(outcomes[1:], start=1):
-            if [(s.layer, s.after) for s in outcome.switches] != agreed:
-                raise RuntimeError(
-                    f"rank {rank} resolved other switches than rank 0 at iteration {iteration}"
-                )
-        return outcomes
+        by_layer = {}
+        for rank, outcome in enumerate(outcomes):
+            resolved = {s.layer: s for s in outcome.switches}
+            for layer in self.stage_layers[rank]:
+                change = resolved.get(layer)
+                seen = by_layer.setdefault(layer, change)
+                if (seen and seen.after) != (change and change.after):
+                    raise RuntimeError(
+                        f"rank {rank} resolved another placement for layer {layer} than the"
+                        f" other ranks of its stage at iteration {iteration}"
+                    )
+        return outcomes, [s for _, s in sorted(by_layer.items()) if s is not None]
 
     def publish(self, iteration, routes):
-        """Each rank's expert counts of ``iteration``, from its share of the batch."""
+        """Each rank's expert counts of ``iteration``, from its data shard, for its layers."""
         per_rank = self.args.batch_per_rank
         for rank in range(self.args.ranks):
+            shard = rank % self.parallel.dp
+            layers = self.stage_layers[rank]
             counts = [
-                expert_counts(index[rank * per_rank : (rank + 1) * per_rank], self.args.experts)
-                for index in routes
+                expert_counts(
+                    routes[layer][shard * per_rank : (shard + 1) * per_rank], self.args.experts
+                )
+                for layer in layers
             ]
-            self.publisher.publish(rank, iteration, counts, self.followers[rank].plan_version())
+            self.publisher.publish(
+                rank, iteration, counts, self.followers[rank].plan_version(), layers=layers
+            )
         self.publisher.poll()
         now = time.monotonic()
         if self.first_load is None:
@@ -231,6 +254,8 @@ def main(argv=None):
     kafka = _kafka_config(args)
     ranks = None
     if args.no_moeplan:
+        args.ranks, args.layers, args.experts = args.ranks or 4, args.layers or 2, args.experts or 8
+        parallel = ParallelConfig(1, 1, args.ranks, args.ranks, args.slots_per_worker)
         placements = {
             layer: Placement.contiguous(args.ranks, args.slots_per_worker, args.experts)
             for layer in range(args.layers)
@@ -238,15 +263,15 @@ def main(argv=None):
     else:
         pool = read_pool(kafka, args.job, timeout=60)
         parallel = parallel_config(pool)
-        check_pool(pool, parallel, args)
-        args.slots_per_worker = parallel.slots_per_worker
+        fit_pool(pool, parallel, args)
         placements = start_placements(pool)
         print(
-            f"pool v{pool['poolVersion']} of job '{args.job}': {parallel.world_size} ranks, "
-            f"ep {parallel.ep} x {parallel.slots_per_worker} slots, start layout "
-            f"{pool.get('startLayoutSource') or 'of its first plan'}"
+            f"pool v{pool['poolVersion']} of job '{args.job}': {parallel.world_size} ranks"
+            f" (pp {parallel.pp} x dp {parallel.dp}), {args.layers} MoE layers x {args.experts}"
+            f" experts, ep {parallel.ep} x {parallel.slots_per_worker} slots, start layout"
+            f" {pool.get('startLayoutSource') or 'of its first plan'}"
         )
-        ranks = Ranks(args, kafka, placements)
+        ranks = Ranks(args, kafka, parallel, placements)
 
     text = corpus(args.seed)
     vocab = sorted(set(text))
@@ -255,17 +280,17 @@ def main(argv=None):
         len(vocab), args.hidden, 2, args.ffn, args.experts, 2, args.seq, placements
     )
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
-    batch = args.ranks * args.batch_per_rank
+    batch = parallel.dp * args.batch_per_rank
     data = torch.Generator().manual_seed(args.seed)
     started = time.monotonic()
     switches = 0
     for iteration in range(args.iterations):
         if ranks:
-            outcomes = ranks.switches_before(iteration)
+            outcomes, agreed = ranks.switches_before(iteration)
             for rank, outcome in enumerate(outcomes):
                 for s in outcome.switches:
                     emit(switch_event(rank, iteration, outcome.window, s, args))
-            for s in outcomes[0].switches:
+            for s in agreed:
                 copied = apply_switch(model.blocks[s.layer].moe, s, optimizer)
                 switches += 1
                 moved = ", ".join(
@@ -274,7 +299,7 @@ def main(argv=None):
                     for m in s.moves
                 )
                 print(
-                    f"switch {s.decision_id} at iteration {iteration} on all {args.ranks} ranks"
+                    f"switch {s.decision_id} at iteration {iteration} on every rank of its stage"
                     f"{' (repair)' if s.repair else ''}: layer {s.layer} -> v{s.plan_version}, "
                     f"{copied / 1024:.1f} KiB moved: {moved}"
                 )
@@ -317,8 +342,9 @@ def main(argv=None):
             window_s=round((time.monotonic() - started) / args.iterations * args.window_iterations, 3),
         )
         print(
-            f"summary: {args.iterations} iterations, {counters[0]['decisions']} decisions per rank,"
-            f" {switches} switches applied on all ranks, {counters[0]['timeouts']} timed out,"
+            f"summary: {args.iterations} iterations, {counters[0]['decisions']} decisions taken by rank 0,"
+            f" {switches} switches applied on every rank of their stage,"
+            f" {counters[0]['timeouts']} timed out,"
             f" {counters[0]['late']} late, {ranks.publisher.sent} loads sent"
             f" ({ranks.publisher.failed} failed); first decision"
             f" {summary['first_decision_after_first_load_s']} s after the first load"
@@ -355,19 +381,22 @@ def switch_event(rank, iteration, window, switch, args):
     }
 
 
-def check_pool(pool, parallel, args):
+def fit_pool(pool, parallel, args):
+    """Takes ranks, layers and experts from the pool; refuses ones given that differ."""
     model = pool["model"]
     problems = []
-    if parallel.world_size != args.ranks:
-        problems.append(f"--ranks {args.ranks}, the pool's world size is {parallel.world_size}")
-    if parallel.pp != 1 or parallel.tp != 1:
-        problems.append(f"this example runs tp=1 pp=1, the pool has tp={parallel.tp} pp={parallel.pp}")
-    if model["moeLayers"] != args.layers:
-        problems.append(f"--layers {args.layers}, the pool has {model['moeLayers']}")
-    if model["expertCount"] != args.experts:
-        problems.append(f"--experts {args.experts}, the pool has {model['expertCount']}")
+    for flag, given, pooled in (
+        ("--ranks", args.ranks, parallel.world_size),
+        ("--layers", args.layers, model["moeLayers"]),
+        ("--experts", args.experts, model["expertCount"]),
+    ):
+        if given is not None and given != pooled:
+            problems.append(f"{flag} {given}, the pool has {pooled}")
+    if parallel.tp != 1:
+        problems.append(f"this example runs tp=1, the pool has tp={parallel.tp}")
     if problems:
         raise SystemExit("the pool does not fit this run: " + "; ".join(problems))
+    args.ranks, args.layers, args.experts = parallel.world_size, model["moeLayers"], model["expertCount"]
 
 
 def _kafka_config(args):
@@ -392,9 +421,9 @@ def parse_args(argv):
     p.add_argument("--run-id", default=None, help="run id of this training run (None: the job's one run)")
     p.add_argument("--attempt", type=int, default=0, help="resumes of this run from a checkpoint")
     p.add_argument("--no-moeplan", action="store_true", help="train without moeplan (the baseline)")
-    p.add_argument("--ranks", type=int, default=4, help="ranks (the pool's world size)")
-    p.add_argument("--layers", type=int, default=2, help="MoE layers")
-    p.add_argument("--experts", type=int, default=8, help="experts per MoE layer")
+    p.add_argument("--ranks", type=int, help="ranks: the pool's world size (4 without moeplan)")
+    p.add_argument("--layers", type=int, help="MoE layers: the pool's (2 without moeplan)")
+    p.add_argument("--experts", type=int, help="experts per MoE layer: the pool's (8 without moeplan)")
     p.add_argument("--slots-per-worker", type=int, default=2, help="slots per rank without moeplan")
     p.add_argument("--iterations", type=int, default=200)
     p.add_argument("--window-iterations", type=int, default=10, help="the job's window length")

@@ -138,7 +138,7 @@ class ExternalModeITCase {
               "world size 4 (tp=1 pp=1 dp=4), 2 MoE layers x 8 experts, ep 4 x 2 slots per"
                   + " worker")
           .contains(
-              "python3 clients/python/examples/train_moe.py --bootstrap-servers "
+              "/usr/bin/python3 clients/python/examples/train_moe.py --bootstrap-servers "
                   + bootstrap
                   + " --job ext-it --window-iterations 2 --lead-iterations 1 --ranks 4"
                   + " --layers 2 --experts 8");

@@ -141,7 +141,7 @@ public final class ExternalStack {
     line(
         String.format(
             Locale.ROOT,
-            "  python3 %s --bootstrap-servers %s --job %s --window-iterations %d"
+            "  /usr/bin/python3 %s --bootstrap-servers %s --job %s --window-iterations %d"
                 + " --lead-iterations %d --ranks %d --layers %d --experts %d",
             PYTHON_EXAMPLE,
             bootstrap,
