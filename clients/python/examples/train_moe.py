@@ -289,7 +289,7 @@ def main(argv=None):
             outcomes, agreed = ranks.switches_before(iteration)
             for rank, outcome in enumerate(outcomes):
                 for s in outcome.switches:
-                    emit(switch_event(rank, iteration, outcome.window, s, args))
+                    emit(switch_event(rank, iteration, outcome.window, s))
             for s in agreed:
                 copied = apply_switch(model.blocks[s.layer].moe, s, optimizer)
                 switches += 1
@@ -366,7 +366,7 @@ def _ms(seconds):
     return "n/a" if seconds is None else f"{seconds * 1000:.0f} ms"
 
 
-def switch_event(rank, iteration, window, switch, args):
+def switch_event(rank, iteration, window, switch):
     return {
         "event": "switch",
         "rank": rank,

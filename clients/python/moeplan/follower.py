@@ -235,7 +235,9 @@ class DecisionFollower:
         deadline = self._clock() + timeout
         while True:
             for decision in source.poll(min(0.2, max(0.0, deadline - self._clock()))):
-                if not self._in_force_at(decision, start_iteration, newest):
+                if self._in_force_at(decision, start_iteration):
+                    self._keep_newest(decision, newest)
+                else:
                     self.offer(decision)
             if source.caught_up() or self._clock() >= deadline:
                 break
@@ -247,29 +249,31 @@ class DecisionFollower:
         self._no_wait_before = restart_window
         return adopted
 
-    def _in_force_at(self, decision, iteration, newest):
+    def _in_force_at(self, decision, iteration):
         """Whether ``decision`` is one of the run's decisions in force at a restart at
-        ``iteration``; the newest per layer is kept in ``newest``."""
+        ``iteration``: its own epoch's that took effect before it, or an earlier attempt's that
+        took effect at or before it."""
         if decision["jobId"] != self.job_id or decision.get("runId") != self.run_id:
             return False
         attempt = decision.get("attempt", 0)
         effective = decision["effectiveIteration"]
-        if not (
-            (attempt == self.attempt and effective < iteration)
-            or (attempt < self.attempt and effective <= iteration)
-        ):
-            return False
+        return (attempt == self.attempt and effective < iteration) or (
+            attempt < self.attempt and effective <= iteration
+        )
+
+    def _keep_newest(self, decision, newest):
+        """Keeps ``decision`` in ``newest`` when it is its layer's newest usable one so far."""
         layer = decision["layer"]
         if (
             layer not in self._current
             or self._timing_mismatch(decision)
             or _placement_of(decision, self._current[layer]) is None
         ):
-            return True
+            return
         held = newest.get(layer)
-        if held is None or (decision["window"], attempt) >= (held["window"], held.get("attempt", 0)):
+        key = (decision["window"], decision.get("attempt", 0))
+        if held is None or key >= (held["window"], held.get("attempt", 0)):
             newest[layer] = decision
-        return True
 
     def _timing_mismatch(self, decision):
         job_window = decision.get("windowIterations")

@@ -13,8 +13,6 @@ training after a switch goes on exactly as it would have without it.
 import torch
 from torch import nn
 
-from .placement import Placement
-
 
 class PlacedExperts(nn.Module):
     """A MoE layer's expert slots under a placement.
@@ -144,4 +142,4 @@ def _clone_state(state):
     return {k: v.detach().clone() if torch.is_tensor(v) else v for k, v in state.items()}
 
 
-__all__ = ["PlacedExperts", "apply_switch", "expert_counts", "Placement"]
+__all__ = ["PlacedExperts", "apply_switch", "expert_counts"]

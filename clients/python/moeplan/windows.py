@@ -50,5 +50,6 @@ def window_effective_at(iteration, window_iterations, lead_iterations):
 
 def last_window_effective_before(iteration, window_iterations, lead_iterations):
     """The newest window whose decisions took effect before ``iteration``, or -1 if none did."""
-    newest = (iteration - 1 - lead_iterations + 1) // window_iterations - 1
+    # the largest w with effective_iteration(w) = (w + 1) F - 1 + L <= iteration - 1
+    newest = (iteration - lead_iterations) // window_iterations - 1
     return newest if newest >= 0 else -1

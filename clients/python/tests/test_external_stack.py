@@ -14,7 +14,7 @@ import threading
 import time
 
 import pytest
-from confluent_kafka import Producer
+from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 
 from moeplan import DecisionReader, LoadPublisher, PublishError, read_pool, windows
 from moeplan.codec import codec_for
@@ -67,25 +67,22 @@ class Stack:
         self.lines.put(None)
 
     def wait_for(self, pattern, seconds):
+        """The match of the stack's next output line matching ``pattern``, within ``seconds``."""
         deadline = time.monotonic() + seconds
         while True:
             try:
                 line = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
             except queue.Empty:
                 line = None
-                exited = False
-            else:
-                exited = line is None
-            if line:
-                match = pattern.search(line.rstrip("\n"))
-                if match:
-                    return match
-                continue
-            raise AssertionError(
-                f"no line matching {pattern.pattern!r} within {seconds} s"
-                + (" (the stack exited)" if exited or self.process.poll() is not None else "")
-                + ":\n" + "".join(self.output[-40:])
-            )
+            if line is None:  # the time is up, or the stack exited
+                raise AssertionError(
+                    f"no line matching {pattern.pattern!r} within {seconds} s"
+                    + (" (the stack exited)" if self.process.poll() is not None else "")
+                    + ":\n" + "".join(self.output[-40:])
+                )
+            match = pattern.search(line.rstrip("\n"))
+            if match:
+                return match
 
     def stop(self):
         if self.process.poll() is None:
@@ -190,27 +187,31 @@ def murmur2(data):
 
 
 def test_loads_go_to_the_partition_the_java_executor_uses(stack):
-    delivered = {}
-    producer = Producer({"bootstrap.servers": stack.bootstrap})
-    publisher = LoadPublisher(
-        {"bootstrap.servers": stack.bootstrap}, "partitions", 4, [0, 1], producer=None
-    )
-    original = publisher._delivered
-
-    def record(error, message):
-        delivered[message.key().decode()] = message.partition()
-        original(error, message)
-
-    publisher._delivered = record
+    config = {"bootstrap.servers": stack.bootstrap}
+    publisher = LoadPublisher(config, "partitions", 4, [0, 1])
     for rank in range(4):
         publisher.publish(rank, 0, [[1] * 8, [2] * 8])
     publisher.flush()
-    producer.flush()
-    partitions = len(producer.list_topics("moe.expert-load").topics["moe.expert-load"].partitions)
-    assert partitions > 1
-    for key, partition in delivered.items():
-        signed = murmur2(key.encode())
-        assert partition == (signed & 0x7FFFFFFF) % partitions, key
+    consumer = Consumer({**config, "group.id": "partition-check", "enable.auto.commit": False})
+    try:
+        topic = consumer.list_topics("moe.expert-load", timeout=10).topics["moe.expert-load"]
+        partitions = len(topic.partitions)
+        assert partitions > 1
+        consumer.assign(
+            [TopicPartition("moe.expert-load", p, OFFSET_BEGINNING) for p in range(partitions)]
+        )
+        found = {}
+        deadline = time.monotonic() + 30
+        while len(found) < 4 and time.monotonic() < deadline:
+            for message in consumer.consume(num_messages=500, timeout=0.5):
+                key = message.key().decode() if message.key() else ""
+                if key.startswith("partitions/"):
+                    found[key] = message.partition()
+    finally:
+        consumer.close()
+    assert sorted(found) == [f"partitions/{rank}" for rank in range(4)]
+    for key, partition in found.items():
+        assert partition == (murmur2(key.encode()) & 0x7FFFFFFF) % partitions, key
 
 
 def test_the_pool_reads_back_and_undecodable_decisions_are_skipped_and_described(stack):

@@ -207,17 +207,7 @@ class GoldenBytesTest {
                 .setGpuMemoryBytes(80L << 30)
                 .setExpertFixedSeconds(6e-4)
                 .build())
-        .setModel(
-            ModelSpec.newBuilder()
-                .setMoeLayers(2)
-                .setExpertCount(4)
-                .setTopK(2)
-                .setHidden(2560)
-                .setFfnHidden(10240)
-                .setBytesPerElement(2)
-                .setOptimizerBytesPerParam(12)
-                .setTokensPerRank(16384)
-                .build())
+        .setModel(SampleRecords.model())
         .setPlans(
             List.of(
                 plan(0, 2, List.of(0, 1, 2, 3), List.of(3, 0, 1, 2), 0.009),

@@ -53,17 +53,7 @@ public final class SampleRecords {
                 .setGpuMemoryBytes(80L << 30)
                 .setExpertFixedSeconds(6e-4)
                 .build())
-        .setModel(
-            ModelSpec.newBuilder()
-                .setMoeLayers(2)
-                .setExpertCount(4)
-                .setTopK(2)
-                .setHidden(2560)
-                .setFfnHidden(10240)
-                .setBytesPerElement(2)
-                .setOptimizerBytesPerParam(12)
-                .setTokensPerRank(16384)
-                .build())
+        .setModel(model())
         .setPlans(
             List.of(
                 Plan.newBuilder()
@@ -97,6 +87,20 @@ public final class SampleRecords {
                 .setLoadSource("synthetic")
                 .setBuilder("moeplan test")
                 .build())
+        .build();
+  }
+
+  /** A two-layer model of 4 experts, top-2, at GPT-MoE's dimensions. */
+  public static ModelSpec model() {
+    return ModelSpec.newBuilder()
+        .setMoeLayers(2)
+        .setExpertCount(4)
+        .setTopK(2)
+        .setHidden(2560)
+        .setFfnHidden(10240)
+        .setBytesPerElement(2)
+        .setOptimizerBytesPerParam(12)
+        .setTokensPerRank(16384)
         .build();
   }
 

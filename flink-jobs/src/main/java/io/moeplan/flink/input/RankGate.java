@@ -635,7 +635,7 @@ public class RankGate extends KeyedBroadcastProcessFunction<String, RawRecord, P
   static Rejection checkAgainstPool(RankLoad load, PlanPool pool, ParallelConfig parallel) {
     int experts = pool.getModel().getExpertCount();
     int layers = pool.getModel().getMoeLayers();
-    long poolWorld = (long) parallel.tp() * parallel.pp() * parallel.dp();
+    long poolWorld = parallel.worldSize();
     if (load.worldSize != poolWorld) {
       return Rejection.invalid(
           "worldSize "

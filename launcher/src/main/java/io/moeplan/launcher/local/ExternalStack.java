@@ -103,7 +103,7 @@ public final class ExternalStack {
     String bootstrap = stack.bootstrapServers();
     String job = pool.getJobId().toString();
     ParallelConfig parallel = shape.startingPlan().parallel();
-    int worldSize = parallel.tp() * parallel.pp() * parallel.dp();
+    long worldSize = parallel.worldSize();
     int layers = shape.model().moeLayers();
     int experts = shape.model().expertCount();
     StartLayout start = shape.startLayout();

@@ -33,6 +33,11 @@ public record ParallelConfig(int tp, int pp, int dp, int ep, int slotsPerWorker)
     }
   }
 
+  /** Ranks of a job under this config: {@code tp * pp * dp}. */
+  public long worldSize() {
+    return (long) tp * pp * dp;
+  }
+
   /**
    * The pipeline stage that hosts MoE layer {@code layer} of {@code moeLayers}: stages hold
    * contiguous blocks of {@code ceil(moeLayers / pp)} layers, stage 0 the first.
