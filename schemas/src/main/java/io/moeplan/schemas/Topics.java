@@ -51,9 +51,17 @@ public final class Topics {
           SingleObjectCodec.forRecord(WorkerTimes.class),
           false);
 
+  /**
+   * The latest calibrated performance model of every job and its measured error. Key: {@code
+   * jobId}.
+   */
+  public static final Topic<String, ModelFit> MODEL_FIT =
+      new Topic<>(
+          "moe.model-fit", StringCodec.UTF8, SingleObjectCodec.forRecord(ModelFit.class), true);
+
   /** Every topic, in a fixed order. */
   public static final List<Topic<?, ?>> ALL =
-      List.of(EXPERT_LOAD, PLAN_POOL, PLAN_DECISIONS, EXPERT_LOAD_DLQ, WORKER_TIMES);
+      List.of(EXPERT_LOAD, PLAN_POOL, PLAN_DECISIONS, EXPERT_LOAD_DLQ, WORKER_TIMES, MODEL_FIT);
 
   private Topics() {}
 
@@ -90,6 +98,11 @@ public final class Topics {
   /** Key of a {@link WorkerTimes} record. */
   public static String workerTimesKey(String jobId, int layer) {
     return LayerKey.format(jobId, layer);
+  }
+
+  /** Key of a {@link ModelFit} record. */
+  public static String modelFitKey(String jobId) {
+    return jobId;
   }
 
   /** Key of a {@link DeadLetter} record: where the bad record was read. */

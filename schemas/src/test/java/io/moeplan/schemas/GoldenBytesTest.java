@@ -54,7 +54,8 @@ class GoldenBytesTest {
         Arguments.of("PlanDecision", Topics.PLAN_DECISIONS.valueCodec(), planDecision()),
         Arguments.of("PlanPool", Topics.PLAN_POOL.valueCodec(), planPool()),
         Arguments.of("WorkerTimes", Topics.WORKER_TIMES.valueCodec(), workerTimes()),
-        Arguments.of("DeadLetter", Topics.EXPERT_LOAD_DLQ.valueCodec(), deadLetter()));
+        Arguments.of("DeadLetter", Topics.EXPERT_LOAD_DLQ.valueCodec(), deadLetter()),
+        Arguments.of("ModelFit", Topics.MODEL_FIT.valueCodec(), modelFit()));
   }
 
   @ParameterizedTest(name = "{0}")
@@ -189,6 +190,7 @@ class GoldenBytesTest {
         .setLeadIterations(2)
         .setRunId("run-β")
         .setAttempt(1)
+        .setModelVersion(7)
         .build();
   }
 
@@ -261,21 +263,54 @@ class GoldenBytesTest {
         .setBackend("cuda")
         .setWorkers(
             List.of(
-                workerTime(0, 4096, 2, 0.0031),
-                workerTime(1, 3_000_000_000L, 1, 0.0012),
-                workerTime(2, 0, 0, 0.0)))
+                workerTime(0, 4096, 2, 0.0031, 0, 0.0),
+                workerTime(1, 3_000_000_000L, 1, 0.0012, 734_003_200L, 0.0005),
+                workerTime(2, 0, 0, 0.0, 0, 0.0)))
         .setMigratedBytes(734_003_200L)
         .setMigrationSeconds(0.0005)
         .setProducedAt(AT)
         .build();
   }
 
-  private static WorkerTime workerTime(int worker, long tokens, int active, double seconds) {
+  private static WorkerTime workerTime(
+      int worker, long tokens, int active, double seconds, long migrated, double migration) {
     return WorkerTime.newBuilder()
         .setWorker(worker)
         .setTokens(tokens)
         .setActiveSlots(active)
         .setComputeSeconds(seconds)
+        .setMigratedBytes(migrated)
+        .setMigrationSeconds(migration)
+        .build();
+  }
+
+  private static ModelFit modelFit() {
+    return ModelFit.newBuilder()
+        .setJobId("gpt-moe")
+        .setWorkerClass("cpu")
+        .setPoolVersion(4_294_967_296L)
+        .setModelVersion(7)
+        .setCalibrated(true)
+        .setLastIteration(9_000_000_000L)
+        .setComputeSamples(4096)
+        .setComputeOutliers(12)
+        .setFixedSeconds(4.5e-6)
+        .setPerTokenSeconds(1.25e-7)
+        .setPoolFixedSeconds(5e-6)
+        .setPoolPerTokenSeconds(1.0e-7)
+        .setMigrationCalibrated(false)
+        .setMigrationSamples(3)
+        .setMigrationBytesPerSecond(5e9)
+        .setPoolMigrationBytesPerSecond(5e9)
+        .setErrorWindows(10)
+        .setErrorSamples(3200)
+        .setComputeMape(0.031)
+        .setComputePearson(0.991)
+        .setStepMape(0.024)
+        .setPredictedStepSeconds(0.0121)
+        .setMeasuredStepSeconds(0.0124)
+        .setMigrationMape(null)
+        .setUpdatedAt(AT)
         .build();
   }
 

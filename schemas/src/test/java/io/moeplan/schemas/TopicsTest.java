@@ -16,11 +16,12 @@ class TopicsTest {
             "moe.plan-pool",
             "moe.plan-decisions",
             "moe.expert-load.dlq",
-            "moe.worker-times");
+            "moe.worker-times",
+            "moe.model-fit");
     assertThat(Topics.ALL)
         .filteredOn(Topic::compacted)
         .extracting(Topic::name)
-        .containsExactly("moe.plan-pool", "moe.plan-decisions");
+        .containsExactly("moe.plan-pool", "moe.plan-decisions", "moe.model-fit");
     assertThat(Topics.PLAN_POOL.cleanupPolicy()).isEqualTo("compact");
     assertThat(Topics.EXPERT_LOAD.cleanupPolicy()).isEqualTo("delete");
   }
