@@ -20,6 +20,8 @@ import org.apache.flink.configuration.description.HtmlFormatter;
  * @param planPoolTopic input topic of pools
  * @param planDecisionsTopic output topic of decisions
  * @param deadLetterTopic output topic of dead letters
+ * @param workerTimesTopic input topic of measured worker times
+ * @param modelFitTopic output topic of calibrated models
  * @param windowIterations replan interval F
  * @param leadIterations effective iteration = last iteration of the window + lead
  * @param windowTimeout how long a window waits for missing ranks
@@ -28,6 +30,8 @@ import org.apache.flink.configuration.description.HtmlFormatter;
  * @param maxIterationJump how far a rank's iteration may jump before its next load must confirm it
  * @param margin switch margin
  * @param horizonIterations horizon of the switch rule (0 = the selector's default)
+ * @param staticPlacement every decision keeps the start layout
+ * @param calibration how the job calibrates its model from measured times
  * @param checkpointInterval checkpoint interval
  * @param checkpointDir checkpoint directory URI, if set
  * @param bufferTimeout longest wait of a record in a network buffer
@@ -41,6 +45,8 @@ public record PlanSelectorConfig(
     String planPoolTopic,
     String planDecisionsTopic,
     String deadLetterTopic,
+    String workerTimesTopic,
+    String modelFitTopic,
     int windowIterations,
     int leadIterations,
     Duration windowTimeout,
@@ -49,6 +55,8 @@ public record PlanSelectorConfig(
     int maxIterationJump,
     double margin,
     int horizonIterations,
+    boolean staticPlacement,
+    Calibration calibration,
     Duration checkpointInterval,
     Optional<String> checkpointDir,
     Duration bufferTimeout,
@@ -60,6 +68,34 @@ public record PlanSelectorConfig(
    * --kafka.security.protocol SSL}.
    */
   public static final String KAFKA_PREFIX = "kafka.";
+
+  /**
+   * How the job calibrates its performance model.
+   *
+   * @param enabled whether the selector scores with the calibrated model once it is ready
+   * @param samples most recent samples the fit keeps
+   * @param minSamples compute samples kept before the fit replaces the pool's constants
+   * @param minMigrations migration samples kept before the measured throughput prices migrations
+   * @param errorWindows windows the published error covers
+   */
+  public record Calibration(
+      boolean enabled, int samples, int minSamples, int minMigrations, int errorWindows) {
+    /** Checks the values, naming the option of a bad one. */
+    public Calibration {
+      require(samples >= 16, CALIBRATION_SAMPLES, samples, ">= 16");
+      require(
+          minSamples >= 3 && minSamples <= samples,
+          CALIBRATION_MIN_SAMPLES,
+          minSamples,
+          ">= 3 and <= --" + CALIBRATION_SAMPLES.key());
+      require(
+          minMigrations >= 1 && minMigrations <= samples,
+          CALIBRATION_MIN_MIGRATIONS,
+          minMigrations,
+          ">= 1 and <= --" + CALIBRATION_SAMPLES.key());
+      require(errorWindows >= 1, CALIBRATION_ERROR_WINDOWS, errorWindows, ">= 1");
+    }
+  }
 
   /** Checks the values, naming the option of a bad one. */
   public PlanSelectorConfig {
@@ -110,6 +146,8 @@ public record PlanSelectorConfig(
           configuration.get(PLAN_POOL_TOPIC),
           configuration.get(PLAN_DECISIONS_TOPIC),
           configuration.get(DEAD_LETTER_TOPIC),
+          configuration.get(WORKER_TIMES_TOPIC),
+          configuration.get(MODEL_FIT_TOPIC),
           configuration.get(WINDOW_ITERATIONS),
           configuration.get(LEAD_ITERATIONS),
           configuration.get(WINDOW_TIMEOUT),
@@ -118,6 +156,13 @@ public record PlanSelectorConfig(
           configuration.get(MAX_ITERATION_JUMP),
           configuration.get(MARGIN),
           configuration.get(HORIZON_ITERATIONS),
+          configuration.get(STATIC_PLACEMENT),
+          new Calibration(
+              configuration.get(CALIBRATE),
+              configuration.get(CALIBRATION_SAMPLES),
+              configuration.get(CALIBRATION_MIN_SAMPLES),
+              configuration.get(CALIBRATION_MIN_MIGRATIONS),
+              configuration.get(CALIBRATION_ERROR_WINDOWS)),
           configuration.get(CHECKPOINT_INTERVAL),
           configuration.getOptional(CHECKPOINT_DIR),
           configuration.get(BUFFER_TIMEOUT),

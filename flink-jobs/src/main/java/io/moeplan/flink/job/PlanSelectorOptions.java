@@ -56,6 +56,24 @@ public final class PlanSelectorOptions {
           .defaultValue(Topics.EXPERT_LOAD_DLQ.name())
           .withDescription("Topic unusable ExpertLoad records go to, with the reason.");
 
+  /** Topic of the executors' measured times. */
+  public static final ConfigOption<String> WORKER_TIMES_TOPIC =
+      ConfigOptions.key("worker-times-topic")
+          .stringType()
+          .defaultValue(Topics.WORKER_TIMES.name())
+          .withDescription(
+              "Topic the executors publish WorkerTimes records to; the job calibrates its"
+                  + " performance model from them.");
+
+  /** Topic the calibrated models go to. */
+  public static final ConfigOption<String> MODEL_FIT_TOPIC =
+      ConfigOptions.key("model-fit-topic")
+          .stringType()
+          .defaultValue(Topics.MODEL_FIT.name())
+          .withDescription(
+              "Compacted topic the ModelFit records go to: each job's calibrated constants and"
+                  + " the model's measured error.");
+
   /** Replan interval F. */
   public static final ConfigOption<Integer> WINDOW_ITERATIONS =
       ConfigOptions.key(DecisionWindows.WINDOW_ITERATIONS_FLAG.substring(2))
@@ -126,6 +144,61 @@ public final class PlanSelectorOptions {
                   + " one that the next load does not continue is dead-lettered, so a single"
                   + " absurd iteration cannot block the rank or the job.");
 
+  /** Keep every layer on its start layout. */
+  public static final ConfigOption<Boolean> STATIC_PLACEMENT =
+      ConfigOptions.key("static")
+          .booleanType()
+          .defaultValue(false)
+          .withDescription(
+              "Keep every layer on the pool's start layout: every decision is KEEP. The baseline"
+                  + " of an A/B run; the model is still calibrated and its error published.");
+
+  /** Whether the selector scores with the calibrated model. */
+  public static final ConfigOption<Boolean> CALIBRATE =
+      ConfigOptions.key("calibrate")
+          .booleanType()
+          .defaultValue(true)
+          .withDescription(
+              "Score with the model calibrated from the executors' measured times once the fit"
+                  + " has enough samples; false keeps the pool's constants (the fit and its error"
+                  + " are still published).");
+
+  /** Per-worker compute samples the fit keeps. */
+  public static final ConfigOption<Integer> CALIBRATION_SAMPLES =
+      ConfigOptions.key("calibration-samples")
+          .intType()
+          .defaultValue(4096)
+          .withDescription(
+              "Most recent per-worker compute samples (and migration samples) the fit of a job"
+                  + " keeps, so it follows a change of hardware.");
+
+  /** Samples the compute fit needs before it replaces the pool's constants. */
+  public static final ConfigOption<Integer> CALIBRATION_MIN_SAMPLES =
+      ConfigOptions.key("calibration-min-samples")
+          .intType()
+          .defaultValue(256)
+          .withDescription(
+              "Per-worker compute samples the fit must keep, outliers rejected, before its"
+                  + " constants replace the pool's.");
+
+  /** Samples the migration fit needs before it replaces the pool's bandwidth. */
+  public static final ConfigOption<Integer> CALIBRATION_MIN_MIGRATIONS =
+      ConfigOptions.key("calibration-min-migrations")
+          .intType()
+          .defaultValue(8)
+          .withDescription(
+              "Per-worker migration samples the fit must keep before the measured throughput"
+                  + " prices migrations.");
+
+  /** Windows the model's error covers. */
+  public static final ConfigOption<Integer> CALIBRATION_ERROR_WINDOWS =
+      ConfigOptions.key("calibration-error-windows")
+          .intType()
+          .defaultValue(10)
+          .withDescription(
+              "The model's published error (MAPE, Pearson r, step time) covers this many most"
+                  + " recent windows of iterations.");
+
   /** Checkpoint interval. */
   public static final ConfigOption<Duration> CHECKPOINT_INTERVAL =
       ConfigOptions.key("checkpoint-interval")
@@ -168,6 +241,8 @@ public final class PlanSelectorOptions {
           PLAN_POOL_TOPIC,
           PLAN_DECISIONS_TOPIC,
           DEAD_LETTER_TOPIC,
+          WORKER_TIMES_TOPIC,
+          MODEL_FIT_TOPIC,
           WINDOW_ITERATIONS,
           LEAD_ITERATIONS,
           WINDOW_TIMEOUT,
@@ -176,6 +251,12 @@ public final class PlanSelectorOptions {
           MAX_ITERATION_JUMP,
           MARGIN,
           HORIZON_ITERATIONS,
+          STATIC_PLACEMENT,
+          CALIBRATE,
+          CALIBRATION_SAMPLES,
+          CALIBRATION_MIN_SAMPLES,
+          CALIBRATION_MIN_MIGRATIONS,
+          CALIBRATION_ERROR_WINDOWS,
           CHECKPOINT_INTERVAL,
           CHECKPOINT_DIR,
           BUFFER_TIMEOUT,
