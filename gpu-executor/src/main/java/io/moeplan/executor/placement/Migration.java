@@ -84,6 +84,8 @@ public final class Migration {
     int changed = pending.size();
     int stagedCount = 0;
     long bytes = 0;
+    long[] workerBytes = new long[to.workerCount()];
+    double[] workerMillis = new double[to.workerCount()];
     SlotState[] staged = new SlotState[slots];
     while (!pending.isEmpty()) {
       int next = -1;
@@ -96,7 +98,9 @@ public final class Migration {
       if (next < 0) {
         // only cycles remain: stage one slot of a cycle and let its readers load the copy
         int cut = pending.get(0);
+        long t0 = System.nanoTime();
         staged[cut] = backend.readSlot(cut);
+        workerMillis[to.workerOf(cut)] += (System.nanoTime() - t0) / 1e6;
         stagedCount++;
         for (int slot : pending) {
           if (source[slot] == cut) {
@@ -110,14 +114,25 @@ public final class Migration {
       if (from0 >= 0) {
         CopyReport copy = backend.copySlot(from0, next);
         bytes += copy.bytes();
+        workerBytes[to.workerOf(next)] += copy.bytes();
+        workerMillis[to.workerOf(next)] += copy.millis();
         readers[from0]--;
       } else {
         SlotState state = staged[STAGED - from0];
+        long t0 = System.nanoTime();
         backend.loadSlot(next, state);
+        workerMillis[to.workerOf(next)] += (System.nanoTime() - t0) / 1e6;
         bytes += 12L * state.params();
+        workerBytes[to.workerOf(next)] += 12L * state.params();
       }
       pending.remove(Integer.valueOf(next));
     }
-    return new MigrationReport(changed, stagedCount, bytes, (System.nanoTime() - started) / 1e6);
+    return new MigrationReport(
+        changed,
+        stagedCount,
+        bytes,
+        (System.nanoTime() - started) / 1e6,
+        workerBytes,
+        workerMillis);
   }
 }

@@ -263,6 +263,8 @@ public final class Executor implements AutoCloseable {
     long[][][] counts = new long[settings.ranks()][model.layers()][];
     double[][] workerMillis = new double[model.layers()][];
     long[][] workerTokens = new long[model.layers()][model.layout().workers()];
+    int[][] activeSlots = new int[model.layers()][model.layout().workers()];
+    double[][] migrationMillis = new double[model.layers()][model.layout().workers()];
     for (int layer = 0; layer < model.layers(); layer++) {
       MoeLayerBackend backend = backends.get(layer);
       LayerInput input = workload.input(layer, backend);
@@ -277,7 +279,16 @@ public final class Executor implements AutoCloseable {
       }
       workerMillis[layer] = step.workerMillis();
       for (int slot = 0; slot < step.slotTokens().length; slot++) {
-        workerTokens[layer][model.layout().workerOf(slot)] += step.slotTokens()[slot];
+        int worker = model.layout().workerOf(slot);
+        workerTokens[layer][worker] += step.slotTokens()[slot];
+        if (step.slotTokens()[slot] > 0) {
+          activeSlots[layer][worker]++;
+        }
+      }
+      if (migrated[layer] != null) {
+        for (int w = 0; w < migrationMillis[layer].length; w++) {
+          migrationMillis[layer][w] = migrated[layer].workerMillis(w);
+        }
       }
       sink.workerTimes(workerTimes(iteration, layer, step, migrated[layer], now));
     }
@@ -294,6 +305,8 @@ public final class Executor implements AutoCloseable {
         outcome.timedOutLayers(),
         workerMillis,
         workerTokens,
+        activeSlots,
+        migrationMillis,
         counts);
   }
 
@@ -333,7 +346,14 @@ public final class Executor implements AutoCloseable {
           active++;
         }
       }
-      workers.add(new WorkerTime(w, tokens, active, step.workerMillis()[w] / 1e3));
+      workers.add(
+          new WorkerTime(
+              w,
+              tokens,
+              active,
+              step.workerMillis()[w] / 1e3,
+              migration == null ? 0 : migration.workerBytes(w),
+              migration == null ? 0 : migration.workerMillis(w) / 1e3));
     }
     return WorkerTimes.newBuilder()
         .setJobId(settings.jobId())

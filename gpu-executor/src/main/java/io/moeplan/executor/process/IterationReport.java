@@ -8,8 +8,16 @@ import java.util.List;
  * What one iteration did: the plan version every hosted rank reported, the switches applied before
  * it ran (with what each moved), the layers whose decision timed out, and each layer's measured
  * per-worker compute in milliseconds ({@code workerMillis[layer][worker]}), the token assignments
- * each worker computed ({@code workerTokens[layer][worker]}), and the tokens each hosted rank
- * routed to each expert ({@code counts[rank][layer][expert]}).
+ * each worker computed ({@code workerTokens[layer][worker]}), the slots of each worker that got
+ * tokens ({@code activeSlots[layer][worker]}), the time each worker's share of a switch applied
+ * before the iteration took ({@code migrationMillis[layer][worker]}, zeros for a layer that did not
+ * switch), and the tokens each hosted rank routed to each expert ({@code
+ * counts[rank][layer][expert]}).
+ *
+ * <p>The measured step time ({@link #stepMillis()}) counts what a training step waits for in the
+ * MoE layers: per layer the slowest worker's expert compute plus the slowest worker's migration,
+ * summed over layers. Workers of one process run one after another here but are timed one by one,
+ * so the step is what it would be with each worker on its own device.
  */
 public record IterationReport(
     long iteration,
@@ -18,6 +26,8 @@ public record IterationReport(
     List<Integer> timedOutLayers,
     double[][] workerMillis,
     long[][] workerTokens,
+    int[][] activeSlots,
+    double[][] migrationMillis,
     long[][][] counts) {
 
   /** A switch and its migration. */
@@ -61,8 +71,22 @@ public record IterationReport(
 
   /** Measured compute of the slowest worker, summed over layers, in milliseconds. */
   public double maxWorkerMillis() {
+    return sumOfMax(workerMillis);
+  }
+
+  /** Migration paid: the slowest worker's share of each layer's switch, summed, in milliseconds. */
+  public double migrationPaidMillis() {
+    return sumOfMax(migrationMillis);
+  }
+
+  /** The measured step time: {@link #maxWorkerMillis()} plus {@link #migrationPaidMillis()}. */
+  public double stepMillis() {
+    return maxWorkerMillis() + migrationPaidMillis();
+  }
+
+  private static double sumOfMax(double[][] byLayer) {
     double sum = 0;
-    for (double[] layer : workerMillis) {
+    for (double[] layer : byLayer) {
       double max = 0;
       for (double ms : layer) {
         max = Math.max(max, ms);

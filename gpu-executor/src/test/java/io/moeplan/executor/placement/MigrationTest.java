@@ -36,6 +36,26 @@ class MigrationTest {
   }
 
   @Test
+  void reportsWhatEachWorkerReceivedAndPaysTheSlowestWorker() {
+    // worker 0 (slots 0-2) gets two new experts, worker 1 none, worker 2 (slots 6-8) one
+    Placement from = placement(0, 1, 2, 3, 4, 5, 0, 1, 2);
+    Placement to = placement(3, 4, 2, 3, 4, 5, 0, 1, 5);
+    try (CpuMoeLayer layer = loaded(from)) {
+      MigrationReport report = Migration.apply(layer, from, to);
+      assertHoldsExperts(layer, to);
+      long slotBytes = 12L * SHAPE.paramsPerExpert();
+      assertThat(report.workerBytes()).containsExactly(2 * slotBytes, 0, slotBytes);
+      assertThat(report.workerMillis()[0]).isPositive();
+      assertThat(report.workerMillis()[1]).isZero();
+      assertThat(report.workerMillis()[2]).isPositive();
+      assertThat(report.paidMillis())
+          .isEqualTo(Math.max(report.workerMillis()[0], report.workerMillis()[2]))
+          .isLessThanOrEqualTo(report.millis());
+      assertThat(report.bytes()).isEqualTo(3 * slotBytes);
+    }
+  }
+
+  @Test
   void expertsSwappingSlotsAreStagedSoNoSourceIsOverwrittenBeforeItIsRead() {
     // slots 0 and 1 swap, slots 2, 3, 4 rotate: only cycles, every target also a source
     Placement from = placement(0, 1, 2, 3, 4, 5, 5, 5, 5);

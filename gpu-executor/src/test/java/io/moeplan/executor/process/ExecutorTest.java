@@ -70,10 +70,25 @@ class ExecutorTest {
                 assertThat(applied.migration().bytes()).isEqualTo(4 * 12L * 2 * 32 * 48);
               });
       assertThat(reports).filteredOn(r -> !r.applied().isEmpty()).hasSize(1);
+      IterationReport switched = reports.get(5);
+      double paid = switched.applied().get(0).migration().paidMillis();
+      assertThat(paid).isPositive();
+      assertThat(switched.migrationPaidMillis()).isEqualTo(paid);
+      assertThat(switched.stepMillis()).isEqualTo(switched.maxWorkerMillis() + paid);
+      assertThat(reports.get(6).migrationPaidMillis()).isZero();
+      assertThat(reports.get(6).stepMillis()).isEqualTo(reports.get(6).maxWorkerMillis());
       for (WorkerTimes times : sink.times) {
         if (times.getLayer() == 1) {
           assertThat(times.getPlanVersion()).isEqualTo(times.getIteration() < 5 ? 0 : 1);
           assertThat(times.getMigratedBytes() > 0).isEqualTo(times.getIteration() == 5);
+          // every worker got two new experts at iteration 5, and reports its own share
+          assertThat(times.getWorkers())
+              .allSatisfy(
+                  w -> {
+                    assertThat(w.getMigratedBytes())
+                        .isEqualTo(times.getIteration() == 5 ? 2 * 12L * 2 * 32 * 48 : 0);
+                    assertThat(w.getMigrationSeconds() > 0).isEqualTo(times.getIteration() == 5);
+                  });
         }
         assertThat(times.getWorkers()).hasSize(2);
         assertThat(times.getWorkers().stream().mapToLong(WorkerTime::getTokens).sum())
