@@ -8,6 +8,7 @@ import io.moeplan.flink.state.WriteBehindOperators;
 import io.moeplan.planner.selector.SelectorOptions;
 import io.moeplan.schemas.DecisionAction;
 import io.moeplan.schemas.LayerPlacement;
+import io.moeplan.schemas.ModelFit;
 import io.moeplan.schemas.ParallelConfig;
 import io.moeplan.schemas.Plan;
 import io.moeplan.schemas.PlanDecision;
@@ -19,6 +20,7 @@ import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
 import org.apache.flink.runtime.state.heap.HeapKeyedStateBackend;
 import org.apache.flink.streaming.util.KeyedBroadcastOperatorTestHarness;
+import org.apache.flink.types.Either;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -35,13 +37,15 @@ class LayerWindowSelectorTest {
   private static final int RANKS = 4;
   private static final long MAX_JUMP = 100;
 
-  private KeyedBroadcastOperatorTestHarness<String, LayerSample, PlanPool, PlanDecision> harness;
+  private KeyedBroadcastOperatorTestHarness<
+          String, LayerSample, Either<PlanPool, ModelFit>, PlanDecision>
+      harness;
   private long checkpoints;
 
   @BeforeEach
   void openHarness() throws Exception {
     harness = newHarness(null);
-    harness.processBroadcastElement(SampleRecords.planPool("job"), 0);
+    harness.processBroadcastElement(Either.Left(SampleRecords.planPool("job")), 0);
   }
 
   @AfterEach
@@ -92,7 +96,7 @@ class LayerWindowSelectorTest {
   @Test
   void aDecisionCarriesThePoolsLayoutAndTheJobsWindowAndLead() throws Exception {
     // 2 workers with 3 slots each, so a layout with the two numbers swapped shows
-    harness.processBroadcastElement(poolWithThreeSlotsPerWorker(), 0);
+    harness.processBroadcastElement(Either.Left(poolWithThreeSlotsPerWorker()), 0);
     window(0, hotExperts(3, 0));
     for (int rank = 0; rank < RANKS - 1; rank++) {
       harness.processElement(sample(rank, F, balanced()), 0);
@@ -162,7 +166,7 @@ class LayerWindowSelectorTest {
     pool.setPoolVersion(4);
     pool.setStartLayout(List.of(List.of(0, 1, 2, 3), List.of(0, 1, 2, 3)));
     pool.setStartLayoutSource("contiguous");
-    harness.processBroadcastElement(pool, 0);
+    harness.processBroadcastElement(Either.Left(pool), 0);
 
     window(0, hotExperts(3, 0));
 
@@ -177,7 +181,7 @@ class LayerWindowSelectorTest {
     PlanPool pool = SampleRecords.planPool("job");
     pool.setPoolVersion(4);
     pool.setStartLayout(List.of(List.of(0, 1, 2, 3), List.of(0, 1, 2, 3)));
-    harness.processBroadcastElement(pool, 0);
+    harness.processBroadcastElement(Either.Left(pool), 0);
 
     window(0, hotExperts(0, 1));
 
@@ -414,21 +418,23 @@ class LayerWindowSelectorTest {
   }
 
   /** The operator the job runs, restored from {@code snapshot} when one is given. */
-  private static KeyedBroadcastOperatorTestHarness<String, LayerSample, PlanPool, PlanDecision>
+  private static KeyedBroadcastOperatorTestHarness<
+          String, LayerSample, Either<PlanPool, ModelFit>, PlanDecision>
       newHarness(OperatorSubtaskState snapshot) throws Exception {
-    KeyedBroadcastOperatorTestHarness<String, LayerSample, PlanPool, PlanDecision> restored =
-        Harnesses.opened(
-            new KeyedBroadcastOperatorTestHarness<>(
-                WriteBehindOperators.keyedBroadcast(
-                    new LayerWindowSelector(
-                        F, LEAD, TIMEOUT, MAX_JUMP, SelectorOptions.defaults(F)),
-                    List.of(PoolState.DESCRIPTOR)),
-                LayerSample::key,
-                Types.STRING,
-                1,
-                1,
-                0),
-            snapshot);
+    KeyedBroadcastOperatorTestHarness<String, LayerSample, Either<PlanPool, ModelFit>, PlanDecision>
+        restored =
+            Harnesses.opened(
+                new KeyedBroadcastOperatorTestHarness<>(
+                    WriteBehindOperators.keyedBroadcast(
+                        new LayerWindowSelector(
+                            F, LEAD, TIMEOUT, MAX_JUMP, SelectorOptions.defaults(F)),
+                        List.of(PoolState.DESCRIPTOR, PoolState.FITS)),
+                    LayerSample::key,
+                    Types.STRING,
+                    1,
+                    1,
+                    0),
+                snapshot);
     restored.setProcessingTime(0);
     return restored;
   }
