@@ -1,6 +1,7 @@
 package io.moeplan.flink.layer;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
 
 import io.moeplan.flink.job.PoolState;
 import io.moeplan.flink.state.Harnesses;
@@ -188,6 +189,76 @@ class LayerWindowSelectorTest {
     PlanDecision decision = single();
     assertThat(decision.getAction()).isEqualTo(DecisionAction.SWITCH);
     assertThat(workerOf(decision, 0)).isNotEqualTo(workerOf(decision, 1));
+  }
+
+  @Test
+  void aMeasuredMigrationFarSlowerThanModelledStopsTheSwitch() throws Exception {
+    // the pool's model switches on these loads (the next test); measured, a replica takes minutes
+    harness.processBroadcastElement(Either.Right(fit(3, 5, 1e6)), 0);
+
+    window(0, hotExperts(3, 0));
+
+    PlanDecision decision = single();
+    assertThat(decision.getAction()).isEqualTo(DecisionAction.KEEP);
+    assertThat(decision.getModelVersion()).isEqualTo(5);
+    assertThat(decision.getMigrationSeconds()).isZero();
+  }
+
+  @Test
+  void aFitOfAnotherPoolVersionIsNotUsed() throws Exception {
+    harness.processBroadcastElement(Either.Right(fit(2, 5, 1e6)), 0);
+
+    window(0, hotExperts(3, 0));
+
+    PlanDecision decision = single();
+    assertThat(decision.getAction()).isEqualTo(DecisionAction.SWITCH);
+    assertThat(decision.getModelVersion()).isZero();
+  }
+
+  @Test
+  void aMeasuredFasterMigrationLowersTheSwitchCostTheDecisionStates() throws Exception {
+    window(0, hotExperts(3, 0));
+    double modelled = single().getMigrationSeconds();
+    harness.close();
+    harness = newHarness(null, false);
+    harness.processBroadcastElement(Either.Left(SampleRecords.planPool("job")), 0);
+    harness.processBroadcastElement(Either.Right(fit(3, 1, 3.0e12)), 0);
+
+    window(0, hotExperts(3, 0));
+
+    PlanDecision calibrated = single();
+    assertThat(calibrated.getAction()).isEqualTo(DecisionAction.SWITCH);
+    assertThat(calibrated.getModelVersion()).isEqualTo(1);
+    assertThat(calibrated.getMigrationSeconds()).isCloseTo(modelled / 10, within(modelled / 1e3));
+  }
+
+  @Test
+  void withStaticPlacementEveryDecisionKeepsTheStartLayout() throws Exception {
+    harness.close();
+    harness = newHarness(null, true);
+    harness.processBroadcastElement(Either.Left(SampleRecords.planPool("job")), 0);
+
+    window(0, hotExperts(3, 0));
+    window(1, hotExperts(3, 0));
+
+    List<PlanDecision> decisions = harness.extractOutputValues();
+    assertThat(decisions).hasSize(2);
+    assertThat(decisions)
+        .allSatisfy(
+            d -> {
+              assertThat(d.getAction()).isEqualTo(DecisionAction.KEEP);
+              assertThat(d.getPlanVersion()).isZero();
+              assertThat(d.getReason()).contains("static placement");
+              assertThat(d.getPredictedCurrentSeconds()).isPositive();
+              assertThat(d.getSlotToExpert())
+                  .isEqualTo(
+                      SampleRecords.planPool("job")
+                          .getPlans()
+                          .get(0)
+                          .getLayers()
+                          .get(1)
+                          .getSlotToExpert());
+            });
   }
 
   @Test
@@ -421,13 +492,25 @@ class LayerWindowSelectorTest {
   private static KeyedBroadcastOperatorTestHarness<
           String, LayerSample, Either<PlanPool, ModelFit>, PlanDecision>
       newHarness(OperatorSubtaskState snapshot) throws Exception {
+    return newHarness(snapshot, false);
+  }
+
+  /** As above, the selector keeping every placement when {@code staticPlacement}. */
+  private static KeyedBroadcastOperatorTestHarness<
+          String, LayerSample, Either<PlanPool, ModelFit>, PlanDecision>
+      newHarness(OperatorSubtaskState snapshot, boolean staticPlacement) throws Exception {
     KeyedBroadcastOperatorTestHarness<String, LayerSample, Either<PlanPool, ModelFit>, PlanDecision>
         restored =
             Harnesses.opened(
                 new KeyedBroadcastOperatorTestHarness<>(
                     WriteBehindOperators.keyedBroadcast(
                         new LayerWindowSelector(
-                            F, LEAD, TIMEOUT, MAX_JUMP, SelectorOptions.defaults(F)),
+                            F,
+                            LEAD,
+                            TIMEOUT,
+                            MAX_JUMP,
+                            SelectorOptions.defaults(F),
+                            staticPlacement),
                         List.of(PoolState.DESCRIPTOR, PoolState.FITS)),
                     LayerSample::key,
                     Types.STRING,
@@ -487,6 +570,34 @@ class LayerWindowSelectorTest {
                                 .setSlotToExpert(List.of(3, 0, 1, 2, 3, 0))
                                 .build()))
                     .build()))
+        .build();
+  }
+
+  /**
+   * A calibrated fit of the sample pool's job for pool version {@code poolVersion}: the pool's
+   * compute constants, migrations at {@code bytesPerSecond}.
+   */
+  private static ModelFit fit(long poolVersion, long modelVersion, double bytesPerSecond) {
+    return ModelFit.newBuilder()
+        .setJobId("job")
+        .setWorkerClass("cuda")
+        .setPoolVersion(poolVersion)
+        .setModelVersion(modelVersion)
+        .setCalibrated(false)
+        .setLastIteration(0)
+        .setComputeSamples(0)
+        .setComputeOutliers(0)
+        .setFixedSeconds(6e-4)
+        .setPerTokenSeconds(1e-7)
+        .setPoolFixedSeconds(6e-4)
+        .setPoolPerTokenSeconds(1e-7)
+        .setMigrationCalibrated(true)
+        .setMigrationSamples(100)
+        .setMigrationBytesPerSecond(bytesPerSecond)
+        .setPoolMigrationBytesPerSecond(3.0e11)
+        .setErrorWindows(0)
+        .setErrorSamples(0)
+        .setUpdatedAt(java.time.Instant.EPOCH)
         .build();
   }
 

@@ -96,9 +96,12 @@ public final class Calibration {
 
   /**
    * Fits {@code seconds ~ fixed * activeSlots + perToken * tokens} to per-worker samples (the first
-   * {@code n} of each array) with {@link RobustFit} (rejection at 4 scaled MADs, at most 3 rounds).
-   * A constant whose feature never varies keeps the value of {@code prior}; with {@code n == 0} the
-   * result is the prior's constants with nothing kept.
+   * {@code n} of each array) with {@link RobustFit} (rejection at 4 scaled MADs, at most 3 rounds),
+   * in two passes: an ordinary fit, then a fit of every sample relative to the first fit's
+   * prediction for it. Measured compute scatters in proportion to its size, so the second pass
+   * weighs every sample alike relative to its size and judges outliers by their relative error, the
+   * error the model is measured by. A constant whose feature never varies keeps the value of {@code
+   * prior}; with {@code n == 0} the result is the prior's constants with nothing kept.
    *
    * @throws IllegalArgumentException for a negative {@code n}, arrays shorter than {@code n} or
    *     non-finite values
@@ -121,7 +124,7 @@ public final class Calibration {
     for (int i = 0; i < n; i++) {
       x[i] = new double[] {activeSlots[i], tokens[i]};
     }
-    RobustFit.Result fit =
+    RobustFit.Result first =
         RobustFit.fit(
             x,
             seconds,
@@ -129,6 +132,25 @@ public final class Calibration {
             new double[] {prior.fixedSeconds(), prior.perTokenSeconds()},
             REJECT_MADS,
             ROUNDS);
+    // compute time varies in proportion to its size, so a sample's error is judged and weighed
+    // relative to its prediction: refit with every row divided by the first fit's prediction
+    double[] b = first.coefficients();
+    double meanPredicted = 0;
+    for (int i = 0; i < n; i++) {
+      meanPredicted += (b[0] * x[i][0] + b[1] * x[i][1]) / n;
+    }
+    if (!(meanPredicted > 0)) {
+      return new ComputeFit(b[0], b[1], first.kept(), first.rejected());
+    }
+    double[][] scaled = new double[n][];
+    double[] relative = new double[n];
+    for (int i = 0; i < n; i++) {
+      double predicted = b[0] * x[i][0] + b[1] * x[i][1];
+      double scale = predicted > 1e-6 * meanPredicted ? predicted : meanPredicted;
+      scaled[i] = new double[] {x[i][0] / scale, x[i][1] / scale};
+      relative[i] = seconds[i] / scale;
+    }
+    RobustFit.Result fit = RobustFit.fit(scaled, relative, n, b, REJECT_MADS, ROUNDS);
     return new ComputeFit(fit.coefficients()[0], fit.coefficients()[1], fit.kept(), fit.rejected());
   }
 
