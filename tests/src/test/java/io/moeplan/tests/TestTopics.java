@@ -36,32 +36,36 @@ record TestTopics(
 
   /** Job settings reading and writing these topics. */
   PlanSelectorConfig jobConfig(
-      EmbeddedKafkaBroker broker, int window, int parallelism, Path checkpoints) {
-    return PlanSelectorConfig.fromArgs(
-        "--bootstrap-servers",
-        broker.bootstrapServers(),
-        "--group-id",
-        "it-" + loads,
-        "--expert-load-topic",
-        loads,
-        "--plan-pool-topic",
-        pools,
-        "--plan-decisions-topic",
-        decisions,
-        "--dead-letter-topic",
-        deadLetters,
-        "--worker-times-topic",
-        workerTimes,
-        "--model-fit-topic",
-        modelFits,
-        "--window-iterations",
-        Integer.toString(window),
-        "--parallelism",
-        Integer.toString(parallelism),
-        "--checkpoint-interval",
-        "1 s",
-        "--checkpoint-dir",
-        checkpoints.toUri().toString());
+      EmbeddedKafkaBroker broker, int window, int parallelism, Path checkpoints, String... more) {
+    List<String> args =
+        new ArrayList<>(
+            List.of(
+                "--bootstrap-servers",
+                broker.bootstrapServers(),
+                "--group-id",
+                "it-" + loads,
+                "--expert-load-topic",
+                loads,
+                "--plan-pool-topic",
+                pools,
+                "--plan-decisions-topic",
+                decisions,
+                "--dead-letter-topic",
+                deadLetters,
+                "--worker-times-topic",
+                workerTimes,
+                "--model-fit-topic",
+                modelFits,
+                "--window-iterations",
+                Integer.toString(window),
+                "--parallelism",
+                Integer.toString(parallelism),
+                "--checkpoint-interval",
+                "1 s",
+                "--checkpoint-dir",
+                checkpoints.toUri().toString()));
+    args.addAll(List.of(more));
+    return PlanSelectorConfig.fromArgs(args.toArray(String[]::new));
   }
 
   private static <K, V> Topic<K, V> rename(Topic<K, V> topic, String name) {
