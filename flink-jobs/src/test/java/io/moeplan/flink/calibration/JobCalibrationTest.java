@@ -12,6 +12,12 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import org.apache.flink.api.common.serialization.SerializerConfigImpl;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.common.typeutils.TypeSerializer;
+import org.apache.flink.api.java.typeutils.PojoTypeInfo;
+import org.apache.flink.core.memory.DataInputDeserializer;
+import org.apache.flink.core.memory.DataOutputSerializer;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -197,6 +203,24 @@ class JobCalibrationTest {
     assertThat(newPool.getPoolVersion()).isEqualTo(4);
     assertThat(newPool.getComputeSamples()).isBetween(1L, (long) WORKERS);
     assertThat(newPool.getModelVersion()).isEqualTo(version + 1);
+  }
+
+  @Test
+  void theStateIsAFlinkPojoThatSurvivesSerialization() throws Exception {
+    JobCalibration calibration = new JobCalibration(settings(true), F);
+    CalibrationState state = new CalibrationState();
+    for (long iteration = 0; iteration <= 3 * F; iteration++) {
+      add(calibration, state, times(iteration, 0, iteration % F == 3));
+    }
+    TypeInformation<CalibrationState> type = TypeInformation.of(CalibrationState.class);
+    assertThat(type).isInstanceOf(PojoTypeInfo.class);
+    TypeSerializer<CalibrationState> serializer = type.createSerializer(new SerializerConfigImpl());
+    DataOutputSerializer out = new DataOutputSerializer(1 << 16);
+    serializer.serialize(state, out);
+    CalibrationState copy =
+        serializer.deserialize(new DataInputDeserializer(out.getSharedBuffer(), 0, out.length()));
+
+    assertThat(copy).usingRecursiveComparison().isEqualTo(state);
   }
 
   private void add(JobCalibration calibration, CalibrationState state, WorkerTimes times) {
