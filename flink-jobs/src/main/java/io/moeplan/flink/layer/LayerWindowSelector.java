@@ -82,6 +82,9 @@ public class LayerWindowSelector
    */
   static final int MAX_CACHED_KEYS = 4_096;
 
+  /** How often a ready window whose job's pool has not arrived here yet looks for it again. */
+  static final long POOL_WAIT_MILLIS = 10;
+
   /** Switches per layer remembered to roll the placement back when a run resumes. */
   static final int MAX_SWITCHES = 32;
 
@@ -416,6 +419,13 @@ public class LayerWindowSelector
       if (!accumulator.isComplete() && accumulator.openedAtMillis > expiredBefore) {
         break;
       }
+      long now = timers.currentProcessingTime();
+      if (pool == null && now < accumulator.openedAtMillis + windowTimeoutMillis) {
+        // the gate admitted these loads against the job's pool, which has not reached this
+        // operator yet (another path through the job): wait for it rather than drop the window
+        timers.registerProcessingTimeTimer(now + POOL_WAIT_MILLIS);
+        break;
+      }
       long timer = open.removeOldest(windowTimeoutMillis);
       if (timer >= 0) {
         timers.deleteProcessingTimeTimer(timer);
@@ -435,9 +445,13 @@ public class LayerWindowSelector
             lastDecidedWindow.value(key));
         continue;
       }
-      // the gate admits loads only once their job has a pool; null means none is known any more
       if (pool != null) {
         out.collect(decide(key, jobId, layer, oldest.getKey(), accumulator, sums, pool, fit));
+      } else {
+        // no pool within the window's timeout: the job's pool is gone (the gate admits loads only
+        // once their job has one)
+        discardedWindows.inc();
+        LOG.warn("discarding window {} of {}: the job has no plan pool", oldest.getKey(), key);
       }
     }
   }

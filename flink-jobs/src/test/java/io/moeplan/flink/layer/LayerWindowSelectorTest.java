@@ -192,6 +192,35 @@ class LayerWindowSelectorTest {
   }
 
   @Test
+  void aCompleteWindowWaitsForAPoolThatReachesTheSelectorAfterItsLoads() throws Exception {
+    // the gate admitted the loads against the pool; here the pool comes in after them
+    harness.close();
+    harness = newHarness(null, false);
+    window(0, hotExperts(3, 0));
+    assertThat(harness.extractOutputValues()).isEmpty();
+
+    harness.processBroadcastElement(Either.Left(SampleRecords.planPool("job")), 0);
+    harness.setProcessingTime(LayerWindowSelector.POOL_WAIT_MILLIS);
+
+    PlanDecision decision = single();
+    assertThat(decision.getDecisionId()).isEqualTo("job/1/0");
+    assertThat(decision.getRanksReported()).isEqualTo(RANKS);
+    assertThat(decision.getReason()).doesNotContain("partial");
+  }
+
+  @Test
+  void aWindowWhoseJobNeverGetsAPoolIsDiscardedAtItsTimeout() throws Exception {
+    harness.close();
+    harness = newHarness(null, false);
+    window(0, hotExperts(3, 0));
+
+    harness.setProcessingTime(TIMEOUT);
+
+    assertThat(harness.extractOutputValues()).isEmpty();
+    assertThat(stateEntries()).as("nothing of the window is left in state").isZero();
+  }
+
+  @Test
   void aMeasuredMigrationFarSlowerThanModelledStopsTheSwitch() throws Exception {
     // the pool's model switches on these loads (the next test); measured, a replica takes minutes
     harness.processBroadcastElement(Either.Right(fit(3, 5, 1e6)), 0);
