@@ -23,9 +23,12 @@ JAVA_FINGERPRINTS = {
     ("PlanDecision", 1): 0x56E09D69A014DFFD,
     ("PlanDecision", 2): 0xE24BF9A1034D0E81,
     ("PlanDecision", 3): 0xC56C25395F49DA72,
+    ("PlanDecision", 4): 0xF4209C08814325E1,
+    ("ModelFit", 1): 0x5040A1FF3474ED42,
     ("PlanPool", 1): 0x6935D4E0DFC7AE5C,
     ("PlanPool", 2): 0x5149EE147E2F7435,
     ("WorkerTimes", 1): 0x4CD8971AF89BB490,
+    ("WorkerTimes", 2): 0x1789AB772CE9CD1F,
 }
 
 # SchemaNormalization.toParsingForm, from Java: no doc, default or logicalType survives.
@@ -83,7 +86,7 @@ def test_the_empty_fingerprint_is_the_specs():
 def test_the_codec_writes_with_the_newest_version():
     codec = codec_for("PlanDecision")
 
-    assert codec.fingerprint == JAVA_FINGERPRINTS["PlanDecision", 3]
+    assert codec.fingerprint == JAVA_FINGERPRINTS["PlanDecision", 4]
     assert codec.schema is codec_for("PlanDecision").schema
     assert codec.encode(_decision())[:10] == b"\xc3\x01" + codec.fingerprint.to_bytes(8, "little")
 

@@ -52,5 +52,44 @@ public final class JobMetrics {
   /** Max over mean per-worker load of the last decision's placement (gauge). */
   public static final String IMBALANCE = "moeplanImbalance";
 
+  /** WorkerTimes records read by the calibrator (counter). */
+  public static final String WORKER_TIMES_IN = "moeplanWorkerTimesIn";
+
+  /** WorkerTimes records that joined a job's calibration samples (counter). */
+  public static final String WORKER_TIMES_USED = "moeplanWorkerTimesUsed";
+
+  /** WorkerTimes records of an iteration their executor and layer already reported (counter). */
+  public static final String WORKER_TIMES_DUPLICATES = "moeplanWorkerTimesDuplicates";
+
+  /** WorkerTimes records sent to the dead-letter topic (counter). */
+  public static final String WORKER_TIMES_DEAD_LETTERED = "moeplanWorkerTimesDeadLettered";
+
+  /** Model fits published to the model-fit topic (counter). */
+  public static final String MODEL_FITS = "moeplanModelFits";
+
+  /**
+   * Sub-group of the calibrator's metrics per job: the gauges below are registered under {@code job
+   * <jobId>}.
+   */
+  public static final String JOB_GROUP = "job";
+
+  /** Version of the job's model the selector scores with (gauge, per job). */
+  public static final String MODEL_VERSION = "moeplanModelVersion";
+
+  /** Per-worker compute MAPE of the model, percent, over the recent windows (gauge, per job). */
+  public static final String MODEL_COMPUTE_MAPE_PERCENT = "moeplanModelComputeMapePercent";
+
+  /** Pearson r of predicted vs measured per-worker compute (gauge, per job). */
+  public static final String MODEL_COMPUTE_PEARSON = "moeplanModelComputePearson";
+
+  /** MAPE of the predicted vs measured step time (slowest worker), percent (gauge, per job). */
+  public static final String MODEL_STEP_MAPE_PERCENT = "moeplanModelStepMapePercent";
+
+  /** Mean predicted step time per layer and iteration, milliseconds (gauge, per job). */
+  public static final String MODEL_PREDICTED_STEP_MILLIS = "moeplanModelPredictedStepMillis";
+
+  /** Mean measured step time per layer and iteration, milliseconds (gauge, per job). */
+  public static final String MODEL_MEASURED_STEP_MILLIS = "moeplanModelMeasuredStepMillis";
+
   private JobMetrics() {}
 }

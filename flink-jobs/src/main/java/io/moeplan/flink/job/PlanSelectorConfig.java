@@ -3,6 +3,7 @@ package io.moeplan.flink.job;
 import static io.moeplan.flink.job.PlanSelectorOptions.*;
 
 import io.moeplan.planner.selector.SelectorOptions;
+import java.io.Serializable;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
@@ -79,7 +80,8 @@ public record PlanSelectorConfig(
    * @param errorWindows windows the published error covers
    */
   public record Calibration(
-      boolean enabled, int samples, int minSamples, int minMigrations, int errorWindows) {
+      boolean enabled, int samples, int minSamples, int minMigrations, int errorWindows)
+      implements Serializable {
     /** Checks the values, naming the option of a bad one. */
     public Calibration {
       require(samples >= 16, CALIBRATION_SAMPLES, samples, ">= 16");

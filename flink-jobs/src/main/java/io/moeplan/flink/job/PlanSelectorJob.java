@@ -1,5 +1,7 @@
 package io.moeplan.flink.job;
 
+import io.moeplan.flink.calibration.ModelCalibrator;
+import io.moeplan.flink.calibration.WorkerTimesDecoder;
 import io.moeplan.flink.input.DeadLetters;
 import io.moeplan.flink.input.ExpertLoadDecoder;
 import io.moeplan.flink.input.PoolDecoder;
@@ -12,6 +14,7 @@ import io.moeplan.flink.layer.LayerWindowSelector;
 import io.moeplan.flink.layer.RankWindowAggregator;
 import io.moeplan.flink.state.WriteBehindOperators;
 import io.moeplan.schemas.DeadLetter;
+import io.moeplan.schemas.ModelFit;
 import io.moeplan.schemas.PlanDecision;
 import io.moeplan.schemas.PlanPool;
 import io.moeplan.schemas.Topic;
@@ -20,6 +23,7 @@ import java.util.List;
 import java.util.Properties;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.java.typeutils.EitherTypeInfo;
 import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.CoreOptions;
@@ -34,17 +38,20 @@ import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.DataStreamUtils;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.types.Either;
 import org.apache.kafka.clients.consumer.OffsetResetStrategy;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The plan-selector job: expert loads and plan pools in, a decision per window and (job, layer)
- * out, unusable loads to the dead-letter topic.
+ * The plan-selector job: expert loads, plan pools and measured worker times in, a decision per
+ * window and (job, layer) and a calibrated model per job out, unusable records to the dead-letter
+ * topic.
  *
  * <pre>
  * loads -> keyBy(job/rank) + pools: decode, validate, gate -> sum each rank's window, per layer
- *       -> keyBy(job/layer) + pools: window statistics + selector -> decisions
+ *       -> keyBy(job/layer) + pools + fits: window statistics + selector -> decisions
+ * worker times -> keyBy(job) + pools: decode, validate, calibrate -> fits (to the selector too)
  * </pre>
  */
 public final class PlanSelectorJob {
@@ -56,21 +63,51 @@ public final class PlanSelectorJob {
 
   private PlanSelectorJob() {}
 
-  /** The two outputs of the topology. */
-  public record Outputs(DataStream<PlanDecision> decisions, DataStream<DeadLetter> deadLetters) {}
+  /** The outputs of the topology. */
+  public record Outputs(
+      DataStream<PlanDecision> decisions,
+      DataStream<DeadLetter> deadLetters,
+      DataStream<ModelFit> modelFits) {}
 
   /**
    * Builds the topology on given input streams (raw Kafka records of both topics), so tests can run
    * exactly what production runs with their own sources and sinks.
    */
   public static Outputs build(
-      DataStream<RawRecord> loads, DataStream<RawRecord> pools, PlanSelectorConfig config) {
-    // every subtask of the gate and the selector sees every pool (broadcast state)
-    DataStream<PlanPool> poolBroadcast =
-        pools
-            .process(new PoolDecoder())
-            .uid("decode-plan-pool")
-            .name("Decode plan pools")
+      DataStream<RawRecord> loads,
+      DataStream<RawRecord> pools,
+      DataStream<RawRecord> workerTimes,
+      PlanSelectorConfig config) {
+    // every subtask of the gate, the calibrator and the selector sees every pool (broadcast state)
+    SingleOutputStreamOperator<PlanPool> decodedPools =
+        pools.process(new PoolDecoder()).uid("decode-plan-pool").name("Decode plan pools");
+    DataStream<PlanPool> poolBroadcast = decodedPools.broadcast();
+    SingleOutputStreamOperator<ModelFit> fits =
+        workerTimes
+            .keyBy(WorkerTimesDecoder::jobKeyOf)
+            .connect(poolBroadcast)
+            .transform(
+                "Calibrate the model from measured times",
+                TypeInformation.of(ModelFit.class),
+                WriteBehindOperators.keyedBroadcast(
+                    new ModelCalibrator(config.calibration(), config.windowIterations()),
+                    List.of(PoolState.DESCRIPTOR)))
+            .uid("model-calibrator");
+    // the selector's broadcast: pools and calibrated models
+    EitherTypeInfo<PlanPool, ModelFit> planningType =
+        new EitherTypeInfo<>(
+            TypeInformation.of(PlanPool.class), TypeInformation.of(ModelFit.class));
+    DataStream<Either<PlanPool, ModelFit>> planningBroadcast =
+        decodedPools
+            .map(pool -> Either.<PlanPool, ModelFit>Left(pool))
+            .returns(planningType)
+            .uid("pools-for-selector")
+            .name("Pools for the selector")
+            .union(
+                fits.map(fit -> Either.<PlanPool, ModelFit>Right(fit))
+                    .returns(planningType)
+                    .uid("fits-for-selector")
+                    .name("Fits for the selector"))
             .broadcast();
     // the keyed operators keep the state each record changes in heap between checkpoints and write
     // it to RocksDB before each checkpoint (WriteBehindOperators)
@@ -100,7 +137,7 @@ public final class PlanSelectorJob {
                         config.windowIterations(), config.windowTimeout().toMillis())))
             .uid("rank-window-sums")
             .keyBy(LayerSample::key)
-            .connect(poolBroadcast)
+            .connect(planningBroadcast)
             .transform(
                 "Window statistics and selector",
                 TypeInformation.of(PlanDecision.class),
@@ -110,10 +147,14 @@ public final class PlanSelectorJob {
                         config.leadIterations(),
                         config.windowTimeout().toMillis(),
                         config.maxIterationJump(),
-                        config.selectorOptions()),
-                    List.of(PoolState.DESCRIPTOR)))
+                        config.selectorOptions(),
+                        config.staticPlacement()),
+                    List.of(PoolState.DESCRIPTOR, PoolState.FITS)))
             .uid("layer-window-selector");
-    return new Outputs(decisions, admitted.getSideOutput(DeadLetters.TAG));
+    return new Outputs(
+        decisions,
+        admitted.getSideOutput(DeadLetters.TAG).union(fits.getSideOutput(DeadLetters.TAG)),
+        fits);
   }
 
   /**
@@ -139,7 +180,13 @@ public final class PlanSelectorJob {
                 WatermarkStrategy.noWatermarks(),
                 "Kafka: " + config.planPoolTopic())
             .uid("source-plan-pool");
-    Outputs outputs = build(loads, pools, config);
+    DataStream<RawRecord> workerTimes =
+        env.fromSource(
+                source(config, config.workerTimesTopic(), config.groupId() + "-worker-times"),
+                WatermarkStrategy.noWatermarks(),
+                "Kafka: " + config.workerTimesTopic())
+            .uid("source-worker-times");
+    Outputs outputs = build(loads, pools, workerTimes, config);
     outputs
         .decisions()
         .sinkTo(
@@ -162,6 +209,16 @@ public final class PlanSelectorJob {
                         letter.getSourceTopic(), letter.getPartition(), letter.getOffset())))
         .uid("sink-dead-letters")
         .name("Kafka: " + config.deadLetterTopic());
+    outputs
+        .modelFits()
+        .sinkTo(
+            sink(
+                config,
+                config.modelFitTopic(),
+                Topics.MODEL_FIT,
+                fit -> Topics.modelFitKey(fit.getJobId())))
+        .uid("sink-model-fits")
+        .name("Kafka: " + config.modelFitTopic());
   }
 
   /**

@@ -1,5 +1,6 @@
 package io.moeplan.flink.layer;
 
+import io.moeplan.flink.calibration.JobCalibration;
 import io.moeplan.planner.model.PerformanceModel;
 import io.moeplan.planner.placement.Placement;
 import io.moeplan.planner.pool.Pool;
@@ -8,6 +9,7 @@ import io.moeplan.planner.selector.OnlineSelector;
 import io.moeplan.planner.selector.SelectorOptions;
 import io.moeplan.planner.spec.ParallelConfig;
 import io.moeplan.poolloader.PoolRecords;
+import io.moeplan.schemas.ModelFit;
 import io.moeplan.schemas.PlanPool;
 import java.util.ArrayList;
 import java.util.List;
@@ -16,12 +18,14 @@ import java.util.List;
  * What the selector needs of one job's pool, derived once per pool version from the record as
  * {@link PoolRecords} reads it: the performance model of the pool's cluster and model, the pool
  * placements of every layer under the parallel config of the pool's starting plan, and the selector
- * itself.
+ * itself. {@link #withFit} swaps in the job's calibrated model.
  */
 public final class JobPlanning {
 
   private final long poolVersion;
+  private final long modelVersion;
   private final ParallelConfig parallel;
+  private final PerformanceModel prior;
   private final PerformanceModel model;
   private final OnlineSelector selector;
   private final LoadEstimator estimator;
@@ -30,8 +34,10 @@ public final class JobPlanning {
 
   private JobPlanning(Pool pool, SelectorOptions options) {
     this.poolVersion = pool.poolVersion();
+    this.modelVersion = 0;
     this.parallel = pool.startingPlan().parallel();
-    this.model = PerformanceModel.of(pool.cluster(), pool.model(), parallel);
+    this.prior = PerformanceModel.of(pool.cluster(), pool.model(), parallel);
+    this.model = prior;
     this.selector = new OnlineSelector(model, options);
     this.estimator = new LoadEstimator(options.emaAlpha());
     int layers = pool.model().moeLayers();
@@ -55,9 +61,36 @@ public final class JobPlanning {
     return new JobPlanning(PoolRecords.fromRecord(pool), options);
   }
 
+  private JobPlanning(
+      JobPlanning base, PerformanceModel model, long modelVersion, SelectorOptions options) {
+    this.poolVersion = base.poolVersion;
+    this.modelVersion = modelVersion;
+    this.parallel = base.parallel;
+    this.prior = base.prior;
+    this.model = model;
+    this.selector = new OnlineSelector(model, options);
+    this.estimator = base.estimator;
+    this.starting = base.starting;
+    this.poolByLayer = base.poolByLayer;
+  }
+
+  /**
+   * This planning scoring with the pool's model calibrated by {@code fit} ({@link
+   * JobCalibration#withFit}); a null fit gives the pool's own model at model version 0.
+   */
+  public JobPlanning withFit(ModelFit fit, SelectorOptions options) {
+    return new JobPlanning(
+        this, JobCalibration.withFit(prior, fit), fit == null ? 0 : fit.getModelVersion(), options);
+  }
+
   /** Version of the pool this was derived from. */
   public long poolVersion() {
     return poolVersion;
+  }
+
+  /** Version of the calibrated model the selector scores with; 0 for the pool's constants. */
+  public long modelVersion() {
+    return modelVersion;
   }
 
   /** Workers a placement spans (the expert-parallel group). */

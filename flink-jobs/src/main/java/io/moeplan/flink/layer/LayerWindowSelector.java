@@ -13,6 +13,7 @@ import io.moeplan.planner.selector.SelectorOptions;
 import io.moeplan.schemas.DecisionAction;
 import io.moeplan.schemas.DecisionWindows;
 import io.moeplan.schemas.LayerKey;
+import io.moeplan.schemas.ModelFit;
 import io.moeplan.schemas.PlanDecision;
 import io.moeplan.schemas.PlanPool;
 import io.moeplan.schemas.Topics;
@@ -33,6 +34,7 @@ import org.apache.flink.metrics.MetricGroup;
 import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
 import org.apache.flink.streaming.api.TimerService;
 import org.apache.flink.streaming.api.functions.co.KeyedBroadcastProcessFunction;
+import org.apache.flink.types.Either;
 import org.apache.flink.util.Collector;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -59,9 +61,16 @@ import org.slf4j.LoggerFactory;
  * <p>Every decision names the layout its placement spans (the pool's expert-parallel workers and
  * slots per worker) and this job's window length and lead, so a follower can tell when the layout
  * it runs or its own window and lead differ from the job's.
+ *
+ * <p>The broadcast input carries the jobs' pools and their calibrated models ({@link ModelFit},
+ * from the calibrator). The selector scores with the pool's model, with the fitted constants of the
+ * job's latest fit for the same pool version where the fit stands, and every decision names the
+ * model version it scored with. With {@code staticPlacement} every decision keeps the placement
+ * (the baseline of an A/B run), still with the modelled time of the current placement.
  */
 public class LayerWindowSelector
-    extends KeyedBroadcastProcessFunction<String, LayerSample, PlanPool, PlanDecision>
+    extends KeyedBroadcastProcessFunction<
+        String, LayerSample, Either<PlanPool, ModelFit>, PlanDecision>
     implements WriteBehind {
 
   private static final long serialVersionUID = 1L;
@@ -86,6 +95,7 @@ public class LayerWindowSelector
   private final double emaAlpha;
   private final int maxSearchSteps;
   private final int partnerWorkers;
+  private final boolean staticPlacement;
 
   private transient SelectorOptions selectorOptions;
 
@@ -118,6 +128,24 @@ public class LayerWindowSelector
       long windowTimeoutMillis,
       long maxIterationJump,
       SelectorOptions selectorOptions) {
+    this(
+        windowIterations,
+        leadIterations,
+        windowTimeoutMillis,
+        maxIterationJump,
+        selectorOptions,
+        false);
+  }
+
+  /** As above; with {@code staticPlacement} every decision keeps the placement. */
+  public LayerWindowSelector(
+      int windowIterations,
+      int leadIterations,
+      long windowTimeoutMillis,
+      long maxIterationJump,
+      SelectorOptions selectorOptions,
+      boolean staticPlacement) {
+    this.staticPlacement = staticPlacement;
     this.windowIterations = windowIterations;
     this.leadIterations = leadIterations;
     this.windowTimeoutMillis = windowTimeoutMillis;
@@ -237,8 +265,9 @@ public class LayerWindowSelector
     }
     if (accumulator.isComplete()) {
       PlanPool pool = context.getBroadcastState(PoolState.DESCRIPTOR).get(sample.jobId);
+      ModelFit fit = context.getBroadcastState(PoolState.FITS).get(sample.jobId);
       closeReadyWindows(
-          key, sample.jobId, sample.layer, pool, Long.MIN_VALUE, context.timerService(), out);
+          key, sample.jobId, sample.layer, pool, fit, Long.MIN_VALUE, context.timerService(), out);
     }
   }
 
@@ -248,20 +277,27 @@ public class LayerWindowSelector
     String key = context.getCurrentKey();
     LayerKey layerKey = LayerKey.parse(key);
     PlanPool pool = context.getBroadcastState(PoolState.DESCRIPTOR).get(layerKey.jobId());
+    ModelFit fit = context.getBroadcastState(PoolState.FITS).get(layerKey.jobId());
     closeReadyWindows(
         key,
         layerKey.jobId(),
         layerKey.layer(),
         pool,
+        fit,
         timestamp - windowTimeoutMillis,
         context.timerService(),
         out);
   }
 
   @Override
-  public void processBroadcastElement(PlanPool pool, Context context, Collector<PlanDecision> out)
+  public void processBroadcastElement(
+      Either<PlanPool, ModelFit> update, Context context, Collector<PlanDecision> out)
       throws Exception {
-    context.getBroadcastState(PoolState.DESCRIPTOR).put(pool.getJobId(), pool);
+    if (update.isLeft()) {
+      context.getBroadcastState(PoolState.DESCRIPTOR).put(update.left().getJobId(), update.left());
+    } else {
+      context.getBroadcastState(PoolState.FITS).put(update.right().getJobId(), update.right());
+    }
   }
 
   /**
@@ -368,6 +404,7 @@ public class LayerWindowSelector
       String jobId,
       int layer,
       PlanPool pool,
+      ModelFit fit,
       long expiredBefore,
       TimerService timers,
       Collector<PlanDecision> out)
@@ -400,7 +437,7 @@ public class LayerWindowSelector
       }
       // the gate admits loads only once their job has a pool; null means none is known any more
       if (pool != null) {
-        out.collect(decide(key, jobId, layer, oldest.getKey(), accumulator, sums, pool));
+        out.collect(decide(key, jobId, layer, oldest.getKey(), accumulator, sums, pool, fit));
       }
     }
   }
@@ -456,9 +493,10 @@ public class LayerWindowSelector
       long window,
       WindowAccumulator accumulator,
       long[][] rankRows,
-      PlanPool pool)
+      PlanPool pool,
+      ModelFit fit)
       throws Exception {
-    JobPlanning planning = planning(pool);
+    JobPlanning planning = planning(pool, fit);
     LayerPlanState state = planState.value(key);
     if (state == null) {
       state = new LayerPlanState();
@@ -483,7 +521,13 @@ public class LayerWindowSelector
               ? null
               : LoadMatrix.ofFlat(state.estimateWorkers, accumulator.experts, state.estimate);
       LoadMatrix estimate = planning.estimator().next(previous, observed);
-      decision = planning.selector().decide(current, estimate, planning.poolPlacements(layer));
+      decision =
+          staticPlacement
+              ? Decision.keep(
+                  current,
+                  planning.model().layerSeconds(current, estimate),
+                  "static placement (--static): the start layout is kept")
+              : planning.selector().decide(current, estimate, planning.poolPlacements(layer));
       state.estimate = estimate.toFlatArray();
       state.estimateWorkers = estimate.sources();
       lastImbalance = imbalance(decision.placement(), estimate);
@@ -532,7 +576,7 @@ public class LayerWindowSelector
       loopLatencyMillis.update(
           Math.max(0, System.currentTimeMillis() - accumulator.latestProducedAtMillis));
     }
-    return toRecord(jobId, layer, window, accumulator, decision, state, planning.poolVersion());
+    return toRecord(jobId, layer, window, accumulator, decision, state, planning);
   }
 
   private PlanDecision toRecord(
@@ -542,7 +586,7 @@ public class LayerWindowSelector
       WindowAccumulator accumulator,
       Decision decision,
       LayerPlanState state,
-      long poolVersion) {
+      JobPlanning planning) {
     long first = DecisionWindows.firstIteration(window, windowIterations);
     long last = DecisionWindows.lastIteration(window, windowIterations);
     Placement placement = decision.placement();
@@ -562,7 +606,7 @@ public class LayerWindowSelector
         .setAction(decision.switches() ? DecisionAction.SWITCH : DecisionAction.KEEP)
         .setSlotToExpert(slots)
         .setPlanVersion(state.planVersion)
-        .setPoolVersion(poolVersion)
+        .setPoolVersion(planning.poolVersion())
         .setPredictedCurrentSeconds(decision.predictedCurrentSeconds())
         .setPredictedNewSeconds(decision.predictedNewSeconds())
         .setMigrationBytes(decision.migrationBytes())
@@ -575,12 +619,28 @@ public class LayerWindowSelector
         .setLeadIterations(leadIterations)
         .setRunId(state.runId)
         .setAttempt(state.attempt)
+        .setModelVersion(planning.modelVersion())
         .build();
   }
 
-  private JobPlanning planning(PlanPool pool) {
-    String cacheKey = pool.getJobId() + "@" + pool.getPoolVersion();
-    return planningCache.computeIfAbsent(cacheKey, k -> JobPlanning.of(pool, selectorOptions));
+  /**
+   * The job's planning for its pool and fit: a fit for another pool version is not used. One entry
+   * per job, replaced when the pool or the model version changes.
+   */
+  private JobPlanning planning(PlanPool pool, ModelFit fit) {
+    ModelFit usable = fit != null && fit.getPoolVersion() == pool.getPoolVersion() ? fit : null;
+    long modelVersion = usable == null ? 0 : usable.getModelVersion();
+    JobPlanning cached = planningCache.get(pool.getJobId());
+    if (cached == null
+        || cached.poolVersion() != pool.getPoolVersion()
+        || cached.modelVersion() != modelVersion) {
+      cached =
+          cached != null && cached.poolVersion() == pool.getPoolVersion()
+              ? cached.withFit(usable, selectorOptions)
+              : JobPlanning.of(pool, selectorOptions).withFit(usable, selectorOptions);
+      planningCache.put(pool.getJobId(), cached);
+    }
+    return cached;
   }
 
   /**

@@ -16,6 +16,7 @@ import io.moeplan.planner.selector.SelectorOptions;
 import io.moeplan.schemas.DeadLetter;
 import io.moeplan.schemas.ExpertLoad;
 import io.moeplan.schemas.LayerLoad;
+import io.moeplan.schemas.ModelFit;
 import io.moeplan.schemas.PlanDecision;
 import io.moeplan.schemas.PlanPool;
 import io.moeplan.schemas.SampleRecords;
@@ -31,6 +32,7 @@ import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.util.KeyedBroadcastOperatorTestHarness;
 import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
+import org.apache.flink.types.Either;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -244,7 +246,7 @@ class BadRecordsPropertyTest {
                     WriteBehindOperators.keyedBroadcast(
                         new LayerWindowSelector(
                             F, LEAD, WINDOW_TIMEOUT, MAX_JUMP, SelectorOptions.defaults(F)),
-                        List.of(PoolState.DESCRIPTOR)),
+                        List.of(PoolState.DESCRIPTOR, PoolState.FITS)),
                     LayerSample::key,
                     Types.STRING,
                     1,
@@ -255,7 +257,7 @@ class BadRecordsPropertyTest {
       sums.setProcessingTime(0);
       selector.setProcessingTime(0);
       gate.processBroadcastElement(pool, 0);
-      selector.processBroadcastElement(pool, 0);
+      selector.processBroadcastElement(Either.Left(pool), 0);
       Map<String, List<Long>> admitted = new TreeMap<>();
       Chain chain = new Chain(gate, sums, selector, admitted);
       for (RawRecord record : records) {
@@ -287,7 +289,8 @@ class BadRecordsPropertyTest {
   private static final class Chain {
     private final KeyedBroadcastOperatorTestHarness<String, RawRecord, PlanPool, RankLoad> gate;
     private final KeyedOneInputStreamOperatorTestHarness<String, RankLoad, LayerSample> sums;
-    private final KeyedBroadcastOperatorTestHarness<String, LayerSample, PlanPool, PlanDecision>
+    private final KeyedBroadcastOperatorTestHarness<
+            String, LayerSample, Either<PlanPool, ModelFit>, PlanDecision>
         selector;
     private final Map<String, List<Long>> admitted;
     private int gateOut;
@@ -296,7 +299,9 @@ class BadRecordsPropertyTest {
     Chain(
         KeyedBroadcastOperatorTestHarness<String, RawRecord, PlanPool, RankLoad> gate,
         KeyedOneInputStreamOperatorTestHarness<String, RankLoad, LayerSample> sums,
-        KeyedBroadcastOperatorTestHarness<String, LayerSample, PlanPool, PlanDecision> selector,
+        KeyedBroadcastOperatorTestHarness<
+                String, LayerSample, Either<PlanPool, ModelFit>, PlanDecision>
+            selector,
         Map<String, List<Long>> admitted) {
       this.gate = gate;
       this.sums = sums;

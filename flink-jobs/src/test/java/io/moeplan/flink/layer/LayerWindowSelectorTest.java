@@ -1,6 +1,7 @@
 package io.moeplan.flink.layer;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
 
 import io.moeplan.flink.job.PoolState;
 import io.moeplan.flink.state.Harnesses;
@@ -8,6 +9,7 @@ import io.moeplan.flink.state.WriteBehindOperators;
 import io.moeplan.planner.selector.SelectorOptions;
 import io.moeplan.schemas.DecisionAction;
 import io.moeplan.schemas.LayerPlacement;
+import io.moeplan.schemas.ModelFit;
 import io.moeplan.schemas.ParallelConfig;
 import io.moeplan.schemas.Plan;
 import io.moeplan.schemas.PlanDecision;
@@ -19,6 +21,7 @@ import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
 import org.apache.flink.runtime.state.heap.HeapKeyedStateBackend;
 import org.apache.flink.streaming.util.KeyedBroadcastOperatorTestHarness;
+import org.apache.flink.types.Either;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -35,13 +38,15 @@ class LayerWindowSelectorTest {
   private static final int RANKS = 4;
   private static final long MAX_JUMP = 100;
 
-  private KeyedBroadcastOperatorTestHarness<String, LayerSample, PlanPool, PlanDecision> harness;
+  private KeyedBroadcastOperatorTestHarness<
+          String, LayerSample, Either<PlanPool, ModelFit>, PlanDecision>
+      harness;
   private long checkpoints;
 
   @BeforeEach
   void openHarness() throws Exception {
     harness = newHarness(null);
-    harness.processBroadcastElement(SampleRecords.planPool("job"), 0);
+    harness.processBroadcastElement(Either.Left(SampleRecords.planPool("job")), 0);
   }
 
   @AfterEach
@@ -92,7 +97,7 @@ class LayerWindowSelectorTest {
   @Test
   void aDecisionCarriesThePoolsLayoutAndTheJobsWindowAndLead() throws Exception {
     // 2 workers with 3 slots each, so a layout with the two numbers swapped shows
-    harness.processBroadcastElement(poolWithThreeSlotsPerWorker(), 0);
+    harness.processBroadcastElement(Either.Left(poolWithThreeSlotsPerWorker()), 0);
     window(0, hotExperts(3, 0));
     for (int rank = 0; rank < RANKS - 1; rank++) {
       harness.processElement(sample(rank, F, balanced()), 0);
@@ -162,7 +167,7 @@ class LayerWindowSelectorTest {
     pool.setPoolVersion(4);
     pool.setStartLayout(List.of(List.of(0, 1, 2, 3), List.of(0, 1, 2, 3)));
     pool.setStartLayoutSource("contiguous");
-    harness.processBroadcastElement(pool, 0);
+    harness.processBroadcastElement(Either.Left(pool), 0);
 
     window(0, hotExperts(3, 0));
 
@@ -177,13 +182,83 @@ class LayerWindowSelectorTest {
     PlanPool pool = SampleRecords.planPool("job");
     pool.setPoolVersion(4);
     pool.setStartLayout(List.of(List.of(0, 1, 2, 3), List.of(0, 1, 2, 3)));
-    harness.processBroadcastElement(pool, 0);
+    harness.processBroadcastElement(Either.Left(pool), 0);
 
     window(0, hotExperts(0, 1));
 
     PlanDecision decision = single();
     assertThat(decision.getAction()).isEqualTo(DecisionAction.SWITCH);
     assertThat(workerOf(decision, 0)).isNotEqualTo(workerOf(decision, 1));
+  }
+
+  @Test
+  void aMeasuredMigrationFarSlowerThanModelledStopsTheSwitch() throws Exception {
+    // the pool's model switches on these loads (the next test); measured, a replica takes minutes
+    harness.processBroadcastElement(Either.Right(fit(3, 5, 1e6)), 0);
+
+    window(0, hotExperts(3, 0));
+
+    PlanDecision decision = single();
+    assertThat(decision.getAction()).isEqualTo(DecisionAction.KEEP);
+    assertThat(decision.getModelVersion()).isEqualTo(5);
+    assertThat(decision.getMigrationSeconds()).isZero();
+  }
+
+  @Test
+  void aFitOfAnotherPoolVersionIsNotUsed() throws Exception {
+    harness.processBroadcastElement(Either.Right(fit(2, 5, 1e6)), 0);
+
+    window(0, hotExperts(3, 0));
+
+    PlanDecision decision = single();
+    assertThat(decision.getAction()).isEqualTo(DecisionAction.SWITCH);
+    assertThat(decision.getModelVersion()).isZero();
+  }
+
+  @Test
+  void aMeasuredFasterMigrationLowersTheSwitchCostTheDecisionStates() throws Exception {
+    window(0, hotExperts(3, 0));
+    double modelled = single().getMigrationSeconds();
+    harness.close();
+    harness = newHarness(null, false);
+    harness.processBroadcastElement(Either.Left(SampleRecords.planPool("job")), 0);
+    harness.processBroadcastElement(Either.Right(fit(3, 1, 3.0e12)), 0);
+
+    window(0, hotExperts(3, 0));
+
+    PlanDecision calibrated = single();
+    assertThat(calibrated.getAction()).isEqualTo(DecisionAction.SWITCH);
+    assertThat(calibrated.getModelVersion()).isEqualTo(1);
+    assertThat(calibrated.getMigrationSeconds()).isCloseTo(modelled / 10, within(modelled / 1e3));
+  }
+
+  @Test
+  void withStaticPlacementEveryDecisionKeepsTheStartLayout() throws Exception {
+    harness.close();
+    harness = newHarness(null, true);
+    harness.processBroadcastElement(Either.Left(SampleRecords.planPool("job")), 0);
+
+    window(0, hotExperts(3, 0));
+    window(1, hotExperts(3, 0));
+
+    List<PlanDecision> decisions = harness.extractOutputValues();
+    assertThat(decisions).hasSize(2);
+    assertThat(decisions)
+        .allSatisfy(
+            d -> {
+              assertThat(d.getAction()).isEqualTo(DecisionAction.KEEP);
+              assertThat(d.getPlanVersion()).isZero();
+              assertThat(d.getReason()).contains("static placement");
+              assertThat(d.getPredictedCurrentSeconds()).isPositive();
+              assertThat(d.getSlotToExpert())
+                  .isEqualTo(
+                      SampleRecords.planPool("job")
+                          .getPlans()
+                          .get(0)
+                          .getLayers()
+                          .get(1)
+                          .getSlotToExpert());
+            });
   }
 
   @Test
@@ -414,21 +489,35 @@ class LayerWindowSelectorTest {
   }
 
   /** The operator the job runs, restored from {@code snapshot} when one is given. */
-  private static KeyedBroadcastOperatorTestHarness<String, LayerSample, PlanPool, PlanDecision>
+  private static KeyedBroadcastOperatorTestHarness<
+          String, LayerSample, Either<PlanPool, ModelFit>, PlanDecision>
       newHarness(OperatorSubtaskState snapshot) throws Exception {
-    KeyedBroadcastOperatorTestHarness<String, LayerSample, PlanPool, PlanDecision> restored =
-        Harnesses.opened(
-            new KeyedBroadcastOperatorTestHarness<>(
-                WriteBehindOperators.keyedBroadcast(
-                    new LayerWindowSelector(
-                        F, LEAD, TIMEOUT, MAX_JUMP, SelectorOptions.defaults(F)),
-                    List.of(PoolState.DESCRIPTOR)),
-                LayerSample::key,
-                Types.STRING,
-                1,
-                1,
-                0),
-            snapshot);
+    return newHarness(snapshot, false);
+  }
+
+  /** As above, the selector keeping every placement when {@code staticPlacement}. */
+  private static KeyedBroadcastOperatorTestHarness<
+          String, LayerSample, Either<PlanPool, ModelFit>, PlanDecision>
+      newHarness(OperatorSubtaskState snapshot, boolean staticPlacement) throws Exception {
+    KeyedBroadcastOperatorTestHarness<String, LayerSample, Either<PlanPool, ModelFit>, PlanDecision>
+        restored =
+            Harnesses.opened(
+                new KeyedBroadcastOperatorTestHarness<>(
+                    WriteBehindOperators.keyedBroadcast(
+                        new LayerWindowSelector(
+                            F,
+                            LEAD,
+                            TIMEOUT,
+                            MAX_JUMP,
+                            SelectorOptions.defaults(F),
+                            staticPlacement),
+                        List.of(PoolState.DESCRIPTOR, PoolState.FITS)),
+                    LayerSample::key,
+                    Types.STRING,
+                    1,
+                    1,
+                    0),
+                snapshot);
     restored.setProcessingTime(0);
     return restored;
   }
@@ -481,6 +570,34 @@ class LayerWindowSelectorTest {
                                 .setSlotToExpert(List.of(3, 0, 1, 2, 3, 0))
                                 .build()))
                     .build()))
+        .build();
+  }
+
+  /**
+   * A calibrated fit of the sample pool's job for pool version {@code poolVersion}: the pool's
+   * compute constants, migrations at {@code bytesPerSecond}.
+   */
+  private static ModelFit fit(long poolVersion, long modelVersion, double bytesPerSecond) {
+    return ModelFit.newBuilder()
+        .setJobId("job")
+        .setWorkerClass("cuda")
+        .setPoolVersion(poolVersion)
+        .setModelVersion(modelVersion)
+        .setCalibrated(false)
+        .setLastIteration(0)
+        .setComputeSamples(0)
+        .setComputeOutliers(0)
+        .setFixedSeconds(6e-4)
+        .setPerTokenSeconds(1e-7)
+        .setPoolFixedSeconds(6e-4)
+        .setPoolPerTokenSeconds(1e-7)
+        .setMigrationCalibrated(true)
+        .setMigrationSamples(100)
+        .setMigrationBytesPerSecond(bytesPerSecond)
+        .setPoolMigrationBytesPerSecond(3.0e11)
+        .setErrorWindows(0)
+        .setErrorSamples(0)
+        .setUpdatedAt(java.time.Instant.EPOCH)
         .build();
   }
 

@@ -4,7 +4,9 @@ import java.util.List;
 
 /**
  * Fits the compute constants (fixed seconds per replica, seconds per token) and the communication
- * scale of a {@link PerformanceModel} from measured layer times by least squares.
+ * scale of a {@link PerformanceModel} from measured layer times by least squares ({@link #fit}),
+ * and the compute constants and migration throughput from per-worker executor measurements,
+ * rejecting outliers ({@link #fitCompute}, {@link #fitMigration}).
  *
  * <p>Each sample pairs the model's terms for an executed (placement, load) with the measured
  * seconds. The fit treats the measured time as {@code fixed * R + perToken * N + commScale * M},
@@ -12,6 +14,12 @@ import java.util.List;
  * for compute and {@code M} is the unscaled all-to-all plus sync time.
  */
 public final class Calibration {
+  /** Rejection threshold of the per-worker fits, in scaled median absolute deviations. */
+  static final double REJECT_MADS = 4;
+
+  /** Most rejection rounds of the per-worker compute fit. */
+  static final int ROUNDS = 3;
+
   private Calibration() {}
 
   /** One observation: the model's terms for an executed layer and the measured seconds. */
@@ -56,7 +64,7 @@ public final class Calibration {
       y[i] = samples.get(i).measuredSeconds();
     }
     double[] prior = {model.fixedSeconds(), model.perTokenSeconds(), model.commScale()};
-    double[] beta = leastSquares(x, y, prior);
+    double[] beta = RobustFit.leastSquares(x, y, prior);
     PerformanceModel fitted =
         model.withConstants(Math.max(0, beta[0]), Math.max(0, beta[1]), Math.max(0, beta[2]));
     double sq = 0;
@@ -77,78 +85,144 @@ public final class Calibration {
   }
 
   /**
-   * Ordinary least squares by the normal equations with a tiny ridge towards {@code prior}, which
-   * only matters for a feature that does not vary.
+   * Per-worker compute constants fitted from executor measurements.
+   *
+   * @param fixedSeconds seconds per active replica
+   * @param perTokenSeconds seconds per token
+   * @param kept samples the final fit used
+   * @param rejected samples rejected as outliers
    */
-  static double[] leastSquares(double[][] x, double[] y, double[] prior) {
-    int k = prior.length;
-    double[] norm = new double[k];
-    for (double[] row : x) {
-      for (int j = 0; j < k; j++) {
-        norm[j] = Math.max(norm[j], Math.abs(row[j]));
-      }
+  public record ComputeFit(double fixedSeconds, double perTokenSeconds, int kept, int rejected) {}
+
+  /**
+   * Fits {@code seconds ~ fixed * activeSlots + perToken * tokens} to per-worker samples (the first
+   * {@code n} of each array) with {@link RobustFit} (rejection at 4 scaled MADs, at most 3 rounds),
+   * in two passes: an ordinary fit, then a fit of every sample relative to the first fit's
+   * prediction for it. Measured compute scatters in proportion to its size, so the second pass
+   * weighs every sample alike relative to its size and judges outliers by their relative error, the
+   * error the model is measured by. A constant whose feature never varies keeps the value of {@code
+   * prior}; with {@code n == 0} the result is the prior's constants with nothing kept.
+   *
+   * @throws IllegalArgumentException for a negative {@code n}, arrays shorter than {@code n} or
+   *     non-finite values
+   */
+  public static ComputeFit fitCompute(
+      double[] activeSlots, double[] tokens, double[] seconds, int n, PerformanceModel prior) {
+    if (n == 0) {
+      return new ComputeFit(prior.fixedSeconds(), prior.perTokenSeconds(), 0, 0);
     }
-    for (int j = 0; j < k; j++) {
-      norm[j] = norm[j] == 0 ? 1 : norm[j];
+    if (n < 0 || activeSlots.length < n || tokens.length < n) {
+      throw new IllegalArgumentException(
+          "compute fit of n = "
+              + n
+              + " samples, but activeSlots has "
+              + activeSlots.length
+              + " and tokens has "
+              + tokens.length);
     }
-    double[][] a = new double[k][k + 1];
-    for (int i = 0; i < x.length; i++) {
-      for (int j = 0; j < k; j++) {
-        double xj = x[i][j] / norm[j];
-        for (int l = 0; l < k; l++) {
-          a[j][l] += xj * x[i][l] / norm[l];
-        }
-        a[j][k] += xj * y[i];
-      }
+    double[][] x = new double[n][];
+    for (int i = 0; i < n; i++) {
+      x[i] = new double[] {activeSlots[i], tokens[i]};
     }
-    double ridge = 1e-9 * Math.max(1e-300, trace(a, k));
-    for (int j = 0; j < k; j++) {
-      a[j][j] += ridge;
-      a[j][k] += ridge * prior[j] * norm[j];
+    RobustFit.Result first =
+        RobustFit.fit(
+            x,
+            seconds,
+            n,
+            new double[] {prior.fixedSeconds(), prior.perTokenSeconds()},
+            REJECT_MADS,
+            ROUNDS);
+    // compute time varies in proportion to its size, so a sample's error is judged and weighed
+    // relative to its prediction: refit with every row divided by the first fit's prediction
+    double[] b = first.coefficients();
+    double meanPredicted = 0;
+    for (int i = 0; i < n; i++) {
+      meanPredicted += (b[0] * x[i][0] + b[1] * x[i][1]) / n;
     }
-    double[] scaled = solve(a, k);
-    double[] beta = new double[k];
-    for (int j = 0; j < k; j++) {
-      beta[j] = scaled[j] / norm[j];
+    if (!(meanPredicted > 0)) {
+      return new ComputeFit(b[0], b[1], first.kept(), first.rejected());
     }
-    return beta;
+    double[][] scaled = new double[n][];
+    double[] relative = new double[n];
+    for (int i = 0; i < n; i++) {
+      double predicted = b[0] * x[i][0] + b[1] * x[i][1];
+      double scale = predicted > 1e-6 * meanPredicted ? predicted : meanPredicted;
+      scaled[i] = new double[] {x[i][0] / scale, x[i][1] / scale};
+      relative[i] = seconds[i] / scale;
+    }
+    RobustFit.Result fit = RobustFit.fit(scaled, relative, n, b, REJECT_MADS, ROUNDS);
+    return new ComputeFit(fit.coefficients()[0], fit.coefficients()[1], fit.kept(), fit.rejected());
   }
 
-  private static double trace(double[][] a, int k) {
-    double t = 0;
-    for (int j = 0; j < k; j++) {
-      t += a[j][j];
-    }
-    return t / k;
-  }
+  /**
+   * A migration throughput fitted from executor measurements.
+   *
+   * @param bytesPerSecond the fitted throughput (the prior when {@code kept} is 0)
+   * @param kept samples the fit used
+   * @param rejected samples rejected as outliers
+   */
+  public record MigrationFit(double bytesPerSecond, int kept, int rejected) {}
 
-  private static double[] solve(double[][] a, int k) {
-    for (int col = 0; col < k; col++) {
-      int pivot = col;
-      for (int r = col + 1; r < k; r++) {
-        if (Math.abs(a[r][col]) > Math.abs(a[pivot][col])) {
-          pivot = r;
-        }
+  /**
+   * Fits {@code seconds ~ bytes / bytesPerSecond} (through the origin) to per-worker samples of
+   * bytes received and seconds spent receiving them (the first {@code n} of each array). Samples
+   * with {@code bytes <= 0} or negative seconds are not used (neither kept nor rejected). Of the
+   * others, those whose seconds per byte lie further than 4 scaled MADs from the median seconds per
+   * byte are rejected (a MAD of 0 rejects nothing); the throughput is then the kept bytes over the
+   * kept seconds. When no sample is usable, or the kept seconds add up to 0, the result is {@code
+   * priorBytesPerSecond} with nothing kept.
+   *
+   * @throws IllegalArgumentException for a negative {@code n}, arrays shorter than {@code n} or
+   *     non-finite values
+   */
+  public static MigrationFit fitMigration(
+      double[] bytes, double[] seconds, int n, double priorBytesPerSecond) {
+    if (n < 0 || bytes.length < n || seconds.length < n) {
+      throw new IllegalArgumentException(
+          "migration fit of n = "
+              + n
+              + " samples, but bytes has "
+              + bytes.length
+              + " and seconds has "
+              + seconds.length);
+    }
+    double[] ratio = new double[n];
+    int usable = 0;
+    for (int i = 0; i < n; i++) {
+      if (!Double.isFinite(bytes[i]) || !Double.isFinite(seconds[i])) {
+        throw new IllegalArgumentException(
+            "migration sample " + i + " is not finite: " + bytes[i] + " B, " + seconds[i] + " s");
       }
-      double[] tmp = a[col];
-      a[col] = a[pivot];
-      a[pivot] = tmp;
-      if (a[col][col] == 0) {
-        throw new IllegalArgumentException("calibration samples do not determine the constants");
+      if (bytes[i] > 0 && seconds[i] >= 0) {
+        ratio[usable++] = seconds[i] / bytes[i];
       }
-      for (int r = 0; r < k; r++) {
-        if (r != col) {
-          double f = a[r][col] / a[col][col];
-          for (int c = col; c <= k; c++) {
-            a[r][c] -= f * a[col][c];
-          }
+    }
+    if (usable == 0) {
+      return new MigrationFit(priorBytesPerSecond, 0, 0);
+    }
+    double[] sorted = java.util.Arrays.copyOf(ratio, usable);
+    double median = RobustFit.median(sorted);
+    double[] deviations = new double[usable];
+    for (int i = 0; i < usable; i++) {
+      deviations[i] = Math.abs(ratio[i] - median);
+    }
+    double mad = RobustFit.median(deviations.clone());
+    double limit = mad > 0 ? REJECT_MADS * RobustFit.MAD_TO_SIGMA * mad : Double.POSITIVE_INFINITY;
+    double keptBytes = 0;
+    double keptSeconds = 0;
+    int kept = 0;
+    for (int i = 0, u = 0; i < n; i++) {
+      if (bytes[i] > 0 && seconds[i] >= 0) {
+        if (deviations[u++] <= limit) {
+          keptBytes += bytes[i];
+          keptSeconds += seconds[i];
+          kept++;
         }
       }
     }
-    double[] out = new double[k];
-    for (int j = 0; j < k; j++) {
-      out[j] = a[j][k] / a[j][j];
+    if (!(keptSeconds > 0) || !Double.isFinite(keptBytes / keptSeconds)) {
+      return new MigrationFit(priorBytesPerSecond, 0, usable - kept);
     }
-    return out;
+    return new MigrationFit(keptBytes / keptSeconds, kept, usable - kept);
   }
 }

@@ -25,7 +25,9 @@ import io.moeplan.planner.spec.ParallelConfig;
  *   <li>Layer time: {@code max all-to-all + max compute + sync} (no overlap).
  *   <li>Switch cost: a worker that gets an expert it did not hold receives its parameters and
  *       optimizer state from the cheapest existing replica (one on its own node if there is one,
- *       else one on another node); the time is the largest per-worker receive time.
+ *       else one on another node); the time is the largest per-worker receive time. With a measured
+ *       migration bandwidth ({@link #withMigrationBandwidth}) every received replica costs {@code
+ *       migrationBytesPerExpert / migrationBandwidth}, wherever its source is.
  * </ul>
  *
  * <p>{@code commScale} multiplies the all-to-all and sync terms; it is 1 until {@link Calibration}
@@ -42,6 +44,7 @@ public final class PerformanceModel {
   private final double syncBytesPerExpert;
   private final long migrationBytesPerExpert;
   private final double commScale;
+  private final double migrationBandwidth;
 
   /** A model with every constant given explicitly (tests and calibration use this). */
   public PerformanceModel(
@@ -55,6 +58,32 @@ public final class PerformanceModel {
       double syncBytesPerExpert,
       long migrationBytesPerExpert,
       double commScale) {
+    this(
+        gpusPerNode,
+        fixedSeconds,
+        perTokenSeconds,
+        bytesPerToken,
+        intraNodeBandwidth,
+        interNodeBandwidth,
+        latencySeconds,
+        syncBytesPerExpert,
+        migrationBytesPerExpert,
+        commScale,
+        0);
+  }
+
+  private PerformanceModel(
+      int gpusPerNode,
+      double fixedSeconds,
+      double perTokenSeconds,
+      double bytesPerToken,
+      double intraNodeBandwidth,
+      double interNodeBandwidth,
+      double latencySeconds,
+      double syncBytesPerExpert,
+      long migrationBytesPerExpert,
+      double commScale,
+      double migrationBandwidth) {
     if (gpusPerNode < 1) {
       throw new IllegalArgumentException("gpusPerNode must be >= 1, got " + gpusPerNode);
     }
@@ -66,6 +95,7 @@ public final class PerformanceModel {
     requireNonNegative("latencySeconds", latencySeconds);
     requireNonNegative("syncBytesPerExpert", syncBytesPerExpert);
     requireNonNegative("commScale", commScale);
+    requireNonNegative("migrationBandwidth", migrationBandwidth);
     if (migrationBytesPerExpert < 0) {
       throw new IllegalArgumentException("migrationBytesPerExpert must be >= 0");
     }
@@ -79,6 +109,7 @@ public final class PerformanceModel {
     this.syncBytesPerExpert = syncBytesPerExpert;
     this.migrationBytesPerExpert = migrationBytesPerExpert;
     this.commScale = commScale;
+    this.migrationBandwidth = migrationBandwidth;
   }
 
   private static void requireNonNegative(String name, double v) {
@@ -113,7 +144,10 @@ public final class PerformanceModel {
         1.0);
   }
 
-  /** The same model with fitted compute constants and communication scale. */
+  /**
+   * The same model with fitted compute constants and communication scale; a measured migration
+   * bandwidth is kept.
+   */
   public PerformanceModel withConstants(
       double newFixedSeconds, double newPerTokenSeconds, double newCommScale) {
     return new PerformanceModel(
@@ -126,7 +160,29 @@ public final class PerformanceModel {
         latencySeconds,
         syncBytesPerExpert,
         migrationBytesPerExpert,
-        newCommScale);
+        newCommScale,
+        migrationBandwidth);
+  }
+
+  /**
+   * The same model where every migrated replica costs {@code migrationBytesPerExpert /
+   * bytesPerSecond} seconds on the receiving worker, whether its source is on the same node or not
+   * (a measured throughput does not say where the bytes came from). {@code 0} means not calibrated:
+   * migrations go over the intra- and inter-node bandwidths again.
+   */
+  public PerformanceModel withMigrationBandwidth(double bytesPerSecond) {
+    return new PerformanceModel(
+        gpusPerNode,
+        fixedSeconds,
+        perTokenSeconds,
+        bytesPerToken,
+        intraNodeBandwidth,
+        interNodeBandwidth,
+        latencySeconds,
+        syncBytesPerExpert,
+        migrationBytesPerExpert,
+        commScale,
+        bytesPerSecond);
   }
 
   /** Node of {@code worker}. */
@@ -182,6 +238,29 @@ public final class PerformanceModel {
   /** Multiplier on all-to-all and sync terms (1 before calibration). */
   public double commScale() {
     return commScale;
+  }
+
+  /** Measured migration throughput in bytes/s, or 0 when not calibrated. */
+  public double migrationBandwidth() {
+    return migrationBandwidth;
+  }
+
+  /**
+   * Seconds a worker spends receiving one replica (parameters and optimizer state): over the
+   * measured migration bandwidth when there is one, else over the intra-node bandwidth when the
+   * source is on the same node and the inter-node bandwidth when not.
+   */
+  public double replicaMigrationSeconds(boolean sameNode) {
+    double bandwidth =
+        migrationBandwidth > 0
+            ? migrationBandwidth
+            : sameNode ? intraNodeBandwidth : interNodeBandwidth;
+    return migrationBytesPerExpert / bandwidth;
+  }
+
+  /** Compute seconds of a worker with {@code slots} replicas processing {@code tokens} tokens. */
+  public double computeSeconds(double slots, double tokens) {
+    return slots * fixedSeconds + tokens * perTokenSeconds;
   }
 
   /** Modelled all-to-all time of a worker from its per-exchange bytes. */
@@ -247,7 +326,7 @@ public final class PerformanceModel {
     double[] compute = new double[workers];
     double[] allToAll = new double[workers];
     for (int w = 0; w < workers; w++) {
-      compute[w] = workerReplicas[w] * fixedSeconds + tokens[w] * perTokenSeconds;
+      compute[w] = computeSeconds(workerReplicas[w], tokens[w]);
       allToAll[w] = allToAllSeconds(sendIntra[w], sendInter[w], recvIntra[w], recvInter[w]);
     }
     double sync = 0;
@@ -309,9 +388,7 @@ public final class PerformanceModel {
         seen[e] = w;
         moved++;
         bytes += migrationBytesPerExpert;
-        seconds +=
-            migrationBytesPerExpert
-                / (onNode[nodeOf(w) * experts + e] ? intraNodeBandwidth : interNodeBandwidth);
+        seconds += replicaMigrationSeconds(onNode[nodeOf(w) * experts + e]);
       }
       worst = Math.max(worst, seconds);
     }
@@ -338,7 +415,7 @@ public final class PerformanceModel {
     return String.format(
         java.util.Locale.ROOT,
         "PerformanceModel[fixed=%.3gs perToken=%.3gs bytesPerToken=%.0f intra=%.3gB/s"
-            + " inter=%.3gB/s latency=%.3gs commScale=%.3g gpusPerNode=%d]",
+            + " inter=%.3gB/s latency=%.3gs commScale=%.3g migration=%s gpusPerNode=%d]",
         fixedSeconds,
         perTokenSeconds,
         bytesPerToken,
@@ -346,6 +423,9 @@ public final class PerformanceModel {
         interNodeBandwidth,
         latencySeconds,
         commScale,
+        migrationBandwidth > 0
+            ? String.format(java.util.Locale.ROOT, "%.3gB/s", migrationBandwidth)
+            : "uncalibrated",
         gpusPerNode);
   }
 }

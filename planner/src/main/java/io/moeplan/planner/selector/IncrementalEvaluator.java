@@ -130,8 +130,8 @@ final class IncrementalEvaluator {
     this.idleAllToAllSeconds = allToAllScale * latencySeconds;
     this.computeSecondsPerToken = model.perTokenSeconds();
     this.fixedComputeSeconds = slotsPerWorker * model.fixedSeconds();
-    this.intraNodeMigrationSeconds = model.migrationBytesPerExpert() / model.intraNodeBandwidth();
-    this.interNodeMigrationSeconds = model.migrationBytesPerExpert() / model.interNodeBandwidth();
+    this.intraNodeMigrationSeconds = model.replicaMigrationSeconds(true);
+    this.interNodeMigrationSeconds = model.replicaMigrationSeconds(false);
     this.expertTokens = new double[experts];
     this.nodeExpertTokens = new double[nodes * experts];
     this.referenceExpertOfSlot = new int[workers * slotsPerWorker];

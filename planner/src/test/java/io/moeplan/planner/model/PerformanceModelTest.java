@@ -1,6 +1,7 @@
 package io.moeplan.planner.model;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
 import io.moeplan.planner.placement.LoadMatrix;
@@ -118,6 +119,64 @@ class PerformanceModelTest {
     assertThat(cost.bytes()).isEqualTo(1000);
     assertThat(cost.seconds()).isCloseTo(100, within(1e-12));
     assertThat(TOY.switchCost(from, from)).isEqualTo(SwitchCost.NONE);
+  }
+
+  @Test
+  void computeSecondsIsFixedPerSlotPlusPerToken() {
+    assertThat(TOY.computeSeconds(3, 20)).isCloseTo(3 * 1.0 + 20 * 0.1, within(1e-12));
+    assertThat(TOY.computeSeconds(0, 0)).isZero();
+  }
+
+  @Test
+  void aMeasuredMigrationBandwidthPricesEveryReplicaAlikeWhereverItComesFrom() {
+    Placement from = Placement.staticLayout(4, 2, 8);
+    // worker 0 gets experts 4 and 5 from node 1, worker 1 gets 0 and 1 from its own node,
+    // worker 2 gets 2 and 3 from node 0
+    Placement to = Placement.of(new int[] {4, 5, 0, 1, 2, 3, 6, 7}, 4, 2, 8);
+
+    assertThat(TOY.migrationBandwidth()).isZero();
+    assertThat(TOY.switchCost(from, to).seconds()).isCloseTo(2 * 1000 / 1.0, within(1e-9));
+
+    PerformanceModel measured = TOY.withMigrationBandwidth(250);
+    SwitchCost cost = measured.switchCost(from, to);
+    assertThat(measured.migrationBandwidth()).isEqualTo(250);
+    assertThat(cost.seconds()).isCloseTo(2 * 1000 / 250.0, within(1e-12));
+    assertThat(cost.bytes()).isEqualTo(6000);
+    assertThat(cost.replicasMoved()).isEqualTo(6);
+    // a copy inside a node costs the same as one across nodes
+    assertThat(measured.replicaMigrationSeconds(true)).isCloseTo(4, within(1e-12));
+    assertThat(measured.replicaMigrationSeconds(false)).isCloseTo(4, within(1e-12));
+    assertThat(measured.switchCost(STATIC, Placement.of(new int[] {1, 0, 2, 3}, 4, 1, 4)).seconds())
+        .isCloseTo(4, within(1e-12));
+    assertThat(measured.toString()).contains("migration=250B/s");
+
+    PerformanceModel restored = measured.withMigrationBandwidth(0);
+    assertThat(restored.switchCost(from, to).seconds()).isCloseTo(2000, within(1e-9));
+    assertThat(restored.replicaMigrationSeconds(true)).isCloseTo(100, within(1e-12));
+    assertThat(restored.replicaMigrationSeconds(false)).isCloseTo(1000, within(1e-12));
+    assertThat(restored.toString()).contains("migration=uncalibrated");
+  }
+
+  @Test
+  void refittedConstantsKeepTheMeasuredMigrationBandwidth() {
+    PerformanceModel refit = TOY.withMigrationBandwidth(250).withConstants(2.0, 0.2, 1.5);
+
+    assertThat(refit.migrationBandwidth()).isEqualTo(250);
+    assertThat(refit.fixedSeconds()).isEqualTo(2.0);
+    assertThat(refit.commScale()).isEqualTo(1.5);
+  }
+
+  @Test
+  void aMigrationBandwidthMustBeFiniteAndNotNegative() {
+    assertThatThrownBy(() -> TOY.withMigrationBandwidth(-1))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("migrationBandwidth");
+    assertThatThrownBy(() -> TOY.withMigrationBandwidth(Double.POSITIVE_INFINITY))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("migrationBandwidth");
+    assertThatThrownBy(() -> TOY.withMigrationBandwidth(Double.NaN))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("migrationBandwidth");
   }
 
   @Test

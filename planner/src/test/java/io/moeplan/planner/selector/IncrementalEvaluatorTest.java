@@ -42,7 +42,12 @@ class IncrementalEvaluatorTest {
   }
 
   private static double reference(Placement p, Placement from, LoadMatrix load, double weight) {
-    return MODEL.layerSeconds(p, load) + weight * MODEL.switchCost(from, p).seconds();
+    return reference(MODEL, p, from, load, weight);
+  }
+
+  private static double reference(
+      PerformanceModel model, Placement p, Placement from, LoadMatrix load, double weight) {
+    return model.layerSeconds(p, load) + weight * model.switchCost(from, p).seconds();
   }
 
   @ParameterizedTest
@@ -109,18 +114,26 @@ class IncrementalEvaluatorTest {
   }
 
   @ParameterizedTest
-  @CsvSource({"8, 4, 32, 8", "8, 5, 32, 8", "12, 2, 20, 9", "16, 2, 32, 16"})
+  @CsvSource({
+    "8, 4, 32, 8, 0",
+    "8, 5, 32, 8, 0",
+    "12, 2, 20, 9, 0",
+    "16, 2, 32, 16, 0",
+    "12, 2, 20, 9, 2e9",
+    "16, 2, 32, 16, 2e9"
+  })
   void swapsAndReplacementsAgreeWithTheReferenceModel(
-      int workers, int slots, int experts, int sources) {
+      int workers, int slots, int experts, int sources, double migrationBandwidth) {
+    PerformanceModel model = MODEL.withMigrationBandwidth(migrationBandwidth);
     Random random = new Random(workers * 31L + slots);
     double weight = 0.11;
     for (int round = 0; round < 20; round++) {
       LoadMatrix load = randomLoad(random, sources, experts);
       Placement from = randomPlacement(random, workers, slots, experts);
       Placement start = randomPlacement(random, workers, slots, experts);
-      IncrementalEvaluator ev = new IncrementalEvaluator(MODEL, load, workers, slots, from, weight);
+      IncrementalEvaluator ev = new IncrementalEvaluator(model, load, workers, slots, from, weight);
       ev.load(start);
-      double expected = reference(start, from, load, weight);
+      double expected = reference(model, start, from, load, weight);
       assertThat(ev.objective()).isCloseTo(expected, within(1e-9 * expected));
       assertThat(ev.lowerBound(start, Double.POSITIVE_INFINITY))
           .isLessThanOrEqualTo(expected * (1 + 1e-12));
@@ -135,7 +148,7 @@ class IncrementalEvaluatorTest {
         double predicted = ev.evaluateSwap(x, y, Double.POSITIVE_INFINITY);
         ev.swap(x, y);
         Placement now = Placement.of(ev.slotToExpert(), workers, slots, experts);
-        double actual = reference(now, from, load, weight);
+        double actual = reference(model, now, from, load, weight);
         assertThat(predicted).isCloseTo(actual, within(1e-9 * actual));
         assertThat(ev.objective()).isCloseTo(actual, within(1e-9 * actual));
       }
@@ -148,7 +161,7 @@ class IncrementalEvaluatorTest {
           }
           ev.replace(x, f);
           Placement now = Placement.of(ev.slotToExpert(), workers, slots, experts);
-          double actual = reference(now, from, load, weight);
+          double actual = reference(model, now, from, load, weight);
           assertThat(ev.objective()).isCloseTo(actual, within(1e-9 * actual));
         }
       }
