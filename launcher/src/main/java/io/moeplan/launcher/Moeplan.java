@@ -18,6 +18,7 @@ import picocli.CommandLine.Command;
       PoolCommand.class,
       RebalanceCommand.class,
       ReplayCommand.class,
+      FitCommand.class,
       BenchCommand.class
     })
 public final class Moeplan implements Runnable {

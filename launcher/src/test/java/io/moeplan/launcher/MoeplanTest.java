@@ -45,6 +45,7 @@ class MoeplanTest {
             new String[] {"local"},
             new String[] {"executor"},
             new String[] {"bench", "pipeline"},
+            new String[] {"bench", "loop"},
             new String[] {"replay"})) {
       out.getBuffer().setLength(0);
       String[] args = Arrays.copyOf(command, command.length + 1);

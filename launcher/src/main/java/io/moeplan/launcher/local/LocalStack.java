@@ -9,6 +9,9 @@ import io.moeplan.executor.process.IterationReport;
 import io.moeplan.executor.process.KafkaExecutorIo;
 import io.moeplan.flink.job.PlanSelectorJob;
 import io.moeplan.launcher.CpuExecutorPool;
+import io.moeplan.launcher.fit.ModelFitReader;
+import io.moeplan.launcher.fit.ModelFitText;
+import io.moeplan.launcher.fit.StepModel;
 import io.moeplan.planner.pool.LoadHistory;
 import io.moeplan.planner.pool.Pool;
 import io.moeplan.planner.pool.PoolOptions;
@@ -18,8 +21,10 @@ import io.moeplan.poolloader.PoolRecords;
 import io.moeplan.poolloader.TraceHistory;
 import io.moeplan.schemas.DecisionAction;
 import io.moeplan.schemas.DecisionWindows;
+import io.moeplan.schemas.ModelFit;
 import io.moeplan.schemas.PlanDecision;
 import io.moeplan.schemas.PlanPool;
+import io.moeplan.schemas.Topics;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -295,7 +300,10 @@ public final class LocalStack {
             .withSeed(settings.seed());
     ExecutorModel executorModel = ExecutorModel.of(pool, executorSettings.dims());
     long startedNanos = System.nanoTime();
-    try (KafkaExecutorIo io = new KafkaExecutorIo(client, TopicNames.DEFAULT)) {
+    ModelledSteps modelled = new ModelledSteps(StepModel.ofPool(PoolRecords.fromRecord(pool)));
+    try (KafkaExecutorIo io = new KafkaExecutorIo(client, TopicNames.DEFAULT);
+        ModelFitReader fits =
+            ModelFitReader.open(client, Topics.MODEL_FIT.name(), Duration.ofSeconds(30))) {
       DecisionSource observed =
           wait -> {
             List<PlanDecision> received = io.poll(wait);
@@ -329,15 +337,17 @@ public final class LocalStack {
                 report -> {
                   tracker.applyDue(report.iteration());
                   tracker.account(report.counts());
-                  measured.add(report);
-                  whole.add(report);
+                  modelled.take(fits.poll(Duration.ZERO));
+                  double modelledMillis = modelled.model().stepMillis(report);
+                  measured.add(report, modelledMillis);
+                  whole.add(report, modelledMillis);
                   if (DecisionWindows.endsWindow(report.iteration(), settings.windowIterations())) {
                     windowEndNanos.put(
                         DecisionWindows.windowOf(report.iteration(), settings.windowIterations()),
                         System.nanoTime());
                   }
                   if (System.nanoTime() - measured.lastPrinted > 2_000_000_000L) {
-                    progress(report.iteration() + 1, tracker, executor, measured);
+                    progress(report.iteration() + 1, tracker, executor, measured, modelled);
                     measured.reset();
                   }
                 });
@@ -348,13 +358,16 @@ public final class LocalStack {
         while (tracker.decisions() < expected && System.nanoTime() < deadline) {
           observed.poll(Duration.ofMillis(200));
         }
-        progress(ran, tracker, executor, whole);
+        modelled.take(fits.poll(Duration.ZERO));
+        progress(ran, tracker, executor, whole, modelled);
         summary(
             ran,
             expected,
             tracker,
             executor,
             io.errors(),
+            whole,
+            modelled,
             (System.nanoTime() - startedNanos) / 1e9);
       } finally {
         this.executor = null;
@@ -386,11 +399,15 @@ public final class LocalStack {
     final List<Double> computeImbalance = new ArrayList<>();
     final List<Double> tokenImbalance = new ArrayList<>();
     double slowestMillis;
+    double stepMillis;
+    double modelledMillis;
 
-    void add(IterationReport report) {
+    void add(IterationReport report, double modelledStepMillis) {
       computeImbalance.add(report.computeImbalance());
       tokenImbalance.add(report.tokenImbalance());
       slowestMillis += report.maxWorkerMillis();
+      stepMillis += report.stepMillis();
+      modelledMillis += modelledStepMillis;
     }
 
     void reset() {
@@ -398,6 +415,23 @@ public final class LocalStack {
       computeImbalance.clear();
       tokenImbalance.clear();
       slowestMillis = 0;
+      stepMillis = 0;
+      modelledMillis = 0;
+    }
+
+    /**
+     * Mean measured step time (per layer the slowest worker's compute plus migration paid) and the
+     * mean modelled one, per iteration.
+     */
+    String describeStep() {
+      int n = computeImbalance.size();
+      return n == 0
+          ? "-"
+          : String.format(
+              Locale.ROOT,
+              "measured %.2f ms, modelled %.2f ms per iteration",
+              stepMillis / n,
+              modelledMillis / n);
     }
 
     String describe() {
@@ -418,18 +452,56 @@ public final class LocalStack {
     }
   }
 
+  /**
+   * The constants the modelled step time uses: the latest ModelFit of the job, or the pool's before
+   * one arrived.
+   */
+  private final class ModelledSteps {
+    private StepModel model;
+    private ModelFit latest;
+
+    ModelledSteps(StepModel pool) {
+      this.model = pool;
+    }
+
+    void take(List<ModelFit> fits) {
+      for (ModelFit fit : fits) {
+        if (fit.getJobId().equals(settings.jobId())) {
+          latest = fit;
+          model = StepModel.ofFit(fit);
+        }
+      }
+    }
+
+    StepModel model() {
+      return model;
+    }
+
+    /** The model and its published error, or "not calibrated yet". */
+    String describe() {
+      return ModelFitText.summary(latest);
+    }
+  }
+
   private void progress(
-      long iterations, PlacementTracker tracker, Executor executor, Measured measured) {
+      long iterations,
+      PlacementTracker tracker,
+      Executor executor,
+      Measured measured,
+      ModelledSteps modelled) {
     out.printf(
         Locale.ROOT,
         "[progress] iterations %d, decisions %d, switches applied %d, predicted speedup vs"
-            + " static %.3fx, loop latency p50 %s ms, measured expert compute: %s%n",
+            + " static %.3fx, loop latency p50 %s ms, measured expert compute: %s; step time %s"
+            + " (%s)%n",
         iterations,
         tracker.decisions(),
         executor.follower().switchesApplied(),
         tracker.speedupOverStatic(),
         percentile(0.5),
-        measured.describe());
+        measured.describe(),
+        measured.describeStep(),
+        modelled.describe());
   }
 
   private void summary(
@@ -438,6 +510,8 @@ public final class LocalStack {
       PlacementTracker tracker,
       Executor executor,
       KafkaExecutorIo.Errors errors,
+      Measured whole,
+      ModelledSteps modelled,
       double seconds) {
     out.printf(
         Locale.ROOT,
@@ -445,7 +519,7 @@ public final class LocalStack {
             + " every rank at their effective iteration (%d decisions timed out, %d late),"
             + " %.1f KiB of weights and Adam state moved in %.2f ms, modelled MoE time %.3fx"
             + " faster than static, loop latency p50 %s ms p99 %s ms, %d Kafka sends failed,"
-            + " %d records skipped%n",
+            + " %d records skipped, step time %s (%s)%n",
         iterations,
         tracker.decisions(),
         expectedDecisions,
@@ -459,7 +533,9 @@ public final class LocalStack {
         percentile(0.5),
         percentile(0.99),
         errors.failedSends(),
-        errors.skippedRecords());
+        errors.skippedRecords(),
+        whole.describeStep(),
+        modelled.describe());
     for (String problem : errors.recentProblems()) {
       out.println("  " + problem);
     }

@@ -11,6 +11,8 @@ import io.moeplan.schemas.Topics;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Properties;
 import java.util.concurrent.ExecutionException;
 import org.apache.flink.api.common.JobID;
@@ -62,13 +64,30 @@ public final class SelectorStack implements AutoCloseable {
    * when a later step fails.
    */
   public static SelectorStack start(Ports ports, PlanPool pool) throws Exception {
+    return start(ports, pool, List.of());
+  }
+
+  /**
+   * As {@link #start(Ports, PlanPool)}, with further options of the plan-selector job as its
+   * command line takes them (e.g. {@code --static true}); the broker address, window, lead and
+   * checkpoint directory are the stack's.
+   *
+   * @throws IllegalArgumentException when the job refuses an option, before anything starts
+   */
+  public static SelectorStack start(Ports ports, PlanPool pool, List<String> jobArguments)
+      throws Exception {
+    // refused here, before the broker starts, rather than after it
+    List<String> check = new ArrayList<>(List.of("--bootstrap-servers", "localhost:9092"));
+    check.addAll(jobArguments);
+    PlanSelectorConfig.fromArgs(check.toArray(String[]::new));
     SelectorStack stack =
         new SelectorStack(Files.createTempDirectory("moeplan-local-"), ports.uiPort());
     try {
       stack.broker = EmbeddedKafkaBroker.builder().port(ports.kafkaPort()).build().start();
       PoolPublisher.publish(pool, Topics.PLAN_POOL.name(), stack.broker.clientProperties());
-      PlanSelectorConfig config =
-          PlanSelectorConfig.fromArgs(
+      List<String> arguments = new ArrayList<>(jobArguments);
+      arguments.addAll(
+          List.of(
               "--bootstrap-servers",
               stack.broker.bootstrapServers(),
               DecisionWindows.WINDOW_ITERATIONS_FLAG,
@@ -76,7 +95,8 @@ public final class SelectorStack implements AutoCloseable {
               DecisionWindows.LEAD_ITERATIONS_FLAG,
               Integer.toString(ports.leadIterations()),
               "--checkpoint-dir",
-              stack.checkpointDirectory().toUri().toString());
+              stack.checkpointDirectory().toUri().toString()));
+      PlanSelectorConfig config = PlanSelectorConfig.fromArgs(arguments.toArray(String[]::new));
       stack.job = stack.submit(config);
       awaitRunning(stack.job);
       return stack;
