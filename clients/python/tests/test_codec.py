@@ -24,7 +24,7 @@ JAVA_FINGERPRINTS = {
     ("PlanDecision", 2): 0xE24BF9A1034D0E81,
     ("PlanDecision", 3): 0xC56C25395F49DA72,
     ("PlanDecision", 4): 0xF4209C08814325E1,
-    ("ModelFit", 1): 0x5040A1FF3474ED42,
+    ("ModelFit", 1): 0xC8B94D9A1C341569,
     ("PlanPool", 1): 0x6935D4E0DFC7AE5C,
     ("PlanPool", 2): 0x5149EE147E2F7435,
     ("WorkerTimes", 1): 0x4CD8971AF89BB490,

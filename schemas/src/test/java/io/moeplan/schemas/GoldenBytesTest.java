@@ -306,6 +306,7 @@ class GoldenBytesTest {
         .setErrorSamples(3200)
         .setComputeMape(0.031)
         .setComputePearson(0.991)
+        .setComputeRelativeMape(0.008)
         .setStepMape(0.024)
         .setPredictedStepSeconds(0.0121)
         .setMeasuredStepSeconds(0.0124)

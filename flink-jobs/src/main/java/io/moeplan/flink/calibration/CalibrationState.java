@@ -82,6 +82,12 @@ public class CalibrationState {
   /** Per-worker compute error of each error slot. */
   public ErrorStats[] computeErrors = new ErrorStats[0];
 
+  /**
+   * Per-worker compute error of each error slot with each record's predictions scaled by its
+   * measured-over-predicted total (the machine's speed of the moment taken out).
+   */
+  public ErrorStats[] relativeErrors = new ErrorStats[0];
+
   /** Step time error (slowest worker of a record) of each error slot. */
   public ErrorStats[] stepErrors = new ErrorStats[0];
 

@@ -149,7 +149,9 @@ public final class JobCalibration {
     }
     double predictedStep = 0;
     double measuredStep = 0;
-    boolean any = false;
+    double predictedTotal = 0;
+    double measuredTotal = 0;
+    int workers = 0;
     double migrationBandwidth =
         model.migrationBandwidth() > 0 ? model.migrationBandwidth() : model.intraNodeBandwidth();
     for (WorkerTime worker : times.getWorkers()) {
@@ -158,15 +160,28 @@ public final class JobCalibration {
         state.computeErrors[slot].add(predicted, worker.getComputeSeconds());
         predictedStep = Math.max(predictedStep, predicted);
         measuredStep = Math.max(measuredStep, worker.getComputeSeconds());
-        any = true;
+        predictedTotal += predicted;
+        measuredTotal += worker.getComputeSeconds();
+        workers++;
       }
       if (worker.getMigratedBytes() > 0) {
         state.migrationErrors[slot].add(
             worker.getMigratedBytes() / migrationBandwidth, worker.getMigrationSeconds());
       }
     }
-    if (any) {
+    if (workers > 0) {
       state.stepErrors[slot].add(predictedStep, measuredStep);
+    }
+    if (workers > 1 && predictedTotal > 0 && measuredTotal > 0) {
+      // the same predictions at the speed the machine ran this record at
+      double speed = measuredTotal / predictedTotal;
+      for (WorkerTime worker : times.getWorkers()) {
+        if (worker.getTokens() > 0) {
+          state.relativeErrors[slot].add(
+              speed * model.computeSeconds(worker.getActiveSlots(), worker.getTokens()),
+              worker.getComputeSeconds());
+        }
+      }
     }
   }
 
@@ -189,6 +204,7 @@ public final class JobCalibration {
     }
     state.errorWindows[oldest] = window;
     state.computeErrors[oldest] = new ErrorStats();
+    state.relativeErrors[oldest] = new ErrorStats();
     state.stepErrors[oldest] = new ErrorStats();
     state.migrationErrors[oldest] = new ErrorStats();
     return oldest;
@@ -231,12 +247,14 @@ public final class JobCalibration {
   private ModelFit toRecord(
       String jobId, CalibrationState state, PerformanceModel prior, long nowMillis) {
     ErrorStats compute = new ErrorStats();
+    ErrorStats relative = new ErrorStats();
     ErrorStats step = new ErrorStats();
     ErrorStats migration = new ErrorStats();
     int windows = 0;
     for (int i = 0; i < state.errorWindows.length; i++) {
       if (state.errorWindows[i] >= 0) {
         compute.merge(state.computeErrors[i]);
+        relative.merge(state.relativeErrors[i]);
         step.merge(state.stepErrors[i]);
         migration.merge(state.migrationErrors[i]);
         windows++;
@@ -264,6 +282,7 @@ public final class JobCalibration {
         .setErrorSamples(compute.count())
         .setComputeMape(orNull(compute.mape()))
         .setComputePearson(orNull(compute.pearson()))
+        .setComputeRelativeMape(orNull(relative.mape()))
         .setStepMape(orNull(step.mape()))
         .setPredictedStepSeconds(orNull(step.meanPredicted()))
         .setMeasuredStepSeconds(orNull(step.meanMeasured()))
@@ -293,10 +312,12 @@ public final class JobCalibration {
       state.errorWindows = new long[settings.errorWindows()];
       Arrays.fill(state.errorWindows, -1);
       state.computeErrors = new ErrorStats[settings.errorWindows()];
+      state.relativeErrors = new ErrorStats[settings.errorWindows()];
       state.stepErrors = new ErrorStats[settings.errorWindows()];
       state.migrationErrors = new ErrorStats[settings.errorWindows()];
       for (int i = 0; i < settings.errorWindows(); i++) {
         state.computeErrors[i] = new ErrorStats();
+        state.relativeErrors[i] = new ErrorStats();
         state.stepErrors[i] = new ErrorStats();
         state.migrationErrors[i] = new ErrorStats();
       }

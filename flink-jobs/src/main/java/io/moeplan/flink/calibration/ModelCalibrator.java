@@ -172,6 +172,9 @@ public class ModelCalibrator
         JobMetrics.MODEL_COMPUTE_MAPE_PERCENT, () -> percent(latest.get(jobId).getComputeMape()));
     group.gauge(
         JobMetrics.MODEL_COMPUTE_PEARSON, () -> orNaN(latest.get(jobId).getComputePearson()));
+    group.gauge(
+        JobMetrics.MODEL_COMPUTE_RELATIVE_MAPE_PERCENT,
+        () -> percent(latest.get(jobId).getComputeRelativeMape()));
     group.gauge(JobMetrics.MODEL_STEP_MAPE_PERCENT, () -> percent(latest.get(jobId).getStepMape()));
     group.gauge(
         JobMetrics.MODEL_PREDICTED_STEP_MILLIS,

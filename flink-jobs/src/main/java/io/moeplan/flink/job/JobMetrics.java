@@ -82,6 +82,13 @@ public final class JobMetrics {
   /** Pearson r of predicted vs measured per-worker compute (gauge, per job). */
   public static final String MODEL_COMPUTE_PEARSON = "moeplanModelComputePearson";
 
+  /**
+   * Per-worker compute MAPE with each record's predictions scaled to its measured total, percent
+   * (gauge, per job).
+   */
+  public static final String MODEL_COMPUTE_RELATIVE_MAPE_PERCENT =
+      "moeplanModelComputeRelativeMapePercent";
+
   /** MAPE of the predicted vs measured step time (slowest worker), percent (gauge, per job). */
   public static final String MODEL_STEP_MAPE_PERCENT = "moeplanModelStepMapePercent";
 

@@ -39,6 +39,8 @@ class JobCalibrationTest {
   private final Random random = new Random(42);
   // one worker sample in this many is a gross outlier (0: none)
   private int outlierEvery = 40;
+  // the machine's speed for the next record: every worker of a record runs at it
+  private double speed = 1;
   private final List<ModelFit> fits = new ArrayList<>();
 
   private static PlanSelectorConfig.Calibration settings(boolean enabled) {
@@ -98,6 +100,23 @@ class JobCalibrationTest {
     assertThat(last.getStepMape()).isLessThan(0.05);
     assertThat(last.getPredictedStepSeconds())
         .isCloseTo(last.getMeasuredStepSeconds(), within(0.05 * last.getMeasuredStepSeconds()));
+  }
+
+  @Test
+  void aMachineWhoseSpeedChangesBetweenStepsShowsInTheErrorButNotInTheRelativeError() {
+    outlierEvery = 0;
+    JobCalibration calibration = new JobCalibration(settings(true), F);
+    CalibrationState state = new CalibrationState();
+    for (long iteration = 0; iteration <= 20 * F; iteration++) {
+      // one step in five runs 12% faster (a boost clock, an idle neighbour)
+      speed = iteration % 5 == 0 ? 0.88 : 1.0;
+      add(calibration, state, times(iteration, 0, false));
+    }
+
+    ModelFit last = fits.get(fits.size() - 1);
+    assertThat(last.getComputeMape()).isGreaterThan(0.03);
+    assertThat(last.getComputeRelativeMape()).isLessThan(0.015);
+    assertThat(last.getComputeRelativeMape()).isLessThan(last.getComputeMape() / 2);
   }
 
   @Test
@@ -237,7 +256,8 @@ class JobCalibrationTest {
     for (int w = 0; w < WORKERS; w++) {
       int slots = 1 + random.nextInt(4);
       long tokens = 200 + random.nextInt(4000);
-      double seconds = (FIXED * slots + PER_TOKEN * tokens) * (1 + 0.03 * random.nextGaussian());
+      double seconds =
+          speed * (FIXED * slots + PER_TOKEN * tokens) * (1 + 0.01 * random.nextGaussian());
       if (outlierEvery > 0 && random.nextInt(outlierEvery) == 0) {
         seconds *= 10; // a gross outlier: a pause in the middle of the measurement
       }

@@ -5,7 +5,9 @@ import java.util.Arrays;
 
 /**
  * The float32 reference backend: every stage is {@link Reference}; slots are Java arrays and a slot
- * copy is three array copies (12 bytes per parameter).
+ * copy is three array copies (12 bytes per parameter). Each worker's expert compute and each slot
+ * copy is timed on {@link CpuClock}: the thread's CPU time, so that other threads and processes on
+ * the machine do not count as the worker's time.
  */
 public final class CpuMoeLayer implements MoeLayerBackend {
 
@@ -78,14 +80,14 @@ public final class CpuMoeLayer implements MoeLayerBackend {
     float[] y = new float[plan.rows() * shape.hidden()];
     double[] millis = new double[layout.workers()];
     for (int w = 0; w < layout.workers(); w++) {
-      long t0 = System.nanoTime();
+      long t0 = CpuClock.nanos();
       for (int s = layout.firstSlot(w); s < layout.firstSlot(w) + layout.slotsPerWorker(); s++) {
         int from = plan.slotStart()[s] * shape.hidden();
         int to = from + plan.slotRows()[s] * shape.hidden();
         float[] ys = Reference.expertFfn(Arrays.copyOfRange(xd, from, to), master[s], shape);
         System.arraycopy(ys, 0, y, from, ys.length);
       }
-      millis[w] = (System.nanoTime() - t0) / 1e6;
+      millis[w] = (CpuClock.nanos() - t0) / 1e6;
     }
     float[] out = Reference.combine(y, shape.hidden(), routing, plan);
     return new LayerStep(out, counts, plan.slotRows().clone(), millis);
@@ -95,14 +97,14 @@ public final class CpuMoeLayer implements MoeLayerBackend {
   public CopyReport copySlot(int from, int to) {
     layout.checkSlot(from);
     layout.checkSlot(to);
-    long t0 = System.nanoTime();
+    long t0 = CpuClock.nanos();
     if (from != to) {
       System.arraycopy(master[from], 0, master[to], 0, master[from].length);
       System.arraycopy(adamM[from], 0, adamM[to], 0, adamM[from].length);
       System.arraycopy(adamV[from], 0, adamV[to], 0, adamV[from].length);
     }
     long bytes = from == to ? 0 : 12L * master[from].length;
-    return new CopyReport(from, to, bytes, (System.nanoTime() - t0) / 1e6);
+    return new CopyReport(from, to, bytes, (CpuClock.nanos() - t0) / 1e6);
   }
 
   @Override

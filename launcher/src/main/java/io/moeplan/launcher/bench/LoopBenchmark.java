@@ -776,14 +776,15 @@ public final class LoopBenchmark {
     }
     return String.format(
         Locale.ROOT,
-        "%s (%d fits received; %s), migration %s; published error: compute MAPE %s, r %s, step"
-            + " MAPE %s",
+        "%s (%d fits received; %s), migration %s; published error: compute MAPE %s, r %s,"
+            + " at each step's measured speed MAPE %s; step MAPE %s",
         fit.getCalibrated() ? "v" + fit.getModelVersion() + " calibrated" : "not calibrated yet",
         run.fitsReceived(),
         run.model().describe(),
         fit.getMigrationCalibrated() ? "measured" : "the pool's bandwidth",
         ModelFitText.percent(fit.getComputeMape()),
         ModelFitText.decimal(fit.getComputePearson()),
+        ModelFitText.percent(fit.getComputeRelativeMape()),
         ModelFitText.percent(fit.getStepMape()));
   }
 
@@ -854,6 +855,7 @@ public final class LoopBenchmark {
         f.put("migrationBytesPerSecond", fit.getMigrationBytesPerSecond());
         f.put("computeMape", fit.getComputeMape());
         f.put("computePearson", fit.getComputePearson());
+        f.put("computeRelativeMape", fit.getComputeRelativeMape());
         f.put("stepMape", fit.getStepMape());
       }
       putNumber(node, "inSampleComputeMape", run.inSampleMape());

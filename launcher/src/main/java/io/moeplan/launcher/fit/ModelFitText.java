@@ -20,9 +20,10 @@ public final class ModelFitText {
     }
     return String.format(
         Locale.ROOT,
-        "model v%d calibrated: compute MAPE %s, r %s, step MAPE %s",
+        "model v%d calibrated: compute MAPE %s (%s at the step's speed), r %s, step MAPE %s",
         fit.getModelVersion(),
         percent(fit.getComputeMape()),
+        percent(fit.getComputeRelativeMape()),
         decimal(fit.getComputePearson()),
         percent(fit.getStepMape()));
   }
@@ -64,12 +65,13 @@ public final class ModelFitText {
         String.format(
             Locale.ROOT,
             "  error over the last %d windows (%d samples, each predicted before it joined the"
-                + " fit): compute MAPE %s, r %s; step MAPE %s (predicted %s, measured %s per"
-                + " layer); migration MAPE %s",
+                + " fit): compute MAPE %s, r %s; at each step's measured speed, compute MAPE %s;"
+                + " step MAPE %s (predicted %s, measured %s per layer); migration MAPE %s",
             fit.getErrorWindows(),
             fit.getErrorSamples(),
             percent(fit.getComputeMape()),
             decimal(fit.getComputePearson()),
+            percent(fit.getComputeRelativeMape()),
             percent(fit.getStepMape()),
             millis(fit.getPredictedStepSeconds()),
             millis(fit.getMeasuredStepSeconds()),
