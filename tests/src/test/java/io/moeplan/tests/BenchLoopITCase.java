@@ -75,6 +75,12 @@ class BenchLoopITCase {
     assertThat(result.measuredSpeedup())
         .isCloseTo(a.stepMeanMillis() / b.stepMeanMillis(), within(1e-12));
     assertThat(result.p50Ratio()).isCloseTo(a.stepP50Millis() / b.stepP50Millis(), within(1e-12));
+    assertThat(a.stepsMillis()).hasSize(a.measuredIterations());
+    assertThat(b.stepsMillis()).hasSize(b.measuredIterations());
+    assertThat(result.speedupLow())
+        .isLessThanOrEqualTo(result.measuredSpeedup())
+        .isLessThan(result.speedupHigh());
+    assertThat(result.measuredSpeedup()).isLessThanOrEqualTo(result.speedupHigh());
     assertThat(result.modelledSpeedup())
         .isCloseTo(a.modelledStepMeanMillis() / b.modelledStepMeanMillis(), within(1e-12));
 
@@ -90,6 +96,12 @@ class BenchLoopITCase {
                 + LoopBenchmark.ratio(json.get("measuredSpeedup").asDouble())
                 + "x")
         .contains("p50 ratio " + LoopBenchmark.ratio(json.get("p50Ratio").asDouble()) + "x")
+        .contains(
+            "95% interval "
+                + LoopBenchmark.ratio(json.get("speedupLow").asDouble())
+                + "-"
+                + LoopBenchmark.ratio(json.get("speedupHigh").asDouble())
+                + "x")
         .contains(
             "modelled speedup for the same runs: "
                 + LoopBenchmark.ratio(json.get("modelledSpeedup").asDouble())

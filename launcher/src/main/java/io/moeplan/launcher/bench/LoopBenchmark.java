@@ -84,6 +84,7 @@ public final class LoopBenchmark {
   public static final String MOEPLAN = "moeplan";
 
   private static final Duration PROGRESS_INTERVAL = Duration.ofSeconds(5);
+  private static final int BOOTSTRAP_RESAMPLES = 2_000;
   private static final Duration BROKER_BOUND = Duration.ofSeconds(30);
   private static final ObjectMapper JSON =
       new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
@@ -183,6 +184,7 @@ public final class LoopBenchmark {
    * @param workloadChecksum checksum of every iteration's per-rank expert counts
    * @param checksumIterations iterations the checksum covers
    * @param seconds wall time of the run, stack start and stop included
+   * @param stepsMillis the measured step time of each measured iteration, in iteration order
    */
   public record RunResult(
       String label,
@@ -211,7 +213,8 @@ public final class LoopBenchmark {
       double inSamplePearson,
       String workloadChecksum,
       long checksumIterations,
-      double seconds) {}
+      double seconds,
+      double[] stepsMillis) {}
 
   /**
    * The A/B's figures.
@@ -226,6 +229,9 @@ public final class LoopBenchmark {
    * @param modelledSpeedup static mean modelled step time / moeplan mean modelled step time
    * @param measuredOfModelledGain (measured speedup - 1) / (modelled speedup - 1), NaN when the
    *     modelled gain is nil
+   * @param speedupLow lower end of the 95% interval of the measured speedup (paired bootstrap over
+   *     the measured iterations, which routed the same tokens in both runs)
+   * @param speedupHigh upper end of that interval
    * @param sameWorkload whether both runs' workload checksums are equal
    * @param warmupSeconds wall time of the JIT warm-up before the first run
    * @param seconds wall time of the whole benchmark
@@ -240,6 +246,8 @@ public final class LoopBenchmark {
       double speedupWithoutGc,
       double modelledSpeedup,
       double measuredOfModelledGain,
+      double speedupLow,
+      double speedupHigh,
       boolean sameWorkload,
       double warmupSeconds,
       double seconds) {}
@@ -277,6 +285,11 @@ public final class LoopBenchmark {
     double modelled = a.modelledStepMeanMillis() / b.modelledStepMeanMillis();
     double ofModelled =
         Math.abs(modelled - 1) < 1e-3 ? Double.NaN : (measured - 1) / (modelled - 1);
+    double[] interval =
+        a.stepsMillis().length == b.stepsMillis().length
+            ? Stats.pairedRatioInterval(
+                a.stepsMillis(), b.stepsMillis(), 0.95, BOOTSTRAP_RESAMPLES, settings.seed())
+            : new double[] {Double.NaN, Double.NaN};
     return new Result(
         settings,
         poolModel,
@@ -287,6 +300,8 @@ public final class LoopBenchmark {
         a.stepMeanWithoutGcMillis() / b.stepMeanWithoutGcMillis(),
         modelled,
         ofModelled,
+        interval[0],
+        interval[1],
         a.workloadChecksum().equals(b.workloadChecksum())
             && a.checksumIterations() == b.checksumIterations(),
         warmupSeconds,
@@ -636,7 +651,8 @@ public final class LoopBenchmark {
         Stats.pearson(p, m),
         checksum.hex(),
         checksum.iterations(),
-        seconds);
+        seconds,
+        steps);
   }
 
   /** Prints the results side by side, then the speedups, the models and the workload check. */
@@ -707,15 +723,20 @@ public final class LoopBenchmark {
     out.printf(row, "modelled with", modelName(a), modelName(b));
     out.printf(
         Locale.ROOT,
-        "measured speedup: %sx (static mean / moeplan mean), p50 ratio %sx; %sx over the"
-            + " iterations without a GC pause%n",
+        "measured speedup: %sx (static mean / moeplan mean; 95%% interval %s-%sx by a paired"
+            + " bootstrap over the iterations), p50 ratio %sx; %sx over the iterations without a"
+            + " GC pause%n",
         ratio(r.measuredSpeedup()),
+        ratio(r.speedupLow()),
+        ratio(r.speedupHigh()),
         ratio(r.p50Ratio()),
         ratio(r.speedupWithoutGc()));
     out.printf(
         Locale.ROOT,
-        "modelled speedup for the same runs: %sx; measured gain is %s of the modelled gain%n",
+        "modelled speedup for the same runs: %sx; the measured speedup is %s of it, the measured"
+            + " gain %s of the modelled gain%n",
         ratio(r.modelledSpeedup()),
+        String.format(Locale.ROOT, "%.0f%%", 100 * r.measuredSpeedup() / r.modelledSpeedup()),
         Double.isNaN(r.measuredOfModelledGain())
             ? "- (no modelled gain)"
             : String.format(Locale.ROOT, "%.0f%%", 100 * r.measuredOfModelledGain()));
@@ -869,6 +890,8 @@ public final class LoopBenchmark {
     putNumber(root, "speedupWithoutGc", r.speedupWithoutGc());
     putNumber(root, "modelledSpeedup", r.modelledSpeedup());
     putNumber(root, "measuredOfModelledGain", r.measuredOfModelledGain());
+    putNumber(root, "speedupLow", r.speedupLow());
+    putNumber(root, "speedupHigh", r.speedupHigh());
     root.put("sameWorkload", r.sameWorkload());
     root.put("warmupSeconds", r.warmupSeconds());
     root.put("seconds", r.seconds());

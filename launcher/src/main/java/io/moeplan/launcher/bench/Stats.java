@@ -1,6 +1,7 @@
 package io.moeplan.launcher.bench;
 
 import java.util.Arrays;
+import java.util.SplittableRandom;
 
 /** Statistics of a sample of doubles: mean, percentiles, and how well predictions match. */
 public final class Stats {
@@ -67,6 +68,39 @@ public final class Stats {
       syy += (y[i] - my) * (y[i] - my);
     }
     return sxx > 0 && syy > 0 ? sxy / Math.sqrt(sxx * syy) : Double.NaN;
+  }
+
+  /**
+   * A {@code confidence} interval of {@code sum(a) / sum(b)} for paired samples (pair {@code i} is
+   * {@code a[i]} and {@code b[i]}: the same iteration of two runs) by the percentile bootstrap:
+   * {@code resamples} times, draw as many pairs with replacement and take the ratio of the sums;
+   * the interval spans the middle {@code confidence} of those ratios. Seeded, so the same samples
+   * give the same interval. NaN bounds for no pairs.
+   */
+  public static double[] pairedRatioInterval(
+      double[] a, double[] b, double confidence, int resamples, long seed) {
+    requireSameLength(a, b);
+    if (a.length == 0) {
+      return new double[] {Double.NaN, Double.NaN};
+    }
+    if (!(confidence > 0 && confidence < 1) || resamples < 1) {
+      throw new IllegalArgumentException(
+          "confidence must be in (0, 1) and resamples >= 1, got " + confidence + ", " + resamples);
+    }
+    SplittableRandom random = new SplittableRandom(seed);
+    double[] ratios = new double[resamples];
+    for (int r = 0; r < resamples; r++) {
+      double sumA = 0;
+      double sumB = 0;
+      for (int i = 0; i < a.length; i++) {
+        int pick = random.nextInt(a.length);
+        sumA += a[pick];
+        sumB += b[pick];
+      }
+      ratios[r] = sumA / sumB;
+    }
+    double tail = (1 - confidence) / 2;
+    return new double[] {percentile(ratios, tail), percentile(ratios, 1 - tail)};
   }
 
   private static void requireSameLength(double[] a, double[] b) {

@@ -3,6 +3,7 @@ package io.moeplan.launcher.bench;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
+import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 
 class StatsTest {
@@ -40,5 +41,29 @@ class StatsTest {
     assertThat(Stats.pearson(x, new double[] {3, 5, 7, 9})).isCloseTo(1, within(1e-12));
     assertThat(Stats.pearson(x, new double[] {4, 3, 2, 1})).isCloseTo(-1, within(1e-12));
     assertThat(Stats.pearson(x, new double[] {2, 2, 2, 2})).isNaN();
+  }
+
+  @Test
+  void thePairedBootstrapIntervalHoldsTheRatioAndNarrowsWithSteadierPairs() {
+    java.util.SplittableRandom random = new java.util.SplittableRandom(3);
+    double[] a = new double[200];
+    double[] steady = new double[200];
+    double[] noisy = new double[200];
+    for (int i = 0; i < a.length; i++) {
+      a[i] = 100 + 50 * random.nextDouble();
+      steady[i] = a[i] / 2 * (1 + 0.01 * random.nextGaussian());
+      noisy[i] = a[i] / 2 * (1 + 0.3 * random.nextGaussian());
+    }
+    double[] tight = Stats.pairedRatioInterval(a, steady, 0.95, 2000, 7);
+    double[] wide = Stats.pairedRatioInterval(a, noisy, 0.95, 2000, 7);
+
+    double point = Arrays.stream(a).sum() / Arrays.stream(steady).sum();
+    assertThat(tight[0]).isLessThan(point).isGreaterThan(1.98);
+    assertThat(tight[1]).isGreaterThan(point).isLessThan(2.02);
+    assertThat(wide[1] - wide[0]).isGreaterThan(5 * (tight[1] - tight[0]));
+    assertThat(Stats.pairedRatioInterval(a, steady, 0.95, 2000, 7)).containsExactly(tight);
+    assertThat(Stats.pairedRatioInterval(a, a, 0.95, 100, 1)).containsExactly(1.0, 1.0);
+    assertThat(Stats.pairedRatioInterval(new double[0], new double[0], 0.95, 10, 1))
+        .containsExactly(Double.NaN, Double.NaN);
   }
 }
