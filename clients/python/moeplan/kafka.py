@@ -1,4 +1,5 @@
-"""moeplan's Kafka topics from a training job: expert loads out, decisions and the pool in.
+"""moeplan's Kafka topics from a training job: expert loads (and measured times) out, decisions
+and the pool in.
 
 Built on Debian's ``python3-confluent-kafka``. Every record goes out as Avro single-object
 encoding under the key and on the partition the Java executor uses (``jobId/rank`` and Kafka's
@@ -7,6 +8,9 @@ reading are counted, logged with topic, key or offset, and kept in :attr:`recent
 """
 
 import logging
+import math
+import os
+import socket
 import time
 import uuid
 from collections import deque
@@ -57,7 +61,9 @@ def _with_required(config, required, purpose):
 
 
 class LoadPublisher:
-    """Publishes each rank's expert token counts, one ``ExpertLoad`` per rank and iteration.
+    """Publishes each rank's expert token counts, one ``ExpertLoad`` per rank and iteration, and
+    optionally what the job measured, one ``WorkerTimes`` per layer and iteration
+    (:meth:`publish_times`), from which the job calibrates its performance model.
 
     ``config`` holds librdkafka settings (``bootstrap.servers``, security, ...); ``world_size`` is
     the job's rank count; ``layers`` the MoE layers each rank reports by default (with pipeline
@@ -78,6 +84,7 @@ class LoadPublisher:
         attempt=0,
         topic=EXPERT_LOAD_TOPIC,
         producer=None,
+        times_topic=WORKER_TIMES_TOPIC,
     ):
         keys.require_epoch(run_id, attempt)
         if world_size < 1:
@@ -90,7 +97,9 @@ class LoadPublisher:
         self.run_id = run_id
         self.attempt = attempt
         self.topic = topic
+        self.times_topic = times_topic
         self._codec = codec_for("ExpertLoad")
+        self._times_codec = codec_for("WorkerTimes")
         self._problems = _Problems()
         self.sent = 0
         self.delivered = 0
@@ -157,12 +166,79 @@ class LoadPublisher:
         value = self._codec.encode(record)
         self._produce(key, value)
 
-    def _produce(self, key, value):
+    def times_record(
+        self, layer, iteration, workers, plan_version=0, backend="cuda", executor_id=None
+    ):
+        """The ``WorkerTimes`` dict :meth:`publish_times` sends (validated, not sent)."""
+        if layer < 0:
+            raise ValueError(f"layer must be >= 0, got {layer}")
+        if iteration < 0:
+            raise ValueError(f"iteration must be >= 0, got {iteration}")
+        rows = []
+        seen = set()
+        for index, worker in enumerate(workers):
+            row = {
+                "worker": int(worker["worker"]),
+                "tokens": int(worker["tokens"]),
+                "activeSlots": int(worker["active_slots"]),
+                "computeSeconds": float(worker["compute_seconds"]),
+                "migratedBytes": int(worker.get("migrated_bytes", 0)),
+                "migrationSeconds": float(worker.get("migration_seconds", 0.0)),
+            }
+            at = f"workers[{index}]"
+            if row["worker"] < 0 or row["worker"] in seen:
+                raise ValueError(f"{at}: worker {row['worker']} is negative or listed twice")
+            seen.add(row["worker"])
+            for name in ("tokens", "activeSlots", "migratedBytes"):
+                if row[name] < 0:
+                    raise ValueError(f"{at}: {name} must be >= 0, got {row[name]}")
+            for name in ("computeSeconds", "migrationSeconds"):
+                if not (math.isfinite(row[name]) and row[name] >= 0):
+                    raise ValueError(f"{at}: {name} must be finite and >= 0, got {row[name]}")
+            if row["tokens"] > 0 and row["activeSlots"] == 0:
+                raise ValueError(f"{at}: activeSlots is 0 but tokens is {row['tokens']}")
+            rows.append(row)
+        if not rows:
+            raise ValueError("workers is empty")
+        return {
+            "jobId": self.job_id,
+            "executorId": executor_id or f"{socket.gethostname()}/{os.getpid()}",
+            "iteration": int(iteration),
+            "layer": int(layer),
+            "planVersion": int(plan_version),
+            "backend": backend,
+            "workers": rows,
+            "migratedBytes": sum(row["migratedBytes"] for row in rows),
+            "migrationSeconds": max(row["migrationSeconds"] for row in rows),
+            "producedAt": int(time.time() * 1000),
+        }
+
+    def publish_times(
+        self, layer, iteration, workers, plan_version=0, backend="cuda", executor_id=None
+    ):
+        """Sends what this process measured of ``layer`` in ``iteration``, for the job to
+        calibrate its performance model (``moe.worker-times``, one record per layer and
+        iteration).
+
+        ``workers`` holds one mapping per expert-parallel worker this process measured:
+        ``worker``, ``tokens`` (token assignments its slots computed), ``active_slots`` (slots
+        that got tokens), ``compute_seconds`` (its expert compute, forward and backward, e.g.
+        from CUDA events), and for the iteration a switch took effect ``migrated_bytes`` and
+        ``migration_seconds`` (what it received for the switch and how long that took).
+        ``backend`` names the hardware class; ``executor_id`` (default host/pid) tells this
+        process's records apart from another's.
+        """
+        record = self.times_record(layer, iteration, workers, plan_version, backend, executor_id)
+        value = self._times_codec.encode(record)
+        key = keys.layer_key(self.job_id, layer)
+        self._produce(key, value, self.times_topic)
+
+    def _produce(self, key, value, topic=None):
         deadline = time.monotonic() + 30
         while True:
             try:
                 self._producer.produce(
-                    self.topic, value=value, key=key.encode(), on_delivery=self._delivered
+                    topic or self.topic, value=value, key=key.encode(), on_delivery=self._delivered
                 )
                 break
             except BufferError:
