@@ -3,7 +3,6 @@ package io.moeplan.flink.calibration;
 import io.moeplan.flink.input.RawRecord;
 import io.moeplan.flink.input.Rejection;
 import io.moeplan.planner.spec.Limits;
-import io.moeplan.schemas.DeadLetterReason;
 import io.moeplan.schemas.JobIds;
 import io.moeplan.schemas.LayerKey;
 import io.moeplan.schemas.Topics;
@@ -38,11 +37,7 @@ public final class WorkerTimesDecoder {
     try {
       times = Topics.WORKER_TIMES.valueCodec().decode(record.value);
     } catch (WireFormatException e) {
-      DeadLetterReason reason =
-          e instanceof WireFormatException.UnknownFingerprint
-              ? DeadLetterReason.UNKNOWN_SCHEMA
-              : DeadLetterReason.UNDECODABLE;
-      return new Decoded(null, new Rejection(reason, e.getMessage()));
+      return new Decoded(null, Rejection.undecodable(e));
     }
     String problem = problem(times, record.key);
     return problem == null

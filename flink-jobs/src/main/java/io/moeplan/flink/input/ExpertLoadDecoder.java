@@ -1,7 +1,6 @@
 package io.moeplan.flink.input;
 
 import io.moeplan.planner.spec.Limits;
-import io.moeplan.schemas.DeadLetterReason;
 import io.moeplan.schemas.ExpertLoad;
 import io.moeplan.schemas.JobIds;
 import io.moeplan.schemas.LayerLoad;
@@ -45,11 +44,7 @@ public final class ExpertLoadDecoder {
     try {
       load = Topics.EXPERT_LOAD.valueCodec().decode(record.value);
     } catch (WireFormatException e) {
-      DeadLetterReason reason =
-          e instanceof WireFormatException.UnknownFingerprint
-              ? DeadLetterReason.UNKNOWN_SCHEMA
-              : DeadLetterReason.UNDECODABLE;
-      return new Decoded(null, new Rejection(reason, e.getMessage()));
+      return new Decoded(null, Rejection.undecodable(e));
     }
     RankLoad rankLoad = toRankLoad(load, record);
     Rejection rejection = check(rankLoad, record.key);

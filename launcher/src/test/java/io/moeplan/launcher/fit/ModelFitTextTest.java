@@ -9,7 +9,9 @@ class ModelFitTextTest {
   @Test
   void summarisesACalibratedModelWithItsError() {
     assertThat(ModelFitText.summary(StepModelTest.fit(true, 1e9)))
-        .isEqualTo("model v3 calibrated: compute MAPE 4.1%, r 0.981, step MAPE 3.0%");
+        .isEqualTo(
+            "model v3 calibrated: compute MAPE 4.1% (0.8% at the step's speed), r 0.981, step MAPE"
+                + " 3.0%");
   }
 
   @Test
@@ -27,7 +29,8 @@ class ModelFitTextTest {
         .contains("fixed 2.00 us per active slot (pool 5.00 us), per token 40.0 us (pool 131 us)")
         .contains("1.50 GB/s per receiving worker (pool 5.00 GB/s), measured; 12 samples")
         .contains(
-            "compute MAPE 4.1%, r 0.981; step MAPE 3.0% (predicted 12.000 ms, measured 12.500 ms")
+            "compute MAPE 4.1%, r 0.981; at each step's measured speed, compute MAPE 0.8%; step MAPE"
+                + " 3.0% (predicted 12.000 ms, measured 12.500 ms")
         .contains("migration MAPE -")
         .doesNotEndWith("\n");
   }

@@ -102,6 +102,7 @@ class StepModelTest {
         .setErrorSamples(320)
         .setComputeMape(calibrated ? 0.041 : null)
         .setComputePearson(calibrated ? 0.9812 : null)
+        .setComputeRelativeMape(calibrated ? 0.008 : null)
         .setStepMape(calibrated ? 0.03 : null)
         .setPredictedStepSeconds(calibrated ? 0.012 : null)
         .setMeasuredStepSeconds(calibrated ? 0.0125 : null)
