@@ -3,6 +3,8 @@ package io.moeplan.launcher;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import io.moeplan.planner.model.PerformanceModel;
+import io.moeplan.planner.replay.BaselineSweep;
+import io.moeplan.planner.replay.PolicySpec;
 import io.moeplan.planner.replay.PolicySummary;
 import io.moeplan.planner.replay.ReplayEvaluator;
 import io.moeplan.planner.replay.ReplayOptions;
@@ -41,7 +43,7 @@ import picocli.CommandLine.Option;
     sortOptions = false,
     description = {
       "Replays an expert-load trace through the placement policies (static, smartmoe, eplb,"
-          + " selector, oracle) under the performance model.",
+          + " flexmoe, selector, oracle) under the performance model.",
       "Each trace sample stands for the F iterations after it (--window-iterations F); a decision"
           + " made from the samples up to window w applies to window w+1. The oracle picks each window's"
           + " placement from that window's own load and ignores switch cost.",
@@ -51,7 +53,16 @@ import picocli.CommandLine.Option;
       "The trace is CSV (iteration,rank,layer,e0,...), .gz read as it streams; the GPT-MoE trace"
           + " comes from the public artifact of the SmartMoE paper (thu-pacman/SmartMoE-AE,"
           + " moe_trace/), and planner's test resources hold a slice of it.",
-      "Trace ranks beyond --workers fold onto worker (rank mod workers)."
+      "Trace ranks beyond --workers fold onto worker (rank mod workers).",
+      "Baselines take settings: eplb(interval=I,window=W) rebalances every I iterations from the"
+          + " mean load of the last W (multiples of F; default F each), smartmoe(threshold=T)"
+          + " switches only when the greedy placement lowers the largest per-worker token count by"
+          + " more than the fraction T (default 0), flexmoe(threshold=R) adjusts when the balance"
+          + " ratio (max over mean per-worker tokens) exceeds R (default 1.2).",
+      "--tune replays every setting of a grid in one pass and reports each baseline at its best"
+          + " (lowest modelled time including migration) beside the selector and the oracle, then"
+          + " the whole grid: "
+          + TuneReport.GRID_HELP
     },
     footer = {"Exit codes: 0 done, 2 bad input (options, spec files, trace)."})
 public final class ReplayCommand implements Callable<Integer> {
@@ -121,11 +132,19 @@ public final class ReplayCommand implements Callable<Integer> {
   @Option(
       names = "--policies",
       paramLabel = "LIST",
-      split = ",",
+      split = ",(?![^(]*\\))",
       description =
-          "Policies to replay, comma separated (default: all of ${COMPLETION-CANDIDATES}).",
+          "Policies to replay, comma separated, each optionally with settings, e.g."
+              + " eplb(interval=1000,window=100) (default: all of ${COMPLETION-CANDIDATES}).",
       completionCandidates = PolicyNames.class)
   List<String> policies;
+
+  @Option(
+      names = "--tune",
+      description =
+          "Sweep each baseline's settings over the grid above and report each at its best;"
+              + " replaces --policies.")
+  boolean tune;
 
   @Option(
       names = "--horizon",
@@ -221,14 +240,18 @@ public final class ReplayCommand implements Callable<Integer> {
         base == null ? ClusterSpec.h100(nodes, gpn) : base.withShape(nodes, gpn);
     ModelSpec modelSpec = model == null ? ModelSpec.gptMoe() : SpecLoader.loadModel(model);
     int[] range = layerRange(modelSpec);
-    List<String> names = policies == null ? ReplayEvaluator.POLICIES : policies;
+    if (tune && policies != null) {
+      throw new BadInput("--tune sweeps its own policies; leave out --policies");
+    }
+    List<String> names =
+        tune
+            ? BaselineSweep.policies(window)
+            : policies == null ? ReplayEvaluator.POLICIES : policies;
     for (String name : names) {
-      if (!ReplayEvaluator.POLICIES.contains(name)) {
-        throw new BadInput(
-            "--policies: unknown policy '"
-                + name
-                + "'; valid: "
-                + String.join(", ", ReplayEvaluator.POLICIES));
+      try {
+        PolicySpec.parse(name, window);
+      } catch (IllegalArgumentException e) {
+        throw new BadInput("--policies: " + e.getMessage());
       }
     }
     SelectorOptions selector = SelectorOptions.defaults(window);
@@ -294,7 +317,9 @@ public final class ReplayCommand implements Callable<Integer> {
                     }
                   });
     }
-    if (json) {
+    if (tune) {
+      TuneReport.print(out, BaselineSweep.pick(result), json);
+    } else if (json) {
       out.println(toJson(result));
     } else {
       printTables(out, result);
@@ -339,7 +364,11 @@ public final class ReplayCommand implements Callable<Integer> {
     out.flush();
   }
 
-  private static void printRows(PrintWriter out, List<PolicySummary> rows) {
+  static void printRows(PrintWriter out, List<PolicySummary> rows) {
+    int width = 9;
+    for (PolicySummary p : rows) {
+      width = Math.max(width, p.label().length());
+    }
     double oracle = Double.NaN;
     for (PolicySummary p : rows) {
       if (p.policy().equals(ReplayEvaluator.ORACLE)) {
@@ -348,7 +377,7 @@ public final class ReplayCommand implements Callable<Integer> {
     }
     out.printf(
         Locale.ROOT,
-        "  %-9s %12s %9s %9s %12s %12s %13s%n",
+        "  %-" + width + "s %12s %9s %9s %12s %12s %13s%n",
         "policy",
         "ms/iter",
         "vs oracle",
@@ -364,8 +393,8 @@ public final class ReplayCommand implements Callable<Integer> {
                   Locale.ROOT, "%+.2f%%", 100 * (p.modelledMsPerIteration() / oracle - 1));
       out.printf(
           Locale.ROOT,
-          "  %-9s %12.3f %9s %9d %12.2f %12.4f %13.1f%n",
-          p.policy(),
+          "  %-" + width + "s %12.3f %9s %9d %12.2f %12.4f %13.1f%n",
+          p.label(),
           p.modelledMsPerIteration(),
           vsOracle,
           p.switches(),
@@ -395,10 +424,11 @@ public final class ReplayCommand implements Callable<Integer> {
     return new ObjectMapper().disable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(root);
   }
 
-  private static Map<String, Object> policyMap(List<PolicySummary> rows) {
+  static Map<String, Object> policyMap(List<PolicySummary> rows) {
     Map<String, Object> out = new LinkedHashMap<>();
     for (PolicySummary p : rows) {
       Map<String, Object> m = new LinkedHashMap<>();
+      m.put("label", p.label());
       m.put("modelledMsPerIteration", p.modelledMsPerIteration());
       m.put("switches", p.switches());
       m.put("migratedBytes", p.migratedBytes());

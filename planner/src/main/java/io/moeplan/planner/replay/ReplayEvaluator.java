@@ -6,6 +6,7 @@ import io.moeplan.planner.placement.LoadMatrix;
 import io.moeplan.planner.placement.Placement;
 import io.moeplan.planner.policy.Decision;
 import io.moeplan.planner.policy.EplbPolicy;
+import io.moeplan.planner.policy.FlexMoePolicy;
 import io.moeplan.planner.policy.PlacementPolicy;
 import io.moeplan.planner.policy.SmartMoePolicy;
 import io.moeplan.planner.policy.StaticPolicy;
@@ -35,10 +36,15 @@ import java.util.function.IntFunction;
  * worker, the widest neighbourhood, as it has no time budget.
  */
 public final class ReplayEvaluator {
-  /** The policies a replay knows, in report order. */
+  /** The policies a replay knows, in report order (each with its default settings). */
   public static final List<String> POLICIES =
       List.of(
-          StaticPolicy.NAME, SmartMoePolicy.NAME, EplbPolicy.NAME, SelectorPolicy.NAME, "oracle");
+          StaticPolicy.NAME,
+          SmartMoePolicy.NAME,
+          EplbPolicy.NAME,
+          FlexMoePolicy.NAME,
+          SelectorPolicy.NAME,
+          "oracle");
 
   /** Name of the hindsight oracle. */
   public static final String ORACLE = "oracle";
@@ -62,6 +68,7 @@ public final class ReplayEvaluator {
 
   private final class Track {
     final String policy;
+    final String label;
     final int layer;
     final PlacementPolicy decider;
     Placement placement;
@@ -80,21 +87,27 @@ public final class ReplayEvaluator {
     }
 
     Track(String policy, int layer, Placement start) {
+      PolicySpec spec = PolicySpec.parse(policy, options.windowIterations());
       this.policy = policy;
+      this.label = spec.label();
       this.layer = layer;
       this.placement = start;
-      this.decider = policy.equals(ORACLE) ? null : create(policy, layer);
+      this.decider = spec.name().equals(ORACLE) ? null : create(spec, layer);
     }
   }
 
-  private PlacementPolicy create(String policy, int layer) {
-    return switch (policy) {
+  private PlacementPolicy create(PolicySpec spec, int layer) {
+    int f = options.windowIterations();
+    return switch (spec.name()) {
       case StaticPolicy.NAME -> new StaticPolicy(model);
-      case SmartMoePolicy.NAME -> new SmartMoePolicy(model);
-      case EplbPolicy.NAME -> new EplbPolicy(model);
+      case SmartMoePolicy.NAME -> new SmartMoePolicy(model, spec.setting("threshold"));
+      case EplbPolicy.NAME ->
+          new EplbPolicy(
+              model, (int) (spec.setting("interval") / f), (int) (spec.setting("window") / f));
+      case FlexMoePolicy.NAME -> new FlexMoePolicy(model, spec.setting("threshold"));
       case SelectorPolicy.NAME ->
           new SelectorPolicy(new OnlineSelector(model, options.selector()), pools.apply(layer));
-      default -> throw new IllegalArgumentException("unknown policy " + policy);
+      default -> throw new IllegalArgumentException("unknown policy " + spec.name());
     };
   }
 
@@ -240,7 +253,8 @@ public final class ReplayEvaluator {
                 t.switches,
                 t.bytes,
                 t.switchSeconds / iterations * 1e3,
-                median(Arrays.copyOf(t.nanos, t.decisions))));
+                median(Arrays.copyOf(t.nanos, t.decisions)),
+                t.label));
         totalSeconds[p] += t.seconds;
         totalSwitchSeconds[p] += t.switchSeconds;
         totalSwitches[p] += t.switches;
@@ -250,14 +264,16 @@ public final class ReplayEvaluator {
     }
     List<PolicySummary> overall = new ArrayList<>();
     for (int p = 0; p < policies; p++) {
+      String policy = options.policies().get(p);
       overall.add(
           new PolicySummary(
-              options.policies().get(p),
+              policy,
               totalSeconds[p] / iterations * 1e3,
               totalSwitches[p],
               totalBytes[p],
               totalSwitchSeconds[p] / iterations * 1e3,
-              p50[p]));
+              p50[p],
+              PolicySpec.parse(policy, options.windowIterations()).label()));
     }
     return new ReplayResult(windows, options.windowIterations(), overall, layers);
   }

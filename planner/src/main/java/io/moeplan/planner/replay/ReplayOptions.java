@@ -9,7 +9,8 @@ import java.util.List;
  * @param workers workers the trace's ranks are folded onto
  * @param slotsPerWorker expert slots per worker
  * @param windowIterations iterations each trace sample stands for (the replan interval)
- * @param policies policy names in report order, from {@link ReplayEvaluator#POLICIES}
+ * @param policies policies in report order: names from {@link ReplayEvaluator#POLICIES}, each
+ *     optionally with settings ({@link PolicySpec}, e.g. {@code eplb(interval=1000,window=100)})
  * @param selector options of the selector (and of the oracle's search)
  */
 public record ReplayOptions(
@@ -32,10 +33,7 @@ public record ReplayOptions(
     }
     policies = List.copyOf(policies);
     for (String p : policies) {
-      if (!ReplayEvaluator.POLICIES.contains(p)) {
-        throw new IllegalArgumentException(
-            "unknown policy '" + p + "'; valid: " + String.join(", ", ReplayEvaluator.POLICIES));
-      }
+      PolicySpec.parse(p, windowIterations);
     }
     if (policies.isEmpty()) {
       throw new IllegalArgumentException("at least one policy is needed");

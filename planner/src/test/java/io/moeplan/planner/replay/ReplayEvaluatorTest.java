@@ -126,7 +126,8 @@ class ReplayEvaluatorTest {
                     10,
                     List.of("static", "magic"),
                     io.moeplan.planner.selector.SelectorOptions.defaults(10)))
-        .hasMessage("unknown policy 'magic'; valid: static, smartmoe, eplb, selector, oracle");
+        .hasMessage(
+            "unknown policy 'magic'; valid: static, smartmoe, eplb, flexmoe, selector, oracle");
   }
 
   @Test
