@@ -56,8 +56,8 @@ import picocli.CommandLine.Option;
       "Trace ranks beyond --workers fold onto worker (rank mod workers).",
       "Baselines take settings: eplb(interval=I,window=W) rebalances every I iterations from the"
           + " mean load of the last W (multiples of F; default F each), smartmoe(threshold=T)"
-          + " switches only when the greedy placement lowers the largest per-worker token count by"
-          + " more than the fraction T (default 0), flexmoe(threshold=R) adjusts when the balance"
+          + " switches only when the current largest per-worker token count exceeds the greedy"
+          + " placement's by more than the fraction T (default 0), flexmoe(threshold=R) adjusts when the balance"
           + " ratio (max over mean per-worker tokens) exceeds R (default 1.2).",
       "--tune replays every setting of a grid in one pass and reports each baseline at its best"
           + " (lowest modelled time including migration) beside the selector and the oracle, then"
@@ -133,6 +133,7 @@ public final class ReplayCommand implements Callable<Integer> {
       names = "--policies",
       paramLabel = "LIST",
       split = ",(?![^(]*\\))",
+      splitSynopsisLabel = ",",
       description =
           "Policies to replay, comma separated, each optionally with settings, e.g."
               + " eplb(interval=1000,window=100) (default: all of ${COMPLETION-CANDIDATES}).",

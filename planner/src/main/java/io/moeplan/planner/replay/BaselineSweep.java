@@ -26,7 +26,7 @@ public final class BaselineSweep {
   /** EPLB load windows, iterations (rounded to a multiple of F). */
   public static final List<Integer> EPLB_WINDOWS = List.of(10, 50, 100, 500, 1000);
 
-  /** SmartMoE thresholds: minimum relative drop of the largest per-worker token count. */
+  /** SmartMoE thresholds: the fraction by which the current largest count must exceed greedy. */
   public static final List<Double> SMARTMOE_THRESHOLDS =
       List.of(0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5);
 

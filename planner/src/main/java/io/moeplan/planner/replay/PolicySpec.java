@@ -17,8 +17,8 @@ import java.util.Map;
  *   <li>{@code eplb}: {@code interval} (iterations between rebalances) and {@code window}
  *       (iterations of load averaged for a rebalance), both positive multiples of the replay's
  *       window iterations F, default F each (a rebalance every window from that window's load);
- *   <li>{@code smartmoe}: {@code threshold} (minimum relative drop of the largest per-worker token
- *       count), default 0;
+ *   <li>{@code smartmoe}: {@code threshold} (switch only when the current largest per-worker token
+ *       count exceeds the greedy placement's by more than this fraction), default 0;
  *   <li>{@code flexmoe}: {@code threshold} (balance ratio above which it adjusts), default {@value
  *       FlexMoePolicy#DEFAULT_THRESHOLD};
  *   <li>{@code static}, {@code selector}, {@code oracle}: no settings (the selector's come from the
