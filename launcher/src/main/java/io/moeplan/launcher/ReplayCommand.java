@@ -68,7 +68,9 @@ public final class ReplayCommand implements Callable<Integer> {
   @Option(
       names = "--layers",
       paramLabel = "A-B",
-      description = "Layers to replay, inclusive (default: every layer of the model spec).")
+      description =
+          "Layers to replay, inclusive, in the trace's own layer numbers (a file of layers 12-23"
+              + " takes 12-23 or part of it); default: every layer the trace holds.")
   String layers;
 
   @Option(
@@ -220,7 +222,7 @@ public final class ReplayCommand implements Callable<Integer> {
     ClusterSpec clusterSpec =
         base == null ? ClusterSpec.h100(nodes, gpn) : base.withShape(nodes, gpn);
     ModelSpec modelSpec = model == null ? ModelSpec.gptMoe() : SpecLoader.loadModel(model);
-    int[] range = layerRange(modelSpec);
+    int[] range = layerRange();
     List<String> names = policies == null ? ReplayEvaluator.POLICIES : policies;
     for (String name : names) {
       if (!ReplayEvaluator.POLICIES.contains(name)) {
@@ -254,7 +256,10 @@ public final class ReplayCommand implements Callable<Integer> {
     PerformanceModel performance = PerformanceModel.of(clusterSpec, modelSpec, parallel);
     ReplayOptions options = new ReplayOptions(workers, slotsPerWorker, window, names, selector);
     ReplayResult result;
-    try (TraceReader reader = TraceReader.open(trace, workers, range[0], range[1])) {
+    try (TraceReader reader =
+        range == null
+            ? TraceReader.open(trace, workers)
+            : TraceReader.openLayers(trace, workers, range[0], range[1])) {
       if (reader.experts() != modelSpec.expertCount()) {
         throw new BadInput(
             "--trace has "
@@ -302,9 +307,10 @@ public final class ReplayCommand implements Callable<Integer> {
     return 0;
   }
 
-  private int[] layerRange(ModelSpec modelSpec) {
+  /** The --layers range, or null for every layer of the trace. */
+  private int[] layerRange() {
     if (layers == null) {
-      return new int[] {0, modelSpec.moeLayers() - 1};
+      return null;
     }
     String[] parts = layers.trim().split("-", -1);
     try {
