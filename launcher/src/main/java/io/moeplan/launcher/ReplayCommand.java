@@ -2,6 +2,7 @@ package io.moeplan.launcher;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import io.moeplan.launcher.replay.ReplayReport;
 import io.moeplan.planner.model.PerformanceModel;
 import io.moeplan.planner.replay.PolicySummary;
 import io.moeplan.planner.replay.ReplayEvaluator;
@@ -160,6 +161,15 @@ public final class ReplayCommand implements Callable<Integer> {
   @Option(names = "--json", description = "Print one JSON object instead of tables.")
   boolean json;
 
+  @Option(
+      names = "--report",
+      paramLabel = "FILE.html",
+      description =
+          "Also write a self-contained HTML report (opens offline): the settings, the summary"
+              + " tables and charts of the modelled time per iteration over the trace, per layer,"
+              + " and the switches and migrated bytes of each policy. Drawn headless.")
+  Path report;
+
   @Option(names = "--quiet", description = "No progress lines on stderr.")
   boolean quiet;
 
@@ -303,6 +313,25 @@ public final class ReplayCommand implements Callable<Integer> {
       out.println(toJson(result));
     } else {
       printTables(out, result);
+    }
+    if (report != null) {
+      Map<String, String> settings = new LinkedHashMap<>();
+      settings.put("trace", trace.toString());
+      settings.put("layers", layers == null ? "every layer of the trace" : layers);
+      settings.put("workers", workers + " x " + slotsPerWorker + " slots");
+      settings.put("nodes", nodes + " node(s) of " + gpn + " GPUs");
+      settings.put("window iterations", Integer.toString(window));
+      settings.put("policies", String.join(", ", names));
+      settings.put("selector", selector.toString());
+      settings.put("model", performance.toString());
+      try {
+        ReplayReport.write(report, trace.getFileName().toString(), settings, result);
+      } catch (IOException e) {
+        throw new BadInput("--report: cannot write " + report + ": " + e.getMessage());
+      }
+      if (!quiet) {
+        err.println("wrote " + report);
+      }
     }
     return 0;
   }
