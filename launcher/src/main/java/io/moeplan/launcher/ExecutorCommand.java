@@ -62,7 +62,9 @@ final class ExecutorCommand implements Callable<Integer> {
       defaultValue = "synthetic",
       description =
           "synthetic (seeded drifting token stream through a real gate) or trace:FILE (replay the"
-              + " per-rank counts of an expert-load trace). Default: ${DEFAULT-VALUE}.")
+              + " per-rank counts of an expert-load trace; model layer l replays the file's l-th"
+              + " layer in order, so a file of layers 12-23 feeds layers 0-11)."
+              + " Default: ${DEFAULT-VALUE}.")
   String workload;
 
   @Option(

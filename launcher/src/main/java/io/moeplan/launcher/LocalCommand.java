@@ -118,7 +118,8 @@ final class LocalCommand implements Callable<Integer> {
       description =
           "Replay this expert-load trace (CSV iteration,rank,layer,e0,...; .gz streamed) as the"
               + " ranks' routing instead of the synthetic generator; trace rank r runs on rank r"
-              + " mod ranks, and the trace starts over at its end.")
+              + " mod ranks, and the trace starts over at its end. Model layer l replays the"
+              + " file's l-th layer in order (a file of layers 12-23 feeds layers 0-11).")
   Path trace;
 
   @Option(

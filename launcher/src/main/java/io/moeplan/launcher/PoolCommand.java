@@ -81,7 +81,9 @@ final class PoolCommand implements Runnable {
         names = "--trace",
         description =
             "Build from this expert-load trace (CSV iteration,rank,layer,e0,...; .gz allowed)"
-                + " instead of synthetic loads; its expert count must match the model's.")
+                + " instead of synthetic loads; its expert count must match the model's. Model"
+                + " layer l takes the file's l-th layer in order, so a file of layers 12-23"
+                + " serves a 12-layer model.")
     Path trace;
 
     @Option(

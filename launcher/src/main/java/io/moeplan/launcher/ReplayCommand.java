@@ -2,6 +2,7 @@ package io.moeplan.launcher;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import io.moeplan.launcher.replay.ReplayReport;
 import io.moeplan.planner.model.PerformanceModel;
 import io.moeplan.planner.replay.BaselineSweep;
 import io.moeplan.planner.replay.PolicySpec;
@@ -79,7 +80,9 @@ public final class ReplayCommand implements Callable<Integer> {
   @Option(
       names = "--layers",
       paramLabel = "A-B",
-      description = "Layers to replay, inclusive (default: every layer of the model spec).")
+      description =
+          "Layers to replay, inclusive, in the trace's own layer numbers (a file of layers 12-23"
+              + " takes 12-23 or part of it); default: every layer the trace holds.")
   String layers;
 
   @Option(
@@ -178,6 +181,15 @@ public final class ReplayCommand implements Callable<Integer> {
   @Option(names = "--json", description = "Print one JSON object instead of tables.")
   boolean json;
 
+  @Option(
+      names = "--report",
+      paramLabel = "FILE.html",
+      description =
+          "Also write a self-contained HTML report (opens offline): the settings, the summary"
+              + " tables and charts of the modelled time per iteration over the trace, per layer,"
+              + " and the switches and migrated bytes of each policy. Drawn headless.")
+  Path report;
+
   @Option(names = "--quiet", description = "No progress lines on stderr.")
   boolean quiet;
 
@@ -240,7 +252,7 @@ public final class ReplayCommand implements Callable<Integer> {
     ClusterSpec clusterSpec =
         base == null ? ClusterSpec.h100(nodes, gpn) : base.withShape(nodes, gpn);
     ModelSpec modelSpec = model == null ? ModelSpec.gptMoe() : SpecLoader.loadModel(model);
-    int[] range = layerRange(modelSpec);
+    int[] range = layerRange();
     if (tune && policies != null) {
       throw new BadInput("--tune sweeps its own policies; leave out --policies");
     }
@@ -278,7 +290,10 @@ public final class ReplayCommand implements Callable<Integer> {
     PerformanceModel performance = PerformanceModel.of(clusterSpec, modelSpec, parallel);
     ReplayOptions options = new ReplayOptions(workers, slotsPerWorker, window, names, selector);
     ReplayResult result;
-    try (TraceReader reader = TraceReader.open(trace, workers, range[0], range[1])) {
+    try (TraceReader reader =
+        range == null
+            ? TraceReader.open(trace, workers)
+            : TraceReader.openLayers(trace, workers, range[0], range[1])) {
       if (reader.experts() != modelSpec.expertCount()) {
         throw new BadInput(
             "--trace has "
@@ -325,12 +340,32 @@ public final class ReplayCommand implements Callable<Integer> {
     } else {
       printTables(out, result);
     }
+    if (report != null) {
+      Map<String, String> settings = new LinkedHashMap<>();
+      settings.put("trace", trace.toString());
+      settings.put("layers", layers == null ? "every layer of the trace" : layers);
+      settings.put("workers", workers + " x " + slotsPerWorker + " slots");
+      settings.put("nodes", nodes + " node(s) of " + gpn + " GPUs");
+      settings.put("window iterations", Integer.toString(window));
+      settings.put("policies", String.join(", ", names));
+      settings.put("selector", selector.toString());
+      settings.put("model", performance.toString());
+      try {
+        ReplayReport.write(report, trace.getFileName().toString(), settings, result);
+      } catch (IOException e) {
+        throw new BadInput("--report: cannot write " + report + ": " + e.getMessage());
+      }
+      if (!quiet) {
+        err.println("wrote " + report);
+      }
+    }
     return 0;
   }
 
-  private int[] layerRange(ModelSpec modelSpec) {
+  /** The --layers range, or null for every layer of the trace. */
+  private int[] layerRange() {
     if (layers == null) {
-      return new int[] {0, modelSpec.moeLayers() - 1};
+      return null;
     }
     String[] parts = layers.trim().split("-", -1);
     try {

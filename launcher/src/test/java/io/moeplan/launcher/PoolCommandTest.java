@@ -2,6 +2,7 @@ package io.moeplan.launcher;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.moeplan.planner.testing.GeneratedTrace;
 import io.moeplan.poolloader.PoolFiles;
 import io.moeplan.schemas.PlanPool;
 import java.io.PrintWriter;
@@ -151,6 +152,29 @@ class PoolCommandTest {
 
     assertThat(code).as(err.toString()).isZero();
     assertThat(PoolFiles.read(pool).getBuild().getLoadSource()).contains("skewed.csv");
+  }
+
+  @Test
+  void buildTakesATraceWhoseLayersStartAboveZeroInFileOrder() throws Exception {
+    Path trace = GeneratedTrace.write(directory.resolve("layers-5-7.csv.gz"), 5, 7, 12, 4, 8);
+    Path pool = directory.resolve("upper.pool");
+
+    int code = build(pool, "--trace", trace.toString());
+
+    assertThat(code).as(err.toString()).isZero();
+    assertThat(PoolFiles.read(pool).getBuild().getLoadSource()).contains("layers-5-7.csv.gz");
+  }
+
+  @Test
+  void buildNamesTheTracesLayersWhenItHoldsTooFew() throws Exception {
+    Path trace = GeneratedTrace.write(directory.resolve("layer-5.csv.gz"), 5, 5, 4, 4, 8);
+
+    int code = build(directory.resolve("x.pool"), "--trace", trace.toString());
+
+    assertThat(code).isEqualTo(2);
+    assertThat(err.toString())
+        .contains("layer-5.csv.gz")
+        .contains("holds 1 layer(s) (5), fewer than the 2 the model needs");
   }
 
   @Test

@@ -17,17 +17,20 @@ public final class TraceHistory {
   private TraceHistory() {}
 
   /**
-   * The first {@code maxSamples} samples of layers {@code 0..layers-1} of a trace, every rank's
-   * routing kept (no folding).
+   * The first {@code maxSamples} samples of the first {@code layers} layers of a trace in file
+   * order (model layer {@code l} is the file's {@code l}-th layer, so a file of layers 12-23 serves
+   * a 12-layer model), every rank's routing kept (no folding).
    *
-   * @throws IllegalArgumentException naming the file when it lacks layers or samples
+   * @throws IllegalArgumentException naming the file when it lacks samples
+   * @throws io.moeplan.planner.trace.TraceFormatException naming the file's layers when it holds
+   *     fewer than {@code layers}
    */
   public static LoadHistory read(Path trace, int layers, int maxSamples) throws IOException {
     if (maxSamples < 1) {
       throw new IllegalArgumentException("trace samples must be >= 1, got " + maxSamples);
     }
     int ranks;
-    try (TraceReader probe = TraceReader.open(trace, MAX_TRACE_RANKS, 0, layers - 1)) {
+    try (TraceReader probe = TraceReader.openModelLayers(trace, MAX_TRACE_RANKS, layers)) {
       TraceSample first = probe.next();
       if (first == null) {
         throw new IllegalArgumentException(trace + " holds no sample");
@@ -35,13 +38,21 @@ public final class TraceHistory {
       ranks = first.ranks();
     }
     List<TraceSample> samples = new ArrayList<>();
-    try (TraceReader reader = TraceReader.open(trace, ranks, 0, layers - 1)) {
+    try (TraceReader reader = TraceReader.openModelLayers(trace, ranks, layers)) {
       for (TraceSample sample = reader.next();
           sample != null && samples.size() < maxSamples;
           sample = reader.next()) {
         if (sample.layerCount() < layers) {
           throw new IllegalArgumentException(
-              trace + " has " + sample.layerCount() + " layers of data, the model " + layers);
+              trace
+                  + ": iteration "
+                  + sample.iteration()
+                  + " has "
+                  + sample.layerCount()
+                  + " layer(s) of data from layer "
+                  + sample.firstLayer()
+                  + ", the model "
+                  + layers);
         }
         samples.add(sample);
       }

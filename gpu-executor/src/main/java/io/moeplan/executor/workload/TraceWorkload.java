@@ -23,6 +23,9 @@ import java.util.SplittableRandom;
  * Assignments are laid out expert by expert, position p going to token {@code p mod tokens} as its
  * choice {@code p / tokens}, so no token picks an expert twice; weights are {@code 1/topK}. The
  * embeddings are seeded random (the gate is not consulted).
+ *
+ * <p>Model layer {@code l} replays the file's {@code l}-th layer in order, whatever its number: a
+ * file of layers 12-23 feeds a 12-layer model, its layer 12 as model layer 0.
  */
 public final class TraceWorkload implements Workload {
 
@@ -55,7 +58,7 @@ public final class TraceWorkload implements Workload {
   }
 
   private TraceReader open() throws IOException {
-    return TraceReader.open(file, shape.worldSize(), 0, shape.layers() - 1);
+    return TraceReader.openModelLayers(file, shape.worldSize(), shape.layers());
   }
 
   @Override
@@ -90,7 +93,14 @@ public final class TraceWorkload implements Workload {
     }
     if (sample == null || sample.layerCount() < shape.layers()) {
       throw new IllegalArgumentException(
-          file + " has fewer than " + shape.layers() + " layers of data");
+          file
+              + " has fewer than "
+              + shape.layers()
+              + " layers of data from layer "
+              + reader.firstLayer()
+              + " (the file holds layers "
+              + reader.describeLayers()
+              + ")");
     }
   }
 

@@ -74,6 +74,7 @@ public final class ReplayEvaluator {
     Placement placement;
     double seconds;
     double switchSeconds;
+    double timelineSeconds;
     long switches;
     long bytes;
     long[] nanos = new long[64];
@@ -150,6 +151,8 @@ public final class ReplayEvaluator {
                 so.maxSearchSteps(),
                 Math.max(so.partnerWorkers(), options.workers())));
     int windows = 0;
+    List<Long> sampleIterations = new ArrayList<>();
+    List<double[]> windowSeconds = new ArrayList<>();
     TraceSample sample = reader.next();
     int firstLayer = sample == null ? 0 : sample.firstLayer();
     while (sample != null) {
@@ -205,13 +208,49 @@ public final class ReplayEvaluator {
           t.placement = d.placement();
         }
       }
+      sampleIterations.add(sample.iteration());
+      windowSeconds.add(takeWindowSeconds(tracks, policies));
       windows++;
       if (windows % 50 == 0 || last) {
         progress.accept("replayed " + windows + " windows (iteration " + sample.iteration() + ")");
       }
       sample = next;
     }
-    return summarize(tracks, windows, nanos, nanoCount);
+    return summarize(
+        tracks, windows, nanos, nanoCount, timeline(tracks, sampleIterations, windowSeconds));
+  }
+
+  /** The seconds each (policy, layer) track added since the last call, policy-major. */
+  private static double[] takeWindowSeconds(List<Track[]> tracks, int policies) {
+    double[] out = new double[policies * tracks.size()];
+    for (int l = 0; l < tracks.size(); l++) {
+      for (int p = 0; p < policies; p++) {
+        Track t = tracks.get(l)[p];
+        out[p * tracks.size() + l] = t.seconds - t.timelineSeconds;
+        t.timelineSeconds = t.seconds;
+      }
+    }
+    return out;
+  }
+
+  private ReplayTimeline timeline(
+      List<Track[]> tracks, List<Long> sampleIterations, List<double[]> windowSeconds) {
+    List<Integer> layers = new ArrayList<>();
+    for (Track[] row : tracks) {
+      layers.add(row[0].layer);
+    }
+    ReplayTimeline timeline =
+        new ReplayTimeline(options.policies(), layers, options.windowIterations());
+    for (int w = 0; w < windowSeconds.size(); w++) {
+      double[] window = windowSeconds.get(w);
+      int known = window.length / Math.max(1, options.policies().size());
+      double[] cells = new double[options.policies().size() * layers.size()];
+      for (int p = 0; p < options.policies().size(); p++) {
+        System.arraycopy(window, p * known, cells, p * layers.size(), known);
+      }
+      timeline.add(sampleIterations.get(w), cells);
+    }
+    return timeline;
   }
 
   /** Median of nanosecond timings, in microseconds (0 when there are none). */
@@ -230,7 +269,7 @@ public final class ReplayEvaluator {
   }
 
   private ReplayResult summarize(
-      List<Track[]> tracks, int windows, long[][] nanos, int[] nanoCount) {
+      List<Track[]> tracks, int windows, long[][] nanos, int[] nanoCount, ReplayTimeline timeline) {
     int policies = options.policies().size();
     double iterations = Math.max(1, (double) windows * options.windowIterations());
     List<ReplayResult.LayerResult> layers = new ArrayList<>();
@@ -275,6 +314,6 @@ public final class ReplayEvaluator {
               p50[p],
               PolicySpec.parse(policy, options.windowIterations()).label()));
     }
-    return new ReplayResult(windows, options.windowIterations(), overall, layers);
+    return new ReplayResult(windows, options.windowIterations(), overall, layers, timeline);
   }
 }

@@ -9,14 +9,28 @@ import java.util.List;
  * @param windowIterations iterations per window
  * @param overall one summary per policy over all layers, in the options' order
  * @param layers per layer summaries
+ * @param timeline the modelled time window by window, per policy and layer
  */
 public record ReplayResult(
-    int windows, int windowIterations, List<PolicySummary> overall, List<LayerResult> layers) {
+    int windows,
+    int windowIterations,
+    List<PolicySummary> overall,
+    List<LayerResult> layers,
+    ReplayTimeline timeline) {
 
   /** Copies the lists. */
   public ReplayResult {
     overall = List.copyOf(overall);
     layers = List.copyOf(layers);
+    if (timeline == null) {
+      timeline = ReplayTimeline.EMPTY;
+    }
+  }
+
+  /** A result without a timeline. */
+  public ReplayResult(
+      int windows, int windowIterations, List<PolicySummary> overall, List<LayerResult> layers) {
+    this(windows, windowIterations, overall, layers, ReplayTimeline.EMPTY);
   }
 
   /** The summary of one policy over all layers. */

@@ -1,7 +1,10 @@
 package io.moeplan.planner.trace;
 
-/** A malformed trace file; the message names the file and line. */
-public final class TraceFormatException extends RuntimeException {
+/**
+ * A malformed trace file, or one without the layers asked for; the message names the file (and the
+ * line, or the file's layers). An {@link IllegalArgumentException}, as the file is an argument.
+ */
+public final class TraceFormatException extends IllegalArgumentException {
   private static final long serialVersionUID = 1L;
 
   /** Creates the exception; the message starts with {@code file:line:}. */

@@ -10,6 +10,7 @@ import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.List;
@@ -25,6 +26,13 @@ import java.util.zip.GZIPInputStream;
  * runs on worker {@code r mod workers} and its counts are added to that worker's row, so a worker
  * routes the tokens of every rank folded onto it; with at least as many workers as ranks, rank r is
  * worker r and the remaining workers route nothing.
+ *
+ * <p>Layers: a trace may hold any contiguous range of layers (a file of layers 12-23, say); the
+ * layers of its first iteration are the file's layers ({@link #fileLayers()}). Samples keep the
+ * trace's own layer numbers ({@link TraceSample#firstLayer()}). {@link #open(Path, int)} reads
+ * every layer of the file, {@link #openLayers} a range of them and {@link #openModelLayers} the
+ * first {@code L} layers in file order, for a model whose layer {@code l} is the file's {@code
+ * l}-th.
  */
 public final class TraceReader implements Closeable {
   private final String name;
@@ -33,27 +41,47 @@ public final class TraceReader implements Closeable {
   private final int firstLayer;
   private final int lastLayer;
   private final int experts;
+  private final BitSet fileLayers = new BitSet();
+  private final ArrayDeque<String> lookahead = new ArrayDeque<>();
+  private long lookaheadLine;
+  private long linesRead;
   private long lineNumber;
   private String pendingLine;
   private boolean finished;
   private long lastIteration = Long.MIN_VALUE;
 
-  private TraceReader(String name, InputStream raw, int workers, int firstLayer, int lastLayer)
+  /** Which layers a reader keeps. */
+  private enum Selection {
+    /** The given range; layers the file lacks are absent from the samples. */
+    LENIENT,
+    /** The given range, which must lie within the file's layers. */
+    WITHIN_FILE,
+    /** Every layer of the file. */
+    ALL,
+    /** The file's first {@code count} layers ({@code first} holds the count). */
+    FIRST_COUNT
+  }
+
+  private TraceReader(
+      String name, InputStream raw, int workers, Selection selection, int first, int last)
       throws IOException {
     if (workers < 1 || workers > Limits.MAX_WORKERS) {
       throw new IllegalArgumentException(
           "workers must be in [1, " + Limits.MAX_WORKERS + "], got " + workers);
     }
-    if (firstLayer < 0 || lastLayer < firstLayer) {
+    if (selection == Selection.FIRST_COUNT && first < 1) {
+      throw new IllegalArgumentException("layer count must be >= 1, got " + first);
+    }
+    if ((selection == Selection.LENIENT || selection == Selection.WITHIN_FILE)
+        && (first < 0 || last < first)) {
       throw new IllegalArgumentException(
-          "layer range " + firstLayer + "-" + lastLayer + " is empty or negative");
+          "layer range " + first + "-" + last + " is empty or negative");
     }
     this.name = name;
     this.in = new BufferedReader(new InputStreamReader(raw, StandardCharsets.UTF_8), 1 << 16);
     this.workers = workers;
-    this.firstLayer = firstLayer;
-    this.lastLayer = lastLayer;
     String header = in.readLine();
+    linesRead = 1;
     lineNumber = 1;
     if (header == null) {
       throw new TraceFormatException(name + ":1: empty file, expected a header");
@@ -80,6 +108,56 @@ public final class TraceReader implements Closeable {
       throw new TraceFormatException(
           name + ":1: " + experts + " experts, more than " + Limits.MAX_EXPERTS);
     }
+    peekFirstIteration();
+    int fileFirst = fileLayers.nextSetBit(0);
+    int fileLast = fileLayers.length() - 1;
+    if (selection != Selection.LENIENT
+        && !fileLayers.isEmpty()
+        && fileLayers.cardinality() != fileLast - fileFirst + 1) {
+      throw new TraceFormatException(
+          name
+              + ": holds layers "
+              + describeLayers()
+              + " in its first iteration; the layers of a trace must be contiguous");
+    }
+    switch (selection) {
+      case ALL -> {
+        first = fileLayers.isEmpty() ? 0 : fileFirst;
+        last = fileLayers.isEmpty() ? 0 : fileLast;
+      }
+      case FIRST_COUNT -> {
+        int count = first;
+        if (fileLayers.cardinality() < count) {
+          throw new TraceFormatException(
+              name
+                  + ": holds "
+                  + fileLayers.cardinality()
+                  + " layer(s) ("
+                  + describeLayers()
+                  + "), fewer than the "
+                  + count
+                  + " the model needs");
+        }
+        first = fileFirst;
+        last = fileFirst + count - 1;
+      }
+      case WITHIN_FILE -> {
+        if (fileLayers.isEmpty() || first < fileFirst || last > fileLast) {
+          throw new TraceFormatException(
+              name
+                  + ": holds layers "
+                  + describeLayers()
+                  + "; layers "
+                  + first
+                  + "-"
+                  + last
+                  + " are not all among them");
+        }
+      }
+      case LENIENT -> {}
+    }
+    this.firstLayer = first;
+    this.lastLayer = last;
     long cells = (long) workers * experts * (lastLayer - firstLayer + 1L);
     if (cells > (1L << 28)) {
       throw new IllegalArgumentException(
@@ -93,12 +171,46 @@ public final class TraceReader implements Closeable {
    */
   public static TraceReader open(Path file, int workers, int firstLayer, int lastLayer)
       throws IOException {
+    return open(file, workers, Selection.LENIENT, firstLayer, lastLayer);
+  }
+
+  /**
+   * Opens a trace file keeping every layer it holds, numbered as in the file.
+   *
+   * @throws TraceFormatException when the layers of its first iteration are not contiguous
+   */
+  public static TraceReader open(Path file, int workers) throws IOException {
+    return open(file, workers, Selection.ALL, 0, 0);
+  }
+
+  /**
+   * Opens a trace file keeping its layers {@code firstLayer..lastLayer} (the trace's own numbers).
+   *
+   * @throws TraceFormatException naming the file's layers when the range is not within them
+   */
+  public static TraceReader openLayers(Path file, int workers, int firstLayer, int lastLayer)
+      throws IOException {
+    return open(file, workers, Selection.WITHIN_FILE, firstLayer, lastLayer);
+  }
+
+  /**
+   * Opens a trace file for a model of {@code layers} layers: model layer {@code l} is the file's
+   * {@code l}-th layer in order ({@code TraceSample.loads().get(l)}), whatever its number.
+   *
+   * @throws TraceFormatException naming the file's layers when it holds fewer than {@code layers}
+   */
+  public static TraceReader openModelLayers(Path file, int workers, int layers) throws IOException {
+    return open(file, workers, Selection.FIRST_COUNT, layers, 0);
+  }
+
+  private static TraceReader open(Path file, int workers, Selection selection, int first, int last)
+      throws IOException {
     InputStream raw = Files.newInputStream(file);
     try {
       if (file.toString().endsWith(".gz")) {
         raw = new GZIPInputStream(raw, 1 << 16);
       }
-      return new TraceReader(file.toString(), raw, workers, firstLayer, lastLayer);
+      return new TraceReader(file.toString(), raw, workers, selection, first, last);
     } catch (IOException | RuntimeException e) {
       raw.close();
       throw e;
@@ -108,7 +220,83 @@ public final class TraceReader implements Closeable {
   /** Reads from a stream of uncompressed CSV text; {@code name} prefixes error messages. */
   public static TraceReader fromStream(
       String name, InputStream csv, int workers, int firstLayer, int lastLayer) throws IOException {
-    return new TraceReader(name, csv, workers, firstLayer, lastLayer);
+    return new TraceReader(name, csv, workers, Selection.LENIENT, firstLayer, lastLayer);
+  }
+
+  /** Like {@link #fromStream(String, InputStream, int, int, int)}, keeping every layer it holds. */
+  public static TraceReader fromStream(String name, InputStream csv, int workers)
+      throws IOException {
+    return new TraceReader(name, csv, workers, Selection.ALL, 0, 0);
+  }
+
+  /** The layers of the file's first iteration (the trace's own numbers), ascending. */
+  public int[] fileLayers() {
+    return fileLayers.stream().toArray();
+  }
+
+  /** The file's layers in words: {@code 12-23}, {@code 0, 2, 5} or {@code none}. */
+  public String describeLayers() {
+    if (fileLayers.isEmpty()) {
+      return "none";
+    }
+    int first = fileLayers.nextSetBit(0);
+    int last = fileLayers.length() - 1;
+    if (fileLayers.cardinality() == last - first + 1) {
+      return first == last ? Integer.toString(first) : first + "-" + last;
+    }
+    StringBuilder b = new StringBuilder();
+    for (int l = first; l >= 0; l = fileLayers.nextSetBit(l + 1)) {
+      b.append(b.length() == 0 ? "" : ", ").append(l);
+    }
+    return b.toString();
+  }
+
+  /** The first layer the samples hold (the trace's own number). */
+  public int firstLayer() {
+    return firstLayer;
+  }
+
+  /** The last layer the samples may hold (the trace's own number). */
+  public int lastLayer() {
+    return lastLayer;
+  }
+
+  /**
+   * Reads the rows of the first iteration (and the first row after them) into the lookahead, noting
+   * their layers.
+   */
+  private void peekFirstIteration() throws IOException {
+    lookaheadLine = linesRead + 1;
+    long[] head = new long[3];
+    long iteration = Long.MIN_VALUE;
+    for (String line = in.readLine(); line != null; line = in.readLine()) {
+      linesRead++;
+      lineNumber = linesRead;
+      lookahead.add(line);
+      String row = line.endsWith("\r") ? line.substring(0, line.length() - 1) : line;
+      if (row.isBlank()) {
+        continue;
+      }
+      parseHead(row, head);
+      if (iteration == Long.MIN_VALUE) {
+        iteration = head[0];
+      } else if (head[0] != iteration) {
+        break;
+      }
+      fileLayers.set((int) head[2]);
+    }
+  }
+
+  private String readLine() throws IOException {
+    if (!lookahead.isEmpty()) {
+      lineNumber = lookaheadLine++;
+      return lookahead.poll();
+    }
+    String line = in.readLine();
+    if (line != null) {
+      lineNumber = ++linesRead;
+    }
+    return line;
   }
 
   /** Experts per layer, from the header. */
@@ -127,10 +315,7 @@ public final class TraceReader implements Closeable {
     BitSet ranksSeen = new BitSet();
     long iteration = Long.MIN_VALUE;
     while (true) {
-      String line = pendingLine != null ? pendingLine : in.readLine();
-      if (pendingLine == null && line != null) {
-        lineNumber++;
-      }
+      String line = pendingLine != null ? pendingLine : readLine();
       pendingLine = null;
       if (line == null) {
         finished = true;
@@ -189,7 +374,10 @@ public final class TraceReader implements Closeable {
               + " has no rows for layers "
               + firstLayer
               + "-"
-              + lastLayer);
+              + lastLayer
+              + " (the file holds layers "
+              + describeLayers()
+              + ")");
     }
     for (int l = 0; l < present; l++) {
       loads.add(LoadMatrix.ofFlat(workers, experts, acc[l]));

@@ -3,6 +3,7 @@ package io.moeplan.planner.trace;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.moeplan.planner.testing.GeneratedTrace;
 import io.moeplan.planner.testing.TraceSlice;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -130,6 +131,80 @@ class TraceReaderTest {
       }
       assertThat(samples).isEqualTo(TraceSlice.SAMPLES);
       assertThat(last).isEqualTo(1 + 10 * (TraceSlice.SAMPLES - 1));
+    }
+  }
+
+  @Test
+  void readsEveryLayerOfATraceThatStartsAboveZeroKeepingItsNumbers(@TempDir Path directory)
+      throws IOException {
+    Path gz = GeneratedTrace.write(directory.resolve("l5-7.csv.gz"), 5, 7, 4, 2, 4);
+    try (TraceReader r = TraceReader.open(gz, 2)) {
+      assertThat(r.fileLayers()).containsExactly(5, 6, 7);
+      assertThat(r.describeLayers()).isEqualTo("5-7");
+      TraceSample first = r.next();
+      assertThat(first.firstLayer()).isEqualTo(5);
+      assertThat(first.layerCount()).isEqualTo(3);
+      assertThat(first.layer(7).sourceTotal(1)).isEqualTo(GeneratedTrace.TOKENS_PER_ROW);
+      int samples = 1;
+      while (r.next() != null) {
+        samples++;
+      }
+      assertThat(samples).isEqualTo(4);
+    }
+    try (TraceReader r = TraceReader.openLayers(gz, 2, 6, 7)) {
+      TraceSample first = r.next();
+      assertThat(first.firstLayer()).isEqualTo(6);
+      assertThat(first.layerCount()).isEqualTo(2);
+    }
+  }
+
+  @Test
+  void aModelTakesTheFilesLayersInOrder(@TempDir Path directory) throws IOException {
+    Path gz = GeneratedTrace.write(directory.resolve("l5-7.csv.gz"), 5, 7, 2, 2, 4);
+    try (TraceReader r = TraceReader.openModelLayers(gz, 2, 2)) {
+      TraceSample first = r.next();
+      assertThat(first.firstLayer()).isEqualTo(5);
+      assertThat(first.layerCount()).isEqualTo(2);
+    }
+    assertThatThrownBy(() -> TraceReader.openModelLayers(gz, 2, 4))
+        .isInstanceOf(TraceFormatException.class)
+        .hasMessageContaining("l5-7.csv.gz")
+        .hasMessageContaining("holds 3 layer(s) (5-7), fewer than the 4 the model needs");
+  }
+
+  @Test
+  void aLayerRangeOutsideTheFileNamesTheFilesLayers(@TempDir Path directory) throws IOException {
+    Path gz = GeneratedTrace.write(directory.resolve("l5-7.csv.gz"), 5, 7, 2, 2, 4);
+    assertThatThrownBy(() -> TraceReader.openLayers(gz, 2, 0, 3))
+        .isInstanceOf(TraceFormatException.class)
+        .hasMessageContaining("holds layers 5-7; layers 0-3 are not all among them");
+    assertThatThrownBy(() -> TraceReader.openLayers(gz, 2, 6, 8))
+        .hasMessageContaining("holds layers 5-7");
+    try (TraceReader lenient = TraceReader.open(gz, 2, 0, 3)) {
+      assertThatThrownBy(lenient::next)
+          .hasMessageContaining("has no rows for layers 0-3 (the file holds layers 5-7)");
+    }
+  }
+
+  @Test
+  void refusesLayersWithAGapNamingThem() throws IOException {
+    String gappy = "iteration,rank,layer,e0,e1\n0,0,2,1,1\n0,0,4,1,1\n10,0,2,1,1\n";
+    assertThatThrownBy(
+            () ->
+                TraceReader.fromStream(
+                    "gap.csv", new ByteArrayInputStream(gappy.getBytes(StandardCharsets.UTF_8)), 1))
+        .hasMessageContaining("gap.csv: holds layers 2, 4")
+        .hasMessageContaining("contiguous");
+  }
+
+  @Test
+  void lineNumbersStayRightAcrossTheFirstIteration() throws IOException {
+    String bad = "iteration,rank,layer,e0,e1\n0,0,3,1,1\n0,1,3,1,1\n10,0,3,1,1\n10,0,3,x,1\n";
+    try (TraceReader r =
+        TraceReader.fromStream(
+            "bad.csv", new ByteArrayInputStream(bad.getBytes(StandardCharsets.UTF_8)), 2)) {
+      assertThat(r.next().firstLayer()).isEqualTo(3);
+      assertThatThrownBy(r::next).hasMessageStartingWith("bad.csv:5: field 'e0'");
     }
   }
 }
