@@ -139,7 +139,9 @@ public final class ReplayCommand implements Callable<Integer> {
       splitSynopsisLabel = ",",
       description =
           "Policies to replay, comma separated, each optionally with settings, e.g."
-              + " eplb(interval=1000,window=100) (default: all of ${COMPLETION-CANDIDATES}).",
+              + " eplb(interval=1000,window=100) (default: all of ${COMPLETION-CANDIDATES})."
+              + " Also foresight: the selector deciding with the next window's own load, a"
+              + " bound that shows what the load estimate costs (not a policy one can run).",
       completionCandidates = PolicyNames.class)
   List<String> policies;
 

@@ -21,8 +21,8 @@ import java.util.Map;
  *       count exceeds the greedy placement's by more than this fraction), default 0;
  *   <li>{@code flexmoe}: {@code threshold} (balance ratio above which it adjusts), default {@value
  *       FlexMoePolicy#DEFAULT_THRESHOLD};
- *   <li>{@code static}, {@code selector}, {@code oracle}: no settings (the selector's come from the
- *       replay's selector options).
+ *   <li>{@code static}, {@code selector}, {@code oracle}, {@code foresight}: no settings (the
+ *       selector's come from the replay's selector options).
  * </ul>
  *
  * @param name the policy's name, one of {@link ReplayEvaluator#POLICIES}
@@ -88,9 +88,15 @@ public record PolicySpec(String name, Map<String, Double> settings) {
         }
       }
     }
-    if (!ReplayEvaluator.POLICIES.contains(name)) {
+    if (!ReplayEvaluator.known(name)) {
       throw new IllegalArgumentException(
-          "unknown policy '" + name + "'; valid: " + String.join(", ", ReplayEvaluator.POLICIES));
+          "unknown policy '"
+              + name
+              + "'; valid: "
+              + String.join(", ", ReplayEvaluator.POLICIES)
+              + " (and "
+              + ReplayEvaluator.FORESIGHT
+              + " for analysis)");
     }
     List<String> keys = keys(name);
     for (String key : given.keySet()) {

@@ -49,6 +49,23 @@ public final class ReplayEvaluator {
   /** Name of the hindsight oracle. */
   public static final String ORACLE = "oracle";
 
+  /**
+   * Name of the selector with a perfect load estimate: at the end of window w it decides with
+   * window w + 1's own load (no estimation), and pays its switches like the selector. Not a policy
+   * anyone can run; it splits the selector's distance to the oracle into what the load estimate
+   * costs (selector against foresight) and what the search and the switch costs leave (foresight
+   * against oracle). Replayed only when asked for by name.
+   */
+  public static final String FORESIGHT = "foresight";
+
+  /**
+   * Whether a replay knows the policy {@code name}: one of {@link #POLICIES}, or {@link
+   * #FORESIGHT}.
+   */
+  public static boolean known(String name) {
+    return POLICIES.contains(name) || FORESIGHT.equals(name);
+  }
+
   private final PerformanceModel model;
   private final ReplayOptions options;
   private final IntFunction<List<Placement>> pools;
@@ -71,6 +88,7 @@ public final class ReplayEvaluator {
     final String label;
     final int layer;
     final PlacementPolicy decider;
+    final boolean foresight;
     Placement placement;
     double seconds;
     double switchSeconds;
@@ -94,6 +112,7 @@ public final class ReplayEvaluator {
       this.layer = layer;
       this.placement = start;
       this.decider = spec.name().equals(ORACLE) ? null : create(spec, layer);
+      this.foresight = spec.name().equals(FORESIGHT);
     }
   }
 
@@ -108,7 +127,24 @@ public final class ReplayEvaluator {
       case FlexMoePolicy.NAME -> new FlexMoePolicy(model, spec.setting("threshold"));
       case SelectorPolicy.NAME ->
           new SelectorPolicy(new OnlineSelector(model, options.selector()), pools.apply(layer));
+      case FORESIGHT -> foresight(new OnlineSelector(model, options.selector()), layer);
       default -> throw new IllegalArgumentException("unknown policy " + spec.name());
+    };
+  }
+
+  /** The selector deciding with the load it is given as is, no estimate: the next window's. */
+  private PlacementPolicy foresight(OnlineSelector selector, int layer) {
+    List<Placement> pool = pools.apply(layer);
+    return new PlacementPolicy() {
+      @Override
+      public String name() {
+        return FORESIGHT;
+      }
+
+      @Override
+      public Decision decide(Placement current, LoadMatrix nextWindowLoad) {
+        return selector.decide(current, nextWindowLoad, pool);
+      }
     };
   }
 
@@ -193,7 +229,7 @@ public final class ReplayEvaluator {
             continue;
           }
           long start = System.nanoTime();
-          Decision d = t.decider.decide(t.placement, load);
+          Decision d = t.decider.decide(t.placement, t.foresight ? next.loads().get(l) : load);
           long took = System.nanoTime() - start;
           decisions.onDecision(t.policy, t.layer, windows, d);
           nanos[p] = record(nanos[p], nanoCount[p]++, took);

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.moeplan.planner.model.PerformanceModel;
 import io.moeplan.planner.placement.LoadMatrix;
 import io.moeplan.planner.placement.Placement;
+import io.moeplan.planner.selector.SelectorOptions;
 import io.moeplan.planner.spec.ClusterSpec;
 import io.moeplan.planner.spec.ModelSpec;
 import io.moeplan.planner.spec.ParallelConfig;
@@ -75,6 +76,45 @@ class ReplayEvaluatorTest {
   }
 
   @Test
+  void foresightDecidesWithTheNextWindowsLoadAndSwitchesAWindowEarlier() throws IOException {
+    // window 0 balanced, then experts 0 and 1 (both on worker 0 under static) turn hot
+    StringBuilder csv = new StringBuilder("iteration,rank,layer,e0,e1,e2,e3\n");
+    csv.append("1,0,0,2000,2000,2000,2000\n1,1,0,2000,2000,2000,2000\n");
+    for (int i = 1; i < 5; i++) {
+      csv.append(1 + 10 * i).append(",0,0,4000,3000,100,200\n");
+      csv.append(1 + 10 * i).append(",1,0,3000,4000,200,100\n");
+    }
+    String trace = csv.toString();
+    ReplayOptions options =
+        new ReplayOptions(2, 2, 10, List.of("selector", "foresight"), SelectorOptions.defaults(10));
+    List<long[]> firstSwitch = new ArrayList<>();
+    ReplayResult result =
+        new ReplayEvaluator(MODEL, options)
+            .run(
+                TraceReader.fromStream(
+                    "turns-hot.csv",
+                    new ByteArrayInputStream(trace.getBytes(StandardCharsets.UTF_8)),
+                    2,
+                    0,
+                    0),
+                s -> {},
+                (policy, layer, window, decision) -> {
+                  if (decision.switches()) {
+                    firstSwitch.add(new long[] {policy.equals("foresight") ? 1 : 0, window});
+                  }
+                });
+
+    long foresightFirst =
+        firstSwitch.stream().filter(w -> w[0] == 1).mapToLong(w -> w[1]).min().orElseThrow();
+    long selectorFirst =
+        firstSwitch.stream().filter(w -> w[0] == 0).mapToLong(w -> w[1]).min().orElseThrow();
+    assertThat(foresightFirst).isZero();
+    assertThat(selectorFirst).isPositive();
+    assertThat(result.policy("foresight").modelledMsPerIteration())
+        .isLessThan(result.policy("selector").modelledMsPerIteration());
+  }
+
+  @Test
   void oracleUsesEachWindowsOwnLoadAndPaysNoSwitchCost() throws IOException {
     ReplayResult result =
         new ReplayEvaluator(MODEL, ReplayOptions.of(2, 2, 10)).run(reader(hotTrace(3)), s -> {});
@@ -127,7 +167,8 @@ class ReplayEvaluatorTest {
                     List.of("static", "magic"),
                     io.moeplan.planner.selector.SelectorOptions.defaults(10)))
         .hasMessage(
-            "unknown policy 'magic'; valid: static, smartmoe, eplb, flexmoe, selector, oracle");
+            "unknown policy 'magic'; valid: static, smartmoe, eplb, flexmoe, selector, oracle (and"
+                + " foresight for analysis)");
   }
 
   @Test
