@@ -141,7 +141,8 @@ public final class ReplayCommand implements Callable<Integer> {
           "Policies to replay, comma separated, each optionally with settings, e.g."
               + " eplb(interval=1000,window=100) (default: all of ${COMPLETION-CANDIDATES})."
               + " Also foresight: the selector deciding with the next window's own load, a"
-              + " bound that shows what the load estimate costs (not a policy one can run).",
+              + " bound that shows what the load estimate costs; and causal-oracle: the oracle"
+              + " deciding from the previous window's load (neither is a policy one can run).",
       completionCandidates = PolicyNames.class)
   List<String> policies;
 

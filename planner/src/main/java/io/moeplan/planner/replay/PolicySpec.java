@@ -21,8 +21,8 @@ import java.util.Map;
  *       count exceeds the greedy placement's by more than this fraction), default 0;
  *   <li>{@code flexmoe}: {@code threshold} (balance ratio above which it adjusts), default {@value
  *       FlexMoePolicy#DEFAULT_THRESHOLD};
- *   <li>{@code static}, {@code selector}, {@code oracle}, {@code foresight}: no settings (the
- *       selector's come from the replay's selector options).
+ *   <li>{@code static}, {@code selector}, {@code oracle}, {@code foresight}, {@code causal-oracle}:
+ *       no settings (the selector's come from the replay's selector options).
  * </ul>
  *
  * @param name the policy's name, one of {@link ReplayEvaluator#POLICIES}
@@ -95,7 +95,7 @@ public record PolicySpec(String name, Map<String, Double> settings) {
               + "'; valid: "
               + String.join(", ", ReplayEvaluator.POLICIES)
               + " (and "
-              + ReplayEvaluator.FORESIGHT
+              + String.join(", ", ReplayEvaluator.ANALYSIS)
               + " for analysis)");
     }
     List<String> keys = keys(name);

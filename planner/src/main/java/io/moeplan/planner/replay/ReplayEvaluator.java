@@ -59,11 +59,21 @@ public final class ReplayEvaluator {
   public static final String FORESIGHT = "foresight";
 
   /**
-   * Whether a replay knows the policy {@code name}: one of {@link #POLICIES}, or {@link
-   * #FORESIGHT}.
+   * Name of the oracle without hindsight: the oracle's search and free switches, but window w + 1's
+   * placement is chosen from window w's load, as any policy that decides before a window runs must.
+   * Its distance to the oracle is what knowing the window's own load is worth. Replayed only when
+   * asked for by name.
+   */
+  public static final String CAUSAL_ORACLE = "causal-oracle";
+
+  /** The analysis references a replay runs only when named. */
+  public static final List<String> ANALYSIS = List.of(FORESIGHT, CAUSAL_ORACLE);
+
+  /**
+   * Whether a replay knows the policy {@code name}: one of {@link #POLICIES} or {@link #ANALYSIS}.
    */
   public static boolean known(String name) {
-    return POLICIES.contains(name) || FORESIGHT.equals(name);
+    return POLICIES.contains(name) || ANALYSIS.contains(name);
   }
 
   private final PerformanceModel model;
@@ -89,6 +99,7 @@ public final class ReplayEvaluator {
     final int layer;
     final PlacementPolicy decider;
     final boolean foresight;
+    final boolean causal;
     Placement placement;
     double seconds;
     double switchSeconds;
@@ -111,8 +122,12 @@ public final class ReplayEvaluator {
       this.label = spec.label();
       this.layer = layer;
       this.placement = start;
-      this.decider = spec.name().equals(ORACLE) ? null : create(spec, layer);
+      this.decider =
+          spec.name().equals(ORACLE) || spec.name().equals(CAUSAL_ORACLE)
+              ? null
+              : create(spec, layer);
       this.foresight = spec.name().equals(FORESIGHT);
+      this.causal = spec.name().equals(CAUSAL_ORACLE);
     }
   }
 
@@ -208,6 +223,25 @@ public final class ReplayEvaluator {
         Track[] row = tracks.get(l);
         for (int p = 0; p < policies; p++) {
           Track t = row[p];
+          if (t.causal) {
+            // pays this window on the placement chosen from the last one, then chooses for free
+            t.seconds += options.windowIterations() * model.layerSeconds(t.placement, load);
+            if (last) {
+              continue;
+            }
+            long start = System.nanoTime();
+            Placement best = oracleSearch.search(t.placement, load, pools.apply(t.layer), 0.0);
+            long took = System.nanoTime() - start;
+            if (!best.sameWorkerSets(t.placement)
+                && model.layerSeconds(best, load) < model.layerSeconds(t.placement, load)) {
+              t.switches++;
+              t.bytes += model.switchCost(t.placement, best).bytes();
+              t.placement = best;
+            }
+            nanos[p] = record(nanos[p], nanoCount[p]++, took);
+            t.timed(took);
+            continue;
+          }
           if (t.decider == null) {
             long start = System.nanoTime();
             Placement best = oracleSearch.search(t.placement, load, pools.apply(t.layer), 0.0);

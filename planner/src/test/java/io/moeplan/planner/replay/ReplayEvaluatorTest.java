@@ -115,6 +115,26 @@ class ReplayEvaluatorTest {
   }
 
   @Test
+  void theCausalOracleSwitchesForFreeButOneWindowLate() throws IOException {
+    ReplayOptions options =
+        new ReplayOptions(
+            2, 2, 10, List.of("static", "causal-oracle", "oracle"), SelectorOptions.defaults(10));
+    ReplayResult result = new ReplayEvaluator(MODEL, options).run(reader(hotTrace(3)), s -> {});
+
+    LoadMatrix load = LoadMatrix.of(new long[][] {{4000, 3000, 100, 200}, {3000, 4000, 200, 100}});
+    Placement start = Placement.staticLayout(2, 2, 4);
+    PolicySummary causal = result.policy("causal-oracle");
+    PolicySummary oracle = result.policy("oracle");
+    assertThat(causal.switches()).isEqualTo(1);
+    assertThat(causal.switchMsPerIteration()).isZero();
+    // window 0 on the static layout, windows 1 and 2 on the oracle's placement
+    double oracleWindowSeconds = oracle.modelledMsPerIteration() / 1e3;
+    double expected = (MODEL.layerSeconds(start, load) + 2 * oracleWindowSeconds) / 3;
+    assertThat(causal.modelledMsPerIteration())
+        .isCloseTo(expected * 1e3, org.assertj.core.data.Offset.offset(1e-9));
+  }
+
+  @Test
   void oracleUsesEachWindowsOwnLoadAndPaysNoSwitchCost() throws IOException {
     ReplayResult result =
         new ReplayEvaluator(MODEL, ReplayOptions.of(2, 2, 10)).run(reader(hotTrace(3)), s -> {});
@@ -168,7 +188,7 @@ class ReplayEvaluatorTest {
                     io.moeplan.planner.selector.SelectorOptions.defaults(10)))
         .hasMessage(
             "unknown policy 'magic'; valid: static, smartmoe, eplb, flexmoe, selector, oracle (and"
-                + " foresight for analysis)");
+                + " foresight, causal-oracle for analysis)");
   }
 
   @Test
