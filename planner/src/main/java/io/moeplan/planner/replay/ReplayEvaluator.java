@@ -60,9 +60,9 @@ public final class ReplayEvaluator {
 
   /**
    * Name of the oracle without hindsight: the oracle's search and free switches, but window w + 1's
-   * placement is chosen from window w's load, as any policy that decides before a window runs must.
-   * Its distance to the oracle is what knowing the window's own load is worth. Replayed only when
-   * asked for by name.
+   * placement is chosen from window w's load, before window w + 1 runs. Its distance to the oracle
+   * is what knowing the window's own load is worth to that search; it is not a bound on every
+   * policy (a better load predictor could beat it). Replayed only when asked for by name.
    */
   public static final String CAUSAL_ORACLE = "causal-oracle";
 
