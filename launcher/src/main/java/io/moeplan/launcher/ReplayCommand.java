@@ -408,12 +408,7 @@ public final class ReplayCommand implements Callable<Integer> {
     for (PolicySummary p : rows) {
       width = Math.max(width, p.label().length());
     }
-    double oracle = Double.NaN;
-    for (PolicySummary p : rows) {
-      if (p.policy().equals(ReplayEvaluator.ORACLE)) {
-        oracle = p.modelledMsPerIteration();
-      }
-    }
+    double oracle = ReplayReport.oracleMs(rows);
     out.printf(
         Locale.ROOT,
         "  %-" + width + "s %12s %9s %9s %12s %12s %13s%n",
@@ -425,11 +420,7 @@ public final class ReplayCommand implements Callable<Integer> {
         "switch ms/it",
         "decision us50");
     for (PolicySummary p : rows) {
-      String vsOracle =
-          Double.isNaN(oracle)
-              ? "-"
-              : String.format(
-                  Locale.ROOT, "%+.2f%%", 100 * (p.modelledMsPerIteration() / oracle - 1));
+      String vsOracle = ReplayReport.vsOracle(p, oracle);
       out.printf(
           Locale.ROOT,
           "  %-" + width + "s %12.3f %9s %9d %12.2f %12.4f %13.1f%n",

@@ -153,22 +153,30 @@ public final class ReplayReport {
     return h.toString();
   }
 
-  /** The columns of the text output's tables, with the same figures. */
-  private static void table(StringBuilder h, List<PolicySummary> rows) {
-    double oracle = Double.NaN;
+  /** The oracle's modelled ms per iteration among {@code rows}, or NaN when it is not there. */
+  public static double oracleMs(List<PolicySummary> rows) {
     for (PolicySummary p : rows) {
       if (p.policy().equals(ReplayEvaluator.ORACLE)) {
-        oracle = p.modelledMsPerIteration();
+        return p.modelledMsPerIteration();
       }
     }
+    return Double.NaN;
+  }
+
+  /** A policy's distance to the oracle, e.g. {@code +0.25%}; {@code -} without an oracle. */
+  public static String vsOracle(PolicySummary p, double oracleMs) {
+    return Double.isNaN(oracleMs)
+        ? "-"
+        : String.format(Locale.ROOT, "%+.2f%%", 100 * (p.modelledMsPerIteration() / oracleMs - 1));
+  }
+
+  /** The columns of the text output's tables, with the same figures. */
+  private static void table(StringBuilder h, List<PolicySummary> rows) {
+    double oracle = oracleMs(rows);
     h.append("<table>\n<tr><th>policy</th><th>ms/iter</th><th>vs oracle</th><th>switches</th>")
         .append("<th>migrated GB</th><th>switch ms/it</th><th>decision us50</th></tr>\n");
     for (PolicySummary p : rows) {
-      String vsOracle =
-          Double.isNaN(oracle)
-              ? "-"
-              : String.format(
-                  Locale.ROOT, "%+.2f%%", 100 * (p.modelledMsPerIteration() / oracle - 1));
+      String vsOracle = vsOracle(p, oracle);
       h.append("<tr><td>")
           .append(escape(p.policy()))
           .append("</td>")
