@@ -151,16 +151,20 @@ public final class JobCalibration {
     double measuredStep = 0;
     double predictedTotal = 0;
     double measuredTotal = 0;
-    int workers = 0;
+    // each worker's prediction, NaN for a worker without tokens (not measured against)
+    double[] predicted = new double[times.getWorkers().size()];
     double migrationBandwidth =
         model.migrationBandwidth() > 0 ? model.migrationBandwidth() : model.intraNodeBandwidth();
-    for (WorkerTime worker : times.getWorkers()) {
+    int workers = 0;
+    for (int i = 0; i < predicted.length; i++) {
+      WorkerTime worker = times.getWorkers().get(i);
+      predicted[i] = Double.NaN;
       if (worker.getTokens() > 0) {
-        double predicted = model.computeSeconds(worker.getActiveSlots(), worker.getTokens());
-        state.computeErrors[slot].add(predicted, worker.getComputeSeconds());
-        predictedStep = Math.max(predictedStep, predicted);
+        predicted[i] = model.computeSeconds(worker.getActiveSlots(), worker.getTokens());
+        state.computeErrors[slot].add(predicted[i], worker.getComputeSeconds());
+        predictedStep = Math.max(predictedStep, predicted[i]);
         measuredStep = Math.max(measuredStep, worker.getComputeSeconds());
-        predictedTotal += predicted;
+        predictedTotal += predicted[i];
         measuredTotal += worker.getComputeSeconds();
         workers++;
       }
@@ -175,11 +179,10 @@ public final class JobCalibration {
     if (workers > 1 && predictedTotal > 0 && measuredTotal > 0) {
       // the same predictions at the speed the machine ran this record at
       double speed = measuredTotal / predictedTotal;
-      for (WorkerTime worker : times.getWorkers()) {
-        if (worker.getTokens() > 0) {
+      for (int i = 0; i < predicted.length; i++) {
+        if (!Double.isNaN(predicted[i])) {
           state.relativeErrors[slot].add(
-              speed * model.computeSeconds(worker.getActiveSlots(), worker.getTokens()),
-              worker.getComputeSeconds());
+              speed * predicted[i], times.getWorkers().get(i).getComputeSeconds());
         }
       }
     }
