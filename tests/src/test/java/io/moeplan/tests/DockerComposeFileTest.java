@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import io.moeplan.schemas.Topic;
+import io.moeplan.schemas.Topics;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -14,6 +16,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -62,6 +65,19 @@ class DockerComposeFileTest {
         services.path("executor-gpu").path("deploy").path("resources").path("reservations");
     assertThat(gpu.path("devices").get(0).path("driver").asText()).isEqualTo("nvidia");
     assertThat(services.path("executor-gpu").path("profiles").get(0).asText()).isEqualTo("gpu");
+  }
+
+  @Test
+  void theTopicsServiceCreatesEveryRegisteredTopicWithItsCleanupPolicy() throws IOException {
+    JsonNode services = YAML.readTree(composeFile.toFile()).path("services");
+    String script = services.path("topics").path("command").get(0).asText();
+
+    for (Topic<?, ?> topic : Topics.ALL) {
+      assertThat(script)
+          .as("the topics service creates %s", topic.name())
+          .containsPattern(
+              "(?m)^create " + Pattern.quote(topic.name()) + " " + topic.cleanupPolicy() + "$");
+    }
   }
 
   @Test
