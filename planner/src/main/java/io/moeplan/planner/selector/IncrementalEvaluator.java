@@ -243,6 +243,26 @@ final class IncrementalEvaluator {
     return experts;
   }
 
+  /** Nodes of this evaluator's shape. */
+  int nodes() {
+    return nodes;
+  }
+
+  /** The node of {@code worker}. */
+  int nodeOf(int worker) {
+    return nodeOfWorker[worker];
+  }
+
+  /** Workers per node (the last node may have fewer). */
+  int gpusPerNode() {
+    return gpusPerNode;
+  }
+
+  /** Replicas of {@code expert} on {@code node} in the current state. */
+  int replicasOnNode(int node, int expert) {
+    return state.nodeReplicas[node * experts + expert];
+  }
+
   /** The expert in {@code slot} of the current state. */
   int expertAt(int slot) {
     return state.expertOfSlot[slot];

@@ -46,7 +46,7 @@ public class SelectorDecisionBenchmark {
   static final int ESTIMATE_SAMPLE = 8;
 
   /** experts x workers x slots per worker x pool placements x GPUs per node. */
-  @Param({"32x8x4x4x4", "64x16x4x4x8", "256x64x4x64x8"})
+  @Param({"32x8x4x4x4", "64x16x4x4x8", "256x64x4x64x8", "32x8x5x4x4", "256x64x5x64x8"})
   public String shape;
 
   private OnlineSelector selector;

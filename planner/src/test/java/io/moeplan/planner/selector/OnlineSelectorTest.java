@@ -1,6 +1,7 @@
 package io.moeplan.planner.selector;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
 
 import io.moeplan.planner.model.PerformanceModel;
 import io.moeplan.planner.placement.LoadMatrix;
@@ -182,5 +183,118 @@ class OnlineSelectorTest {
     }
 
     assertThat(selectorSeconds).isLessThan(0.8 * staticSeconds);
+  }
+
+  private static final PerformanceModel REPLICATED =
+      PerformanceModel.of(
+          ClusterSpec.h100(2, 4), ModelSpec.gptMoe(), ParallelConfig.expertParallel(8, 5));
+
+  /** Every rank sends most of its tokens to experts 0 and 1, the rest spread with noise. */
+  private static LoadMatrix twoHotExperts(long seed) {
+    Random random = new Random(seed);
+    double[][] rows = new double[8][32];
+    for (int s = 0; s < 8; s++) {
+      for (int e = 0; e < 32; e++) {
+        rows[s][e] = 100 + random.nextInt(400);
+      }
+      rows[s][0] += 3000 + random.nextInt(1000);
+      rows[s][1] += 1500 + random.nextInt(1000);
+    }
+    return LoadMatrix.of(rows);
+  }
+
+  /**
+   * Descends by the best single swap or single replica move (any slot of an expert with replicas
+   * given to any expert) until none improves: a placement no one-slot move improves.
+   */
+  private static Placement singleMoveOptimum(Placement start, LoadMatrix load) {
+    int[] slots = start.slotToExpert();
+    int spw = start.slotsPerWorker();
+    double current = REPLICATED.layerSeconds(start, load);
+    while (true) {
+      int[] bestSlots = null;
+      double best = current * (1 - 1e-12);
+      for (int x = 0; x < slots.length; x++) {
+        for (int y = x + 1; y < slots.length; y++) {
+          int[] trial = slots.clone();
+          trial[x] = slots[y];
+          trial[y] = slots[x];
+          double t = seconds(trial, spw, load);
+          if (t < best) {
+            best = t;
+            bestSlots = trial;
+          }
+        }
+        for (int e = 0; e < 32; e++) {
+          int[] trial = slots.clone();
+          trial[x] = e;
+          double t = seconds(trial, spw, load);
+          if (t < best) {
+            best = t;
+            bestSlots = trial;
+          }
+        }
+      }
+      if (bestSlots == null) {
+        return Placement.of(slots, 8, spw, 32);
+      }
+      slots = bestSlots;
+      current = best;
+    }
+  }
+
+  /** Seconds of a slot assignment, infinite when it is not a valid placement. */
+  private static double seconds(int[] slots, int spw, LoadMatrix load) {
+    boolean[] seen = new boolean[32];
+    for (int i = 0; i < slots.length; i++) {
+      seen[slots[i]] = true;
+      for (int j = (i / spw) * spw; j < i; j++) {
+        if (slots[j] == slots[i]) {
+          return Double.POSITIVE_INFINITY;
+        }
+      }
+    }
+    for (boolean s : seen) {
+      if (!s) {
+        return Double.POSITIVE_INFINITY;
+      }
+    }
+    return REPLICATED.layerSeconds(Placement.of(slots, 8, spw, 32), load);
+  }
+
+  @Test
+  void replicatedSearchEscapesWhatNoOneSlotMoveImproves() {
+    // seed 14: a placement no swap and no one-slot change of replica counts improves, but moving
+    // (or removing) all of an expert's replicas on one node in one step opens a better one
+    LoadMatrix load = twoHotExperts(14);
+    Placement stuck = singleMoveOptimum(Placement.staticLayout(8, 5, 32), load);
+    OnlineSelector selector =
+        new OnlineSelector(REPLICATED, SelectorOptions.defaults(10).withHorizon(100));
+
+    Placement improved = selector.improve(stuck, load, 0);
+
+    // every one-slot move of stuck is no better, so the gain is the compound moves'
+    assertThat(REPLICATED.layerSeconds(improved, load))
+        .isLessThan(0.95 * REPLICATED.layerSeconds(stuck, load));
+  }
+
+  @Test
+  void replicatedMovesLeaveTheEvaluatorExact() {
+    // the static 8 x 5 layout has experts 0-7 on both nodes: evacuations and group moves are tried
+    // (applied, scored and undone) at every step; the result must still be priced exactly
+    OnlineSelector selector =
+        new OnlineSelector(REPLICATED, SelectorOptions.defaults(10).withHorizon(1000));
+    for (long seed = 1; seed <= 5; seed++) {
+      LoadMatrix load = twoHotExperts(seed);
+      Placement start = Placement.staticLayout(8, 5, 32);
+
+      Decision d = selector.decide(start, load, List.of());
+
+      assertThat(d.action()).isEqualTo(DecisionAction.SWITCH);
+      assertThat(d.predictedNewSeconds())
+          .isCloseTo(REPLICATED.layerSeconds(d.placement(), load), within(1e-12));
+      assertThat(d.predictedCurrentSeconds())
+          .isCloseTo(REPLICATED.layerSeconds(start, load), within(1e-12));
+    }
   }
 }
