@@ -14,8 +14,10 @@ import java.util.Arrays;
  * experts placed on its own node (everything else leaves the node). {@link #evaluateSwap} prices a
  * swap of two slots without changing the state, in O(gpusPerNode): a swap changes the compute and
  * receive terms of two workers and the send terms of the sources on their two nodes only, and the
- * maxima over the untouched workers come from the caches of {@link #beginStep}. Values agree with
- * {@link PerformanceModel#evaluate} up to floating-point rounding. Mutable and not thread-safe.
+ * maxima over the untouched workers come from the caches of {@link #beginStep}. {@link
+ * #evaluateReplace} prices giving a slot to another expert in O(slots + workers), also without
+ * changing the state. Values agree with {@link PerformanceModel#evaluate} up to floating-point
+ * rounding. Mutable and not thread-safe.
  */
 final class IncrementalEvaluator {
   // bounds the per-node tables (node x expert cells), which are sized before any load is seen
@@ -94,6 +96,16 @@ final class IncrementalEvaluator {
   private int boundScanFrom;
   private int migrationScanFrom;
 
+  // scratch of evaluateReplace: per-worker terms after the replacement, and each worker's replicas
+  // of the two experts it trades
+  private final double[] scratchTokens;
+  private final double[] scratchSendIntra;
+  private final double[] scratchSendInter;
+  private final double[] scratchRecvIntra;
+  private final double[] scratchRecvInter;
+  private final int[] scratchLostOn;
+  private final int[] scratchGainedOn;
+
   private double lastSecondary;
   private double lastLayerSeconds;
   private double lastSwitchSeconds;
@@ -157,6 +169,13 @@ final class IncrementalEvaluator {
     this.pairOthersMaxMigration = new double[workers];
     this.pairUntouchedAllToAll = new double[workers];
     this.pairAllToAllFloor = new double[workers];
+    this.scratchTokens = new double[workers];
+    this.scratchSendIntra = new double[workers];
+    this.scratchSendInter = new double[workers];
+    this.scratchRecvIntra = new double[workers];
+    this.scratchRecvInter = new double[workers];
+    this.scratchLostOn = new int[workers];
+    this.scratchGainedOn = new int[workers];
   }
 
   /** An evaluator of the shape of {@code reference}, reset to {@code estimate} and it. */
@@ -609,6 +628,129 @@ final class IncrementalEvaluator {
     state.expertOfSlot[slot] = expert;
     addExpertTerms(replaced, 1);
     addExpertTerms(expert, 1);
+  }
+
+  /**
+   * The objective after {@link #replace replace(slot, gained)} without changing the state, in
+   * O(slots + workers) instead of the O(slots + sources * slots per worker) of applying and undoing
+   * it: the share of every replica of the two experts changes (their tokens and receives), and so
+   * do the sends of every source to them, each in O(1) from the per-node replica counts. Also sets
+   * {@link #lastSecondary()}, {@link #lastLayerSeconds()} and {@link #lastSwitchSeconds()}. The
+   * slot's expert must keep at least one other replica, and {@code gained} must differ from it.
+   */
+  double evaluateReplace(int slot, int gained) {
+    int lost = state.expertOfSlot[slot];
+    int worker = workerOfSlot[slot];
+    int node = nodeOfWorker[worker];
+    System.arraycopy(state.workerTokens, 0, scratchTokens, 0, workers);
+    System.arraycopy(state.sendIntraTokens, 0, scratchSendIntra, 0, workers);
+    System.arraycopy(state.sendInterTokens, 0, scratchSendInter, 0, workers);
+    System.arraycopy(state.recvIntraTokens, 0, scratchRecvIntra, 0, workers);
+    System.arraycopy(state.recvInterTokens, 0, scratchRecvInter, 0, workers);
+    Arrays.fill(scratchLostOn, 0);
+    Arrays.fill(scratchGainedOn, 0);
+    int lostReplicas = state.replicas[lost];
+    int gainedReplicas = state.replicas[gained];
+    double lostShare = 1.0 / lostReplicas;
+    double lostShareAfter = 1.0 / (lostReplicas - 1);
+    double gainedShare = gainedReplicas == 0 ? 0 : 1.0 / gainedReplicas;
+    double gainedShareAfter = 1.0 / (gainedReplicas + 1);
+    // the replicas: every one of the two experts takes its new share, the slot's leaves
+    int[] expertOfSlot = state.expertOfSlot;
+    for (int s = 0; s < expertOfSlot.length; s++) {
+      int expert = expertOfSlot[s];
+      if (expert == lost) {
+        int holder = workerOfSlot[s];
+        scratchLostOn[holder]++;
+        addScratchReplica(holder, lost, s == slot ? -lostShare : lostShareAfter - lostShare);
+      } else if (expert == gained) {
+        int holder = workerOfSlot[s];
+        scratchGainedOn[holder]++;
+        addScratchReplica(holder, gained, gainedShareAfter - gainedShare);
+      }
+    }
+    addScratchReplica(worker, gained, gainedShareAfter);
+    // the sends of every source to the two experts
+    int lostOnNode = state.nodeReplicas[node * experts + lost];
+    int gainedOnNode = state.nodeReplicas[node * experts + gained];
+    for (int source = 0; source < sources; source++) {
+      boolean sameNode = nodeOfWorker[source] == node;
+      boolean atWorker = source == worker;
+      double lostTokens = load.tokens(source, lost);
+      if (lostTokens != 0) {
+        int onNode = state.nodeReplicas[nodeOfWorker[source] * experts + lost];
+        int onWorker = scratchLostOn[source];
+        addScratchSends(source, -lostTokens * lostShare, lostReplicas, onNode, onWorker);
+        addScratchSends(
+            source,
+            lostTokens * lostShareAfter,
+            lostReplicas - 1,
+            sameNode ? onNode - 1 : onNode,
+            atWorker ? onWorker - 1 : onWorker);
+      }
+      double gainedTokens = load.tokens(source, gained);
+      if (gainedTokens != 0) {
+        int onNode = state.nodeReplicas[nodeOfWorker[source] * experts + gained];
+        int onWorker = scratchGainedOn[source];
+        if (gainedReplicas > 0) {
+          addScratchSends(source, -gainedTokens * gainedShare, gainedReplicas, onNode, onWorker);
+        }
+        addScratchSends(
+            source,
+            gainedTokens * gainedShareAfter,
+            gainedReplicas + 1,
+            sameNode ? onNode + 1 : onNode,
+            atWorker ? onWorker + 1 : onWorker);
+      }
+    }
+    // the sync of the two experts, with their replica counts and nodes after the replacement
+    int lostSpans = state.nodesSpanned[lost] - (lostOnNode == 1 ? 1 : 0);
+    int gainedSpans = state.nodesSpanned[gained] + (gainedOnNode == 0 ? 1 : 0);
+    double sync =
+        state.syncSeconds
+            - state.expertSyncSeconds[lost]
+            - state.expertSyncSeconds[gained]
+            + (lostReplicas - 1 > 1 ? model.syncSeconds(lostReplicas - 1, lostSpans > 1) : 0)
+            + (gainedReplicas + 1 > 1 ? model.syncSeconds(gainedReplicas + 1, gainedSpans > 1) : 0);
+    double workerMigration =
+        migrationAfterTrade(worker, state.migrationSeconds[worker], lost, gained);
+    double maxCompute = 0;
+    double maxAllToAll = 0;
+    double maxMigration = 0;
+    double secondary = 0;
+    for (int w = 0; w < workers; w++) {
+      double compute = computeSecondsOf(scratchTokens[w]);
+      double allToAll =
+          allToAllSecondsOf(
+              scratchSendIntra[w], scratchSendInter[w], scratchRecvIntra[w], scratchRecvInter[w]);
+      maxCompute = max(maxCompute, compute);
+      maxAllToAll = max(maxAllToAll, allToAll);
+      maxMigration = max(maxMigration, w == worker ? workerMigration : state.migrationSeconds[w]);
+      secondary += compute * compute + allToAll * allToAll;
+    }
+    lastSecondary = secondary;
+    lastLayerSeconds = maxAllToAll + maxCompute + sync;
+    lastSwitchSeconds = maxMigration;
+    return lastLayerSeconds + migrationWeight * maxMigration;
+  }
+
+  /** Adds {@code shareChange} of a replica of {@code expert} on {@code worker} to the scratch. */
+  private void addScratchReplica(int worker, int expert, double shareChange) {
+    scratchTokens[worker] += expertTokens[expert] * shareChange;
+    double fromNode = nodeExpertTokens[nodeOfWorker[worker] * experts + expert];
+    scratchRecvIntra[worker] += shareChange * (fromNode - sourceTokens(worker, expert));
+    scratchRecvInter[worker] += shareChange * (expertTokens[expert] - fromNode);
+  }
+
+  /**
+   * Adds to the scratch the sends of {@code source} to an expert with {@code replicas} replicas,
+   * {@code onNode} of them on its node and {@code onWorker} on itself; {@code tokensPerReplica} is
+   * its tokens to the expert over the replicas, negative to remove.
+   */
+  private void addScratchSends(
+      int source, double tokensPerReplica, int replicas, int onNode, int onWorker) {
+    scratchSendIntra[source] += tokensPerReplica * (onNode - onWorker);
+    scratchSendInter[source] += tokensPerReplica * (replicas - onNode);
   }
 
   /**

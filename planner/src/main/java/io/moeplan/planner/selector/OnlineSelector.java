@@ -283,10 +283,8 @@ public final class OnlineSelector {
           if (x < 0) {
             continue;
           }
-          ev.replace(x, hot);
-          double j = ev.objective();
+          double j = ev.evaluateReplace(x, hot);
           double sec = ev.lastSecondary();
-          ev.replace(x, e);
           if (better(j, sec, best.objective, best.secondary)) {
             best.setReplace(x, hot, j, sec);
           }

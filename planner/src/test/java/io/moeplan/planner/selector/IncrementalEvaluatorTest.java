@@ -159,10 +159,15 @@ class IncrementalEvaluatorTest {
           if (ev.replicas(ev.expertAt(x)) < 2 || ev.expertAt(x) == f) {
             continue;
           }
+          double predicted = ev.evaluateReplace(x, f);
+          double predictedSecondary = ev.lastSecondary();
           ev.replace(x, f);
           Placement now = Placement.of(ev.slotToExpert(), workers, slots, experts);
           double actual = reference(model, now, from, load, weight);
+          assertThat(predicted).isCloseTo(actual, within(1e-9 * actual));
           assertThat(ev.objective()).isCloseTo(actual, within(1e-9 * actual));
+          assertThat(predictedSecondary)
+              .isCloseTo(ev.lastSecondary(), within(1e-9 * ev.lastSecondary()));
         }
       }
     }
