@@ -269,7 +269,7 @@ public final class OnlineSelector {
               double j = ev.evaluateSwap(x, y, best.objective + REL_TOL * Math.abs(best.objective));
               double sec = ev.lastSecondary();
               if (better(j, sec, best.objective, best.secondary)) {
-                best.setSwap(x, y, j, sec);
+                best.setSingle(true, x, y, j, sec);
               }
             }
           }
@@ -286,7 +286,7 @@ public final class OnlineSelector {
           double j = ev.evaluateReplace(x, hot);
           double sec = ev.lastSecondary();
           if (better(j, sec, best.objective, best.secondary)) {
-            best.setReplace(x, hot, j, sec);
+            best.setSingle(false, x, hot, j, sec);
           }
         }
         int hotCount = hottestReplicated(ev, hotReplicated);
@@ -326,20 +326,12 @@ public final class OnlineSelector {
       secondary = baseSecondary;
     }
 
-    void setSwap(int slotA, int slotB, double j, double sec) {
-      slots[0] = slotA;
-      targets[0] = slotB;
-      count = 1;
-      swaps = true;
-      objective = j;
-      secondary = sec;
-    }
-
-    void setReplace(int slot, int expert, double j, double sec) {
+    /** One swap of {@code slot} with slot {@code target}, or one replacement by expert target. */
+    void setSingle(boolean swap, int slot, int target, double j, double sec) {
       slots[0] = slot;
-      targets[0] = expert;
+      targets[0] = target;
       count = 1;
-      swaps = false;
+      swaps = swap;
       objective = j;
       secondary = sec;
     }
