@@ -240,6 +240,7 @@ class BadInputITCase {
         config.deadLetterTopic(),
         config.workerTimesTopic(),
         config.modelFitTopic(),
+        config.topicPrefixes(),
         config.windowIterations(),
         config.leadIterations(),
         config.windowTimeout(),

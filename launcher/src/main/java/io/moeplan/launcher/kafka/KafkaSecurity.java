@@ -1,5 +1,6 @@
 package io.moeplan.launcher.kafka;
 
+import io.moeplan.schemas.Tenants;
 import io.moeplan.schemas.Topic;
 import io.moeplan.schemas.Topics;
 import java.io.ByteArrayOutputStream;
@@ -23,7 +24,6 @@ import java.util.Properties;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Pattern;
 import org.apache.kafka.common.acl.AccessControlEntry;
 import org.apache.kafka.common.acl.AclBinding;
 import org.apache.kafka.common.acl.AclOperation;
@@ -67,7 +67,6 @@ public final class KafkaSecurity {
   /** The consumer groups of the plan-selector job start with its default group id. */
   public static final String JOB_GROUP_PREFIX = "moeplan-plan-selector";
 
-  private static final Pattern PREFIX = Pattern.compile("[A-Za-z0-9_-]{1,100}");
   private static final String SECRETS = "secrets.properties";
   private static final String KEYSTORE_PASSWORD = "keystore.password";
   private static final String USER_PASSWORD = "user.";
@@ -141,15 +140,16 @@ public final class KafkaSecurity {
     }
   }
 
-  /** Checks topic prefixes: letters, digits, '_' and '-' only (no dot), no repeats. */
+  /**
+   * Checks tenants' topic prefixes ({@link Tenants#problem}; the empty prefix is the tenant of the
+   * plain topics), without repeats.
+   */
   public static List<String> checkTenants(List<String> tenants) {
     Set<String> seen = new LinkedHashSet<>();
     for (String tenant : tenants) {
-      if (!tenant.isEmpty() && !PREFIX.matcher(tenant).matches()) {
-        throw new IllegalArgumentException(
-            "topic prefix must be 1-100 letters, digits, '_' or '-' (no '.'), got '"
-                + tenant
-                + "'");
+      String problem = tenant.isEmpty() ? null : Tenants.problem(tenant);
+      if (problem != null) {
+        throw new IllegalArgumentException(problem);
       }
       if (!seen.add(tenant)) {
         throw new IllegalArgumentException("topic prefix '" + tenant + "' is given twice");
