@@ -12,6 +12,8 @@ import org.apache.kafka.clients.admin.ScramMechanism;
 import org.apache.kafka.clients.admin.UserScramCredentialAlteration;
 import org.apache.kafka.clients.admin.UserScramCredentialUpsertion;
 import org.apache.kafka.clients.admin.UserScramCredentialsDescription;
+import org.apache.kafka.common.acl.AclBinding;
+import org.apache.kafka.common.acl.AclBindingFilter;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -49,6 +51,7 @@ final class KafkaAccess {
       }
       var acls = security.acls();
       admin.createAcls(acls).all().get(BOUND_SECONDS, TimeUnit.SECONDS);
+      awaitAcls(admin, acls);
       LOG.info(
           "secured broker {}: {} SCRAM users, {} ACLs, client settings in {}",
           bootstrapServers,
@@ -61,6 +64,26 @@ final class KafkaAccess {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IllegalStateException("interrupted while setting up users and ACLs", e);
+    }
+  }
+
+  /**
+   * Waits until the broker's authorizer applies every ACL (the controller commits them first; a
+   * client right after would be refused).
+   */
+  private static void awaitAcls(Admin admin, List<AclBinding> acls)
+      throws ExecutionException, TimeoutException, InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(BOUND_SECONDS);
+    while (true) {
+      var applied =
+          admin.describeAcls(AclBindingFilter.ANY).values().get(BOUND_SECONDS, TimeUnit.SECONDS);
+      if (applied.containsAll(acls)) {
+        return;
+      }
+      if (System.nanoTime() > deadline) {
+        throw new TimeoutException("ACLs not applied after " + BOUND_SECONDS + " s");
+      }
+      Thread.sleep(20);
     }
   }
 

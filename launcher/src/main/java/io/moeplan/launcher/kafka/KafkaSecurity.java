@@ -16,6 +16,7 @@ import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -130,7 +131,10 @@ public final class KafkaSecurity {
       }
       KafkaSecurity security =
           new KafkaSecurity(
-              directory, checked, Map.copyOf(passwords), secrets.getProperty(KEYSTORE_PASSWORD));
+              directory,
+              checked,
+              Collections.unmodifiableMap(passwords),
+              secrets.getProperty(KEYSTORE_PASSWORD));
       if (!Files.exists(security.keystore()) || !Files.exists(security.caCertificate())) {
         security.generateKeys();
       }
