@@ -2,9 +2,15 @@ package io.moeplan.tests;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowable;
 
+import io.moeplan.executor.process.ExecutorSettings;
+import io.moeplan.executor.process.KafkaExecutorIo;
 import io.moeplan.launcher.kafka.EmbeddedKafkaBroker;
 import io.moeplan.launcher.kafka.KafkaSecurity;
+import io.moeplan.poolloader.KafkaAccessErrors;
+import io.moeplan.poolloader.PoolPublisher;
+import io.moeplan.schemas.SampleRecords;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -104,6 +110,50 @@ class SecureKafkaITCase {
             e ->
                 assertThat(((TopicAuthorizationException) e).unauthorizedTopics())
                     .containsExactly("B.moe.plan-decisions"));
+  }
+
+  @Test
+  void moeplansClientsNameTheRefusedTopicOperationAndGrant() {
+    Properties tenantA = broker.clientProperties(KafkaSecurity.tenantPrincipal("A"));
+    String bootstrap = broker.bootstrapServers();
+    long started = System.nanoTime();
+    assertThatThrownBy(
+            () -> new KafkaExecutorIo(tenantA, ExecutorSettings.TopicNames.DEFAULT.prefixed("B")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage(
+            "not authorized to READ topic 'B.moe.plan-decisions' as User:tenant-A on "
+                + bootstrap
+                + ": the broker has no ACL allowing it; a platform team grants it with:"
+                + " kafka-acls.sh --bootstrap-server "
+                + bootstrap
+                + " --command-config admin.properties --add --allow-principal User:tenant-A"
+                + " --operation Read --topic B.moe.plan-decisions");
+    assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(BOUND);
+
+    Throwable refused =
+        catchThrowable(
+            () ->
+                PoolPublisher.publish(SampleRecords.planPool("B.job"), "B.moe.plan-pool", tenantA));
+    String explained = KafkaAccessErrors.explain(refused, "WRITE", "B.moe.plan-pool", tenantA);
+    assertThat(explained)
+        .startsWith("not authorized to WRITE topic 'B.moe.plan-pool' as User:tenant-A")
+        .endsWith("--operation Write --topic B.moe.plan-pool");
+
+    Properties wrong = new Properties();
+    wrong.putAll(tenantA);
+    wrong.put(
+        "sasl.jaas.config",
+        "org.apache.kafka.common.security.scram.ScramLoginModule required username=\"tenant-A\""
+            + " password=\"wrong-password\";");
+    Throwable failedLogin =
+        catchThrowable(
+            () -> PoolPublisher.publish(SampleRecords.planPool("A.job"), "A.moe.plan-pool", wrong));
+    assertThat(KafkaAccessErrors.explain(failedLogin, "WRITE", "A.moe.plan-pool", wrong))
+        .startsWith("the broker " + bootstrap + " refused the login of User:tenant-A")
+        .doesNotContain("wrong-password");
+    for (String secret : broker.security().secrets()) {
+      assertThat(explained).doesNotContain(secret);
+    }
   }
 
   @Test
