@@ -212,19 +212,19 @@ public final class PlanSelectorJob {
         env.fromSource(
                 source(config, config.expertLoadTopic(), config.groupId()),
                 WatermarkStrategy.noWatermarks(),
-                "Kafka: " + config.expertLoadTopic())
+                "Kafka: " + String.join(",", config.topicsOf(config.expertLoadTopic())))
             .uid("source-expert-load");
     DataStream<RawRecord> pools =
         env.fromSource(
                 source(config, config.planPoolTopic(), config.groupId() + "-pools"),
                 WatermarkStrategy.noWatermarks(),
-                "Kafka: " + config.planPoolTopic())
+                "Kafka: " + String.join(",", config.topicsOf(config.planPoolTopic())))
             .uid("source-plan-pool");
     DataStream<RawRecord> workerTimes =
         env.fromSource(
                 source(config, config.workerTimesTopic(), config.groupId() + "-worker-times"),
                 WatermarkStrategy.noWatermarks(),
-                "Kafka: " + config.workerTimesTopic())
+                "Kafka: " + String.join(",", config.topicsOf(config.workerTimesTopic())))
             .uid("source-worker-times");
     Outputs outputs = build(loads, pools, workerTimes, config);
     outputs
@@ -236,7 +236,7 @@ public final class PlanSelectorJob {
                 decision -> Topics.planDecisionKey(decision.getJobId(), decision.getLayer()),
                 byJob(config, config.planDecisionsTopic(), PlanDecision::getJobId)))
         .uid("sink-plan-decisions")
-        .name("Kafka: " + config.planDecisionsTopic());
+        .name("Kafka: " + String.join(",", config.topicsOf(config.planDecisionsTopic())));
     outputs
         .deadLetters()
         .sinkTo(
@@ -248,7 +248,7 @@ public final class PlanSelectorJob {
                         letter.getSourceTopic(), letter.getPartition(), letter.getOffset()),
                 bySourceTopic(config)))
         .uid("sink-dead-letters")
-        .name("Kafka: " + config.deadLetterTopic());
+        .name("Kafka: " + String.join(",", config.topicsOf(config.deadLetterTopic())));
     outputs
         .modelFits()
         .sinkTo(
@@ -258,7 +258,7 @@ public final class PlanSelectorJob {
                 fit -> Topics.modelFitKey(fit.getJobId()),
                 byJob(config, config.modelFitTopic(), ModelFit::getJobId)))
         .uid("sink-model-fits")
-        .name("Kafka: " + config.modelFitTopic());
+        .name("Kafka: " + String.join(",", config.topicsOf(config.modelFitTopic())));
   }
 
   /**
