@@ -18,7 +18,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /** Sets up a secured broker's users and ACLs through its super user. */
-final class KafkaAccess {
+public final class KafkaAccess {
 
   private static final Logger LOG = LoggerFactory.getLogger(KafkaAccess.class);
   private static final long BOUND_SECONDS = 30;
@@ -31,7 +31,7 @@ final class KafkaAccess {
    * (those of tenants added after the storage was formatted) and every ACL of {@link
    * KafkaSecurity#acls()} (adding an existing ACL changes nothing).
    */
-  static void grant(Admin admin, KafkaSecurity security, String bootstrapServers) {
+  public static void grant(Admin admin, KafkaSecurity security, String bootstrapServers) {
     try {
       Map<String, UserScramCredentialsDescription> known =
           admin.describeUserScramCredentials().all().get(BOUND_SECONDS, TimeUnit.SECONDS);

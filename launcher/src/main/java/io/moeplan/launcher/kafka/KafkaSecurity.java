@@ -249,7 +249,7 @@ public final class KafkaSecurity {
    * The StorageTool arguments that create every user's SCRAM credential when the storage is
    * formatted, so the broker's own user exists before it first connects to itself.
    */
-  List<String> formatArguments() {
+  public List<String> formatArguments() {
     List<String> arguments = new ArrayList<>();
     passwords.forEach(
         (user, password) -> {
