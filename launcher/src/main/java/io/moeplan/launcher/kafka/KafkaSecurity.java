@@ -94,7 +94,21 @@ public final class KafkaSecurity {
    * string is the tenant of moeplan's plain topics) that has none yet.
    */
   public static KafkaSecurity prepare(Path directory, List<String> tenants) {
+    return prepare(directory, tenants, List.of());
+  }
+
+  /**
+   * As {@link #prepare(Path, List)}, with the broker's certificate valid for these host names too
+   * (besides {@code localhost} and {@code 127.0.0.1}), e.g. its name in a container network. The
+   * names apply when the keys are first made.
+   */
+  public static KafkaSecurity prepare(Path directory, List<String> tenants, List<String> hosts) {
     List<String> checked = checkTenants(tenants);
+    for (String host : hosts) {
+      if (!host.matches("[A-Za-z0-9.-]{1,253}")) {
+        throw new IllegalArgumentException("not a host name: '" + host + "'");
+      }
+    }
     try {
       Files.createDirectories(directory);
       restrictDirectory(directory);
@@ -136,7 +150,7 @@ public final class KafkaSecurity {
               Collections.unmodifiableMap(passwords),
               secrets.getProperty(KEYSTORE_PASSWORD));
       if (!Files.exists(security.keystore()) || !Files.exists(security.caCertificate())) {
-        security.generateKeys();
+        security.generateKeys(hosts);
       }
       return security;
     } catch (IOException e) {
@@ -300,6 +314,11 @@ public final class KafkaSecurity {
    * moeplan's plain topics), and nothing else.
    */
   public List<AclBinding> acls() {
+    return acls(tenants);
+  }
+
+  /** The ACLs of {@link #acls()} for these tenants (topic prefixes; empty: the plain topics). */
+  public static List<AclBinding> acls(List<String> tenants) {
     List<AclBinding> acls = new ArrayList<>();
     String job = "User:" + JOB;
     String loader = "User:" + POOL_LOADER;
@@ -371,7 +390,7 @@ public final class KafkaSecurity {
    * Makes the CA (its key stays in {@code ca.p12}), the broker's key pair with a certificate for
    * localhost signed by the CA, and the CA certificate as PEM for clients.
    */
-  private void generateKeys() throws IOException {
+  private void generateKeys(List<String> hosts) throws IOException {
     Path ca = directory.resolve("ca.p12");
     Path request = directory.resolve("broker.csr");
     Path signed = directory.resolve("broker-chain.pem");
@@ -444,7 +463,7 @@ public final class KafkaSecurity {
         "-validity",
         validity,
         "-ext",
-        "san=dns:localhost,ip:127.0.0.1",
+        san(hosts),
         "-ext",
         "eku=serverAuth,clientAuth");
     // the reply holds the whole chain, so keytool can verify it without trusting the CA first
@@ -466,6 +485,14 @@ public final class KafkaSecurity {
     for (Path file : List.of(ca, keystore(), caCertificate())) {
       restrict(file);
     }
+  }
+
+  private static String san(List<String> hosts) {
+    StringBuilder san = new StringBuilder("san=dns:localhost,ip:127.0.0.1");
+    for (String host : hosts) {
+      san.append(",dns:").append(host);
+    }
+    return san.toString();
   }
 
   /** Runs the JDK's keytool with the store password passed through its environment. */
