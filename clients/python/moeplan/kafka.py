@@ -384,6 +384,17 @@ def _assigned_consumer(config, topic, timeout):
     )
     metadata = consumer.list_topics(topic, timeout=timeout)
     described = metadata.topics.get(topic)
+    if described is not None and described.error is not None and described.error.code() in (
+        KafkaError.TOPIC_AUTHORIZATION_FAILED,
+    ):
+        consumer.close()
+        principal = "User:" + str(config.get("sasl.username", "ANONYMOUS"))
+        raise PermissionError(
+            f"not authorized to READ topic '{topic}' as {principal} on"
+            f" {config.get('bootstrap.servers')}: the broker has no ACL allowing it; a platform"
+            f" team grants it with: kafka-acls.sh --add --allow-principal {principal}"
+            f" --operation Read --topic {topic}"
+        )
     if described is None or described.error is not None or not described.partitions:
         consumer.close()
         raise ValueError(f"topic '{topic}' does not exist on the broker")

@@ -62,6 +62,12 @@ public final class KafkaSecurity {
   /** The SASL mechanism of every client. */
   public static final String MECHANISM = "SCRAM-SHA-512";
 
+  /**
+   * The second SASL mechanism of the client listener, for clients whose SCRAM fails against Kafka 4
+   * (see {@link #serverProperties}).
+   */
+  public static final String PLAIN = "PLAIN";
+
   /** Distinguished name of the broker's certificate; the controller listener's principal. */
   static final String BROKER_DN = "CN=moeplan-broker";
 
@@ -232,6 +238,11 @@ public final class KafkaSecurity {
    * The server settings of a secured single-node broker on these ports: SASL_SSL with SCRAM-SHA-512
    * for clients and between brokers, mutual TLS on the controller listener, and the standard
    * authorizer with {@link #ADMIN} and the broker's certificate as super users.
+   *
+   * <p>The same users may also log in with {@link #PLAIN} over the same TLS listener, for clients
+   * whose SCRAM fails against Kafka 4 brokers (librdkafka before 2.6.1, e.g. Debian's 2.0.2 under
+   * the Python client): the password then travels inside the TLS connection, and the principal and
+   * its ACLs are the same.
    */
   public Properties serverProperties(int port, int controllerPort) {
     Properties properties = new Properties();
@@ -240,7 +251,14 @@ public final class KafkaSecurity {
     properties.put("advertised.listeners", "SASL_SSL://localhost:" + port);
     properties.put("listener.security.protocol.map", "SASL_SSL:SASL_SSL,CONTROLLER:SSL");
     properties.put("inter.broker.listener.name", "SASL_SSL");
-    properties.put("sasl.enabled.mechanisms", MECHANISM);
+    properties.put("sasl.enabled.mechanisms", MECHANISM + "," + PLAIN);
+    StringBuilder plainUsers =
+        new StringBuilder("org.apache.kafka.common.security.plain.PlainLoginModule required");
+    passwords.forEach(
+        (user, password) ->
+            plainUsers.append(" user_").append(user).append("=\"").append(password).append('"'));
+    properties.put(
+        "listener.name.sasl_ssl.plain.sasl.jaas.config", plainUsers.append(';').toString());
     properties.put("sasl.mechanism.inter.broker.protocol", MECHANISM);
     properties.put(
         "listener.name.sasl_ssl." + MECHANISM.toLowerCase() + ".sasl.jaas.config",
