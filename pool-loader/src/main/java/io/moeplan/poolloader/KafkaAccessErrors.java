@@ -101,6 +101,23 @@ public final class KafkaAccessErrors {
     return "cannot " + operation + " topic '" + topic + "' on " + bootstrap + ": " + cause;
   }
 
+  /**
+   * What to add to a failure's own message: {@code ": "} and {@link #explain}'s sentence when the
+   * failure is a refused login or operation, the hint to connect with {@code --kafka-config} when a
+   * client without SASL got no answer, nothing otherwise.
+   */
+  public static String hint(Throwable error, String operation, String topic, Properties client) {
+    Throwable cause = rootKafkaCause(error);
+    boolean access =
+        cause instanceof TopicAuthorizationException
+            || cause instanceof GroupAuthorizationException
+            || cause instanceof AuthenticationException;
+    boolean plainTimeout =
+        cause instanceof TimeoutException
+            && !client.getProperty("security.protocol", "PLAINTEXT").startsWith("SASL");
+    return access || plainTimeout ? ": " + explain(error, operation, topic, client) : "";
+  }
+
   /** The principal the settings log in as: {@code User:name}, or {@code ANONYMOUS}. */
   static String principal(Properties client) {
     Object jaas = client.get("sasl.jaas.config");

@@ -245,10 +245,13 @@ public final class KafkaExecutorIo implements DecisionSource, ExecutorSink, Auto
   private void sendFailed(String topic, String key, Exception exception) {
     long count = failedSends.incrementAndGet();
     String problem =
-        "send with key "
+        "send to "
+            + topic
+            + " with key "
             + key
             + " failed: "
-            + KafkaAccessErrors.explain(exception, "WRITE", topic, consumerProperties);
+            + exception
+            + KafkaAccessErrors.hint(exception, "WRITE", topic, consumerProperties);
     remember(problem);
     if (count == 1) {
       LOG.warn(problem, exception);
