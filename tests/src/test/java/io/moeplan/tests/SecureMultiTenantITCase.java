@@ -2,6 +2,7 @@ package io.moeplan.tests;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.moeplan.flink.job.JobMetrics;
 import io.moeplan.flink.job.PlanSelectorConfig;
 import io.moeplan.launcher.kafka.EmbeddedKafkaBroker;
 import io.moeplan.launcher.kafka.KafkaSecurity;
@@ -11,12 +12,17 @@ import io.moeplan.schemas.ExpertLoad;
 import io.moeplan.schemas.PlanDecision;
 import io.moeplan.schemas.SampleRecords;
 import io.moeplan.schemas.Topics;
+import java.net.http.HttpClient;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.MetricOptions;
+import org.apache.flink.configuration.RestOptions;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.test.junit5.MiniClusterExtension;
@@ -52,6 +58,7 @@ class SecureMultiTenantITCase {
           new MiniClusterResourceConfiguration.Builder()
               .setNumberTaskManagers(1)
               .setNumberSlotsPerTaskManager(PARALLELISM)
+              .setConfiguration(fastMetrics())
               .build());
 
   private static LogCapture logs;
@@ -99,6 +106,7 @@ class SecureMultiTenantITCase {
     KafkaIo tenantB = new KafkaIo(broker.clientProperties(KafkaSecurity.tenantPrincipal("B")));
 
     JobClient job = PlanSelectorJobITCase.submit(config);
+    int sent = 0;
     try {
       loader.send("A.moe.plan-pool", Topics.PLAN_POOL, "A.job", SampleRecords.planPool("A.job"));
       tenantB.send("B.moe.plan-pool", Topics.PLAN_POOL, "B.job", SampleRecords.planPool("B.job"));
@@ -106,10 +114,12 @@ class SecureMultiTenantITCase {
         for (int rank = 0; rank < RANKS; rank++) {
           send(tenantA, "A", "A.job", rank, iteration);
           send(tenantB, "B", "B.job", rank, iteration);
+          sent += 2;
         }
         if (iteration == FIRST + 1) {
           // tenant A, in its own topic, claims to be a rank of B's job
           send(tenantA, "A", "B.job", 0, iteration + 1);
+          sent++;
         }
       }
 
@@ -140,6 +150,12 @@ class SecureMultiTenantITCase {
                   + " 'A.moe.expert-load': job ids in the topics of tenant 'A' must start with"
                   + " 'A.'");
       assertThat(deadLettersB).isEmpty();
+      // every load is used or dead-lettered: nothing lost
+      Map<String, Long> counts = awaitCounts(job, sent);
+      assertThat(counts.get(JobMetrics.RECORDS_IN)).isEqualTo(sent);
+      assertThat(counts.get(JobMetrics.RECORDS_USED)).isEqualTo(sent - 1);
+      assertThat(counts.get(JobMetrics.DEAD_LETTERED)).isEqualTo(1);
+      assertThat(counts.getOrDefault(JobMetrics.DUPLICATES, 0L)).isZero();
     } finally {
       PlanSelectorJobITCase.cancelAndAwait(job);
     }
@@ -168,6 +184,37 @@ class SecureMultiTenantITCase {
         assertThat(line).as("a log line").doesNotContain(secret);
       }
     }
+  }
+
+  /** The job's load counters, polled (bounded) until used + dead-lettered reach {@code sent}. */
+  private static Map<String, Long> awaitCounts(JobClient job, int sent) throws Exception {
+    Configuration client = FLINK.getClientConfiguration();
+    String base = "http://" + client.get(RestOptions.ADDRESS) + ":" + client.get(RestOptions.PORT);
+    HttpClient http = HttpClient.newHttpClient();
+    List<String> names =
+        List.of(
+            JobMetrics.RECORDS_IN,
+            JobMetrics.RECORDS_USED,
+            JobMetrics.DUPLICATES,
+            JobMetrics.DEAD_LETTERED);
+    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+    Map<String, Long> totals = Map.of();
+    while (System.nanoTime() < deadline) {
+      totals = BadInputITCase.sumCounters(http, base, job.getJobID().toString(), names);
+      if (totals.getOrDefault(JobMetrics.RECORDS_USED, 0L)
+              + totals.getOrDefault(JobMetrics.DEAD_LETTERED, 0L)
+          >= sent) {
+        return totals;
+      }
+      Thread.sleep(250);
+    }
+    return totals;
+  }
+
+  private static Configuration fastMetrics() {
+    Configuration configuration = new Configuration();
+    configuration.set(MetricOptions.METRIC_FETCHER_UPDATE_INTERVAL, Duration.ofMillis(500));
+    return configuration;
   }
 
   private static void send(KafkaIo io, String tenant, String jobId, int rank, long iteration) {
