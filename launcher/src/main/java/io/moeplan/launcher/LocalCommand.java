@@ -15,7 +15,10 @@ import io.moeplan.schemas.PlanPool;
 import io.moeplan.schemas.Tenants;
 import java.nio.file.Path;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -114,6 +117,15 @@ final class LocalCommand implements Callable<Integer> {
               + " file, whose path is printed; passwords are random and only in those files (mode"
               + " 600). See docs/security.md.")
   boolean secure;
+
+  @Option(
+      names = "--job-option",
+      paramLabel = "KEY=VALUE",
+      description =
+          "A further option of the plan-selector job (e.g. calibrate=false: decisions from the"
+              + " pool's constants alone, the same in every run of a seed, secured or not);"
+              + " repeatable.")
+  Map<String, String> jobOptions = new LinkedHashMap<>();
 
   @Option(
       names = "--topic-prefix",
@@ -292,6 +304,7 @@ final class LocalCommand implements Callable<Integer> {
                 .executorDims(hidden, ffn, tokensPerRank)
                 .decisionTimeout(timeout)
                 .access(access)
+                .jobArguments(jobArguments())
                 .build(),
             System.out);
     try (StopOnExit exit = StopOnExit.on("moeplan-local-stop", stack::stop)) {
@@ -355,7 +368,8 @@ final class LocalCommand implements Callable<Integer> {
                 new SelectorStack.Ports(kafkaPort, uiPort, windowIterations, leadIterations),
                 runFor,
                 EXTERNAL_PROGRESS_INTERVAL,
-                access),
+                access,
+                jobArguments()),
             pool,
             spec.commandLine().getOut());
     try (StopOnExit exit = StopOnExit.on("moeplan-local-stop", stack::stop)) {
@@ -365,6 +379,17 @@ final class LocalCommand implements Callable<Integer> {
   }
 
   private SelectorStack.Access access = SelectorStack.Access.PLAIN;
+
+  /** {@code --job-option KEY=VALUE} as the job's {@code --KEY VALUE} arguments. */
+  private List<String> jobArguments() {
+    List<String> arguments = new ArrayList<>();
+    jobOptions.forEach(
+        (key, value) -> {
+          arguments.add("--" + key);
+          arguments.add(value);
+        });
+    return arguments;
+  }
 
   /**
    * The broker's security and the tenant's prefix; with a prefix, a job id not given is {@code

@@ -79,4 +79,10 @@ class LocalCommandTest {
         .contains("SCRAM-SHA-512")
         .contains("--topic-prefix");
   }
+
+  @Test
+  void aJobOptionTheJobDoesNotKnowIsNamedBeforeAnythingStarts() {
+    assertThat(run("local", "--job-option", "nonsense=1", "--iterations", "1")).isEqualTo(2);
+    assertThat(err.toString()).contains("unknown option --nonsense");
+  }
 }

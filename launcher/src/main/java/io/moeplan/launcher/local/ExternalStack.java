@@ -51,12 +51,19 @@ public final class ExternalStack {
    * @param duration how long to watch before stopping; zero watches until stopped
    * @param progressInterval time between progress lines
    * @param access whether the broker is secured, and the training job's topic prefix
+   * @param jobArguments further options of the plan-selector job
    */
   public record Settings(
       SelectorStack.Ports ports,
       Duration duration,
       Duration progressInterval,
-      SelectorStack.Access access) {}
+      SelectorStack.Access access,
+      List<String> jobArguments) {
+    /** Copies the job's arguments. */
+    public Settings {
+      jobArguments = List.copyOf(jobArguments);
+    }
+  }
 
   private static final Duration POLL = Duration.ofMillis(200);
 
@@ -89,7 +96,7 @@ public final class ExternalStack {
     Pool shape = PoolRecords.fromRecord(pool);
     boolean interrupted;
     try (SelectorStack stack =
-        SelectorStack.start(settings.ports(), settings.access(), pool, List.of())) {
+        SelectorStack.start(settings.ports(), settings.access(), pool, settings.jobArguments())) {
       describe(stack, shape);
       interrupted = watch(stack.clientProperties());
       line(
