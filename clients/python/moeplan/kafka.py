@@ -105,6 +105,7 @@ class LoadPublisher:
         self.delivered = 0
         self.failed = 0
         self._failed_reported = 0
+        self._principal = "User:" + str(config.get("sasl.username", "ANONYMOUS"))
         self._producer = producer or Producer(
             _with_required(
                 {"linger.ms": 2, "acks": "all", **config},
@@ -262,7 +263,14 @@ class LoadPublisher:
             return
         self.failed += 1
         key = message.key().decode(errors="replace") if message.key() else None
-        self._problems.add(f"send to {message.topic()} with key {key} failed: {error}")
+        problem = f"send to {message.topic()} with key {key} failed: {error}"
+        if error.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED:
+            problem += (
+                f": not authorized to WRITE topic '{message.topic()}' as {self._principal}; a"
+                f" platform team grants it with: kafka-acls.sh --add --allow-principal"
+                f" {self._principal} --operation Write --topic {message.topic()}"
+            )
+        self._problems.add(problem)
 
     def flush(self, timeout=30.0):
         """Waits until every record sent is delivered or failed; raises :class:`PublishError` when

@@ -3,7 +3,9 @@
 import confluent_kafka
 import pytest
 
-from moeplan import client_config_from_properties, topic_names
+from confluent_kafka import KafkaError
+
+from moeplan import LoadPublisher, client_config_from_properties, topic_names
 from moeplan.security import read_properties, require_tenant_job
 
 # as java.util.Properties.store writes a moeplan client file: ':' and '=' in values escaped
@@ -65,3 +67,24 @@ def test_tenant_topics_and_job_ids():
         require_tenant_job("teamA", "teamB.train")
     with pytest.raises(ValueError, match="no '.'"):
         topic_names("team.A")
+
+
+class _Message:
+    def topic(self):
+        return "teamB.moe.expert-load"
+
+    def key(self):
+        return b"teamB.job/0"
+
+
+def test_a_refused_send_names_the_principal_topic_and_grant():
+    publisher = LoadPublisher(
+        {"sasl.username": "tenant-teamA"}, "teamA.job", 1, [0], producer=object()
+    )
+    publisher._delivered(KafkaError(KafkaError.TOPIC_AUTHORIZATION_FAILED), _Message())
+    assert publisher.failed == 1
+    assert publisher.recent_problems[0].endswith(
+        "not authorized to WRITE topic 'teamB.moe.expert-load' as User:tenant-teamA; a platform"
+        " team grants it with: kafka-acls.sh --add --allow-principal User:tenant-teamA"
+        " --operation Write --topic teamB.moe.expert-load"
+    )
