@@ -36,9 +36,12 @@ from moeplan import (  # noqa: E402
     LoadPublisher,
     Placement,
     parallel_config,
+    client_config_from_properties,
     read_pool,
     start_placements,
+    topic_names,
 )
+from moeplan.security import require_tenant_job  # noqa: E402
 from moeplan.torch import PlacedExperts, apply_switch, expert_counts  # noqa: E402
 
 SUBJECTS = ["the cat", "a dog", "the old man", "my friend", "the bird", "a child", "the queen"]
@@ -139,7 +142,10 @@ class Ranks:
         self.stage_layers = [
             parallel.layers_of_rank(rank, args.layers) for rank in range(args.ranks)
         ]
-        self.readers = [DecisionReader(kafka) for _ in range(args.ranks)]
+        topics = topic_names(args.topic_prefix)
+        self.readers = [
+            DecisionReader(kafka, topic=topics.plan_decisions) for _ in range(args.ranks)
+        ]
         # when each window's last load went out, and when rank 0 had all its window's decisions
         self.window_published = {}
         self.window_decided = {}
@@ -163,6 +169,8 @@ class Ranks:
             layers=range(args.layers),
             run_id=args.run_id,
             attempt=args.attempt,
+            topic=topics.expert_load,
+            times_topic=topics.worker_times,
         )
         self.first_load = None
         self.first_decision = None
@@ -252,6 +260,11 @@ def main(argv=None):
             log.flush()
 
     kafka = _kafka_config(args)
+    if args.topic_prefix is not None:
+        try:
+            require_tenant_job(args.topic_prefix, args.job)
+        except ValueError as error:
+            raise SystemExit(f"--topic-prefix/--job: {error}") from None
     ranks = None
     if args.no_moeplan:
         args.ranks, args.layers, args.experts = args.ranks or 4, args.layers or 2, args.experts or 8
@@ -261,7 +274,9 @@ def main(argv=None):
             for layer in range(args.layers)
         }
     else:
-        pool = read_pool(kafka, args.job, timeout=60)
+        pool = read_pool(
+            kafka, args.job, timeout=60, topic=topic_names(args.topic_prefix).plan_pool
+        )
         parallel = parallel_config(pool)
         fit_pool(pool, parallel, args)
         placements = start_placements(pool)
@@ -400,14 +415,10 @@ def fit_pool(pool, parallel, args):
 
 
 def _kafka_config(args):
-    config = {"bootstrap.servers": args.bootstrap_servers}
     if args.kafka_config:
-        for line in pathlib.Path(args.kafka_config).read_text().splitlines():
-            line = line.strip()
-            if line and not line.startswith("#"):
-                name, _, value = line.partition("=")
-                config[name.strip()] = value.strip()
-    return config
+        # a Java client properties file, e.g. the tenant's file a secured moeplan broker writes
+        return client_config_from_properties(args.kafka_config, args.bootstrap_servers)
+    return {"bootstrap.servers": args.bootstrap_servers}
 
 
 def parse_args(argv):
@@ -416,7 +427,16 @@ def parse_args(argv):
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     p.add_argument("--bootstrap-servers", default="localhost:9092", help="Kafka bootstrap servers")
-    p.add_argument("--kafka-config", help="a properties file of librdkafka settings (security, ...)")
+    p.add_argument(
+        "--kafka-config",
+        help="a Java Kafka client properties file (security settings, e.g. the tenant's file a"
+        " secured moeplan broker writes), mapped to librdkafka settings",
+    )
+    p.add_argument(
+        "--topic-prefix",
+        help="the tenant's topic prefix P: topics P.moe.expert-load, ...; the job id must start"
+        " with 'P.'",
+    )
     p.add_argument("--job", default="default", help="the job id the pool was published for")
     p.add_argument("--run-id", default=None, help="run id of this training run (None: the job's one run)")
     p.add_argument("--attempt", type=int, default=0, help="resumes of this run from a checkpoint")

@@ -7,6 +7,7 @@ from .follower import DecisionFollower, LayerSwitch, StepOutcome
 from .kafka import DecisionReader, LoadPublisher, PublishError, read_pool
 from .placement import Move, Placement, moves
 from .pool import ParallelConfig, parallel_config, start_placements
+from .security import TopicNames, client_config_from_properties, topic_names
 
 __all__ = [
     "DecisionFollower",
@@ -18,8 +19,11 @@ __all__ = [
     "Placement",
     "PublishError",
     "StepOutcome",
+    "TopicNames",
+    "client_config_from_properties",
     "moves",
     "parallel_config",
     "read_pool",
     "start_placements",
+    "topic_names",
 ]

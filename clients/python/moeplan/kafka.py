@@ -105,6 +105,7 @@ class LoadPublisher:
         self.delivered = 0
         self.failed = 0
         self._failed_reported = 0
+        self._principal = "User:" + str(config.get("sasl.username", "ANONYMOUS"))
         self._producer = producer or Producer(
             _with_required(
                 {"linger.ms": 2, "acks": "all", **config},
@@ -262,7 +263,14 @@ class LoadPublisher:
             return
         self.failed += 1
         key = message.key().decode(errors="replace") if message.key() else None
-        self._problems.add(f"send to {message.topic()} with key {key} failed: {error}")
+        problem = f"send to {message.topic()} with key {key} failed: {error}"
+        if error.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED:
+            problem += (
+                f": not authorized to WRITE topic '{message.topic()}' as {self._principal}; a"
+                f" platform team grants it with: kafka-acls.sh --add --allow-principal"
+                f" {self._principal} --operation Write --topic {message.topic()}"
+            )
+        self._problems.add(problem)
 
     def flush(self, timeout=30.0):
         """Waits until every record sent is delivered or failed; raises :class:`PublishError` when
@@ -384,6 +392,17 @@ def _assigned_consumer(config, topic, timeout):
     )
     metadata = consumer.list_topics(topic, timeout=timeout)
     described = metadata.topics.get(topic)
+    if described is not None and described.error is not None and described.error.code() in (
+        KafkaError.TOPIC_AUTHORIZATION_FAILED,
+    ):
+        consumer.close()
+        principal = "User:" + str(config.get("sasl.username", "ANONYMOUS"))
+        raise PermissionError(
+            f"not authorized to READ topic '{topic}' as {principal} on"
+            f" {config.get('bootstrap.servers')}: the broker has no ACL allowing it; a platform"
+            f" team grants it with: kafka-acls.sh --add --allow-principal {principal}"
+            f" --operation Read --topic {topic}"
+        )
     if described is None or described.error is not None or not described.partitions:
         consumer.close()
         raise ValueError(f"topic '{topic}' does not exist on the broker")

@@ -16,7 +16,14 @@ import time
 import pytest
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 
-from moeplan import DecisionReader, LoadPublisher, PublishError, read_pool, windows
+from moeplan import (
+    DecisionReader,
+    LoadPublisher,
+    PublishError,
+    client_config_from_properties,
+    read_pool,
+    windows,
+)
 from moeplan.codec import codec_for
 
 CLIENT = pathlib.Path(__file__).resolve().parents[1]
@@ -36,7 +43,7 @@ def free_port():
 class Stack:
     """``./moeplan local --external`` as a child process, its output collected line by line."""
 
-    def __init__(self):
+    def __init__(self, extra=(), job=JOB):
         self.lines = queue.Queue()
         self.output = []
         self.process = subprocess.Popen(
@@ -47,10 +54,11 @@ class Stack:
                 "--cluster", str(EXAMPLES / "cluster-cpu-4.yaml"),
                 "--model", str(EXAMPLES / "model-tiny-moe.yaml"),
                 "--parallel", "tp=1,pp=1,dp=4,ep=4,slots=2",
-                "--job", JOB,
+                "--job", job,
                 "--window-iterations", str(F),
                 "--lead-iterations", str(L),
                 "--ui-port", str(free_port()),
+                *extra,
             ],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -101,13 +109,13 @@ def stack():
     s.stop()
 
 
-def run_example(stack, log, *extra):
+def run_example(stack, log, *extra, job=JOB):
     return subprocess.run(
         [
             sys.executable,
             str(EXAMPLES / "train_moe.py"),
             "--bootstrap-servers", stack.bootstrap,
-            "--job", JOB,
+            "--job", job,
             "--window-iterations", str(F),
             "--lead-iterations", str(L),
             "--log", str(log),
@@ -256,3 +264,46 @@ def test_a_failed_delivery_is_raised_not_dropped():
     with pytest.raises(PublishError, match="1 records failed"):
         publisher.flush(10)
     assert publisher.failed == 1 and "job/0" in publisher.recent_problems[0]
+
+
+SECURED = re.compile(r"^secured: .* the training job connects with (\S+) ")
+
+
+def test_the_example_trains_as_a_tenant_on_a_secured_stack_and_other_topics_are_refused(tmp_path):
+    secured = Stack(("--secure", "--topic-prefix", "teamA"), job="teamA.example")
+    try:
+        client_file = None
+        for line in secured.output:
+            match = SECURED.search(line)
+            if match:
+                client_file = match.group(1)
+        assert client_file and client_file.endswith("tenant-teamA.properties"), secured.output
+        log = tmp_path / "secured.jsonl"
+        result = run_example(
+            secured,
+            log,
+            "--kafka-config", client_file,
+            "--topic-prefix", "teamA",
+            "--iterations", "40",
+            "--rate", "20",
+            job="teamA.example",
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        summary = events(log)[-1]
+        assert summary["loads_failed"] == 0 and summary["loads_sent"] == 40 * 4
+        for counters in summary["followers"]:
+            assert counters["decisions"] >= (40 // F - 1) * 2, counters
+
+        config = client_config_from_properties(client_file)
+        password = config["sasl.password"]
+        # the tenant may not read the plain topics, and is told which ACL is missing
+        with pytest.raises(PermissionError, match="not authorized to READ topic 'moe.plan-decisions'"
+                           " as User:tenant-teamA"):
+            DecisionReader(config, timeout=20)
+        # without credentials the client gets no metadata: bounded, not a hang
+        with pytest.raises(Exception):
+            read_pool({"bootstrap.servers": secured.bootstrap}, "teamA.example", timeout=5,
+                      topic="teamA.moe.plan-pool")
+        assert password not in "".join(secured.output) + result.stdout + result.stderr
+    finally:
+        secured.stop()

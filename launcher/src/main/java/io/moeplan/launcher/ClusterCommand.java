@@ -150,6 +150,15 @@ final class ClusterCommand implements Runnable {
                 + " dimensions shrunk for a CPU), 0 for none. Default: ${DEFAULT-VALUE}.")
     int executors;
 
+    @Option(
+        names = "--secure",
+        description =
+            "Secure the broker: SASL_SSL with SCRAM-SHA-512 users, a CA and key pair generated"
+                + " into STATE-DIR/security, ACLs per principal; the job, the pool loader and the"
+                + " executors connect as their own principal with the client properties files"
+                + " there (mode 600; passwords never printed). See docs/security.md.")
+    boolean secure;
+
     @Option(names = "--no-job", description = "Start the processes but submit no job.")
     boolean noJob;
 
@@ -189,6 +198,7 @@ final class ClusterCommand implements Runnable {
                 .jobArguments(jobArguments)
                 .pool(noPool ? null : new ClusterSettings.PoolSettings(job, layers))
                 .executors(noPool || noJob ? 0 : executors)
+                .secure(secure)
                 .build();
       } catch (IllegalArgumentException e) {
         throw new ParameterException(spec.commandLine(), e.getMessage(), e);

@@ -10,6 +10,7 @@ import io.moeplan.executor.process.IterationReport;
 import io.moeplan.executor.process.KafkaExecutorIo;
 import io.moeplan.schemas.JobIds;
 import io.moeplan.schemas.PlanPool;
+import io.moeplan.schemas.Tenants;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -75,7 +76,9 @@ final class ExecutorCommand implements Callable<Integer> {
 
   @Option(
       names = "--kafka-config",
-      description = "Kafka client properties file (security settings, any client setting).")
+      description =
+          "Kafka client properties file (security settings, any client setting), e.g. the"
+              + " tenant-PREFIX.properties a secured moeplan broker writes.")
   Path kafkaConfig;
 
   @Option(
@@ -161,7 +164,12 @@ final class ExecutorCommand implements Callable<Integer> {
 
   @Option(
       names = "--topic-prefix",
-      description = "Prefix (and a dot) before every topic name, for test or staging topics.")
+      paramLabel = "PREFIX",
+      description =
+          "Run as the tenant PREFIX: PREFIX and a dot before every topic name"
+              + " (PREFIX.moe.expert-load, ...); the job id must start with PREFIX. (the"
+              + " plan-selector job dead-letters loads of other tenants' jobs). Letters, digits,"
+              + " '_' or '-'.")
   String topicPrefix;
 
   @Override
@@ -285,6 +293,23 @@ final class ExecutorCommand implements Callable<Integer> {
     } else if (!workload.equals("synthetic")) {
       throw new ParameterException(
           spec.commandLine(), "--workload must be synthetic or trace:FILE, got '" + workload + "'");
+    }
+    if (topicPrefix != null) {
+      String problem = Tenants.problem(topicPrefix);
+      if (problem != null) {
+        throw new ParameterException(spec.commandLine(), "--topic-prefix: " + problem);
+      }
+      if (!Tenants.owns(topicPrefix, job)) {
+        throw new ParameterException(
+            spec.commandLine(),
+            "--job '"
+                + job
+                + "' must start with '"
+                + topicPrefix
+                + ".': the job ids of tenant --topic-prefix "
+                + topicPrefix
+                + " start with its prefix and a dot");
+      }
     }
     TopicNames topics =
         topicPrefix == null ? TopicNames.DEFAULT : TopicNames.DEFAULT.prefixed(topicPrefix);

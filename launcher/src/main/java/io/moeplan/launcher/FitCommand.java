@@ -4,6 +4,7 @@ import io.moeplan.launcher.fit.ModelFitReader;
 import io.moeplan.launcher.fit.ModelFitText;
 import io.moeplan.schemas.JobIds;
 import io.moeplan.schemas.ModelFit;
+import io.moeplan.schemas.Tenants;
 import io.moeplan.schemas.Topics;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -67,8 +68,16 @@ final class FitCommand implements Callable<Integer> {
   @Option(
       names = "--kafka-config",
       paramLabel = "FILE",
-      description = "Kafka client settings (a properties file), e.g. for security.")
+      description =
+          "Kafka client settings (a properties file), e.g. the tenant-PREFIX.properties a"
+              + " secured moeplan broker writes.")
   Path kafkaConfig;
+
+  @Option(
+      names = "--topic-prefix",
+      paramLabel = "PREFIX",
+      description = "Read the tenant PREFIX's topic, PREFIX.<topic>.")
+  String topicPrefix;
 
   private final AtomicBoolean stopping = new AtomicBoolean();
 
@@ -80,6 +89,13 @@ final class FitCommand implements Callable<Integer> {
     Duration bound = ExecutorCommand.parseDuration(spec, "--timeout", timeout);
     if (bound.isZero()) {
       throw new ParameterException(spec.commandLine(), "--timeout must be > 0");
+    }
+    if (topicPrefix != null) {
+      String problem = Tenants.problem(topicPrefix);
+      if (problem != null) {
+        throw new ParameterException(spec.commandLine(), "--topic-prefix: " + problem);
+      }
+      topic = Topics.prefixed(topicPrefix, topic);
     }
     Properties client = KafkaClientConfig.load(spec, kafkaConfig, bootstrapServers);
     PrintWriter out = spec.commandLine().getOut();

@@ -12,9 +12,13 @@ import io.moeplan.poolloader.PoolFiles;
 import io.moeplan.poolloader.PoolRecords;
 import io.moeplan.schemas.JobIds;
 import io.moeplan.schemas.PlanPool;
+import io.moeplan.schemas.Tenants;
 import java.nio.file.Path;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -98,8 +102,39 @@ final class LocalCommand implements Callable<Integer> {
   @Option(
       names = "--job",
       defaultValue = "local",
-      description = "Job id. Default: ${DEFAULT-VALUE}.")
+      description =
+          "Job id; with --topic-prefix P it must start with 'P.' (default then: P.local)."
+              + " Default: ${DEFAULT-VALUE}.")
   String job;
+
+  @Option(
+      names = "--secure",
+      description =
+          "Secure the broker: SASL_SSL with SCRAM-SHA-512 users, a CA and the broker's TLS key"
+              + " pair generated into the stack's directory, and ACLs giving each principal only"
+              + " what its role needs (the plan-selector job, the pool loader, the tenant's"
+              + " executors or training job). Every part connects with its own client properties"
+              + " file, whose path is printed; passwords are random and only in those files (mode"
+              + " 600). See docs/security.md.")
+  boolean secure;
+
+  @Option(
+      names = "--job-option",
+      paramLabel = "KEY=VALUE",
+      description =
+          "A further option of the plan-selector job (e.g. calibrate=false: decisions from the"
+              + " pool's constants alone, the same in every run of a seed, secured or not);"
+              + " repeatable.")
+  Map<String, String> jobOptions = new LinkedHashMap<>();
+
+  @Option(
+      names = "--topic-prefix",
+      paramLabel = "PREFIX",
+      description =
+          "Run as the tenant PREFIX: every topic is PREFIX.moe.expert-load, ..., the job id must"
+              + " start with PREFIX. (letters, digits, '_' or '-'), and with --secure the tenant's"
+              + " principal may use only topics starting with PREFIX. (prefixed ACLs).")
+  String topicPrefix;
 
   @Option(
       names = "--ui-port",
@@ -219,6 +254,7 @@ final class LocalCommand implements Callable<Integer> {
     if (jobProblem != null) {
       throw new ParameterException(spec.commandLine(), "--job: " + jobProblem);
     }
+    access = access();
     if (external) {
       return callExternal();
     }
@@ -267,6 +303,8 @@ final class LocalCommand implements Callable<Integer> {
                 .trace(trace, traceSampleIterations)
                 .executorDims(hidden, ffn, tokensPerRank)
                 .decisionTimeout(timeout)
+                .access(access)
+                .jobArguments(jobArguments())
                 .build(),
             System.out);
     try (StopOnExit exit = StopOnExit.on("moeplan-local-stop", stack::stop)) {
@@ -303,7 +341,11 @@ final class LocalCommand implements Callable<Integer> {
       } catch (IllegalArgumentException e) {
         throw new ParameterException(spec.commandLine(), "--pool " + e.getMessage(), e);
       }
-      if (given(List.of("--job")).size() == 1) {
+      if (given(List.of("--job")).size() == 1 || !access.topicPrefix().isEmpty()) {
+        if (given(List.of("--job")).isEmpty()
+            && Tenants.owns(access.topicPrefix(), pool.getJobId().toString())) {
+          job = pool.getJobId().toString();
+        }
         pool.setJobId(job);
       }
     } else {
@@ -325,13 +367,56 @@ final class LocalCommand implements Callable<Integer> {
             new ExternalStack.Settings(
                 new SelectorStack.Ports(kafkaPort, uiPort, windowIterations, leadIterations),
                 runFor,
-                EXTERNAL_PROGRESS_INTERVAL),
+                EXTERNAL_PROGRESS_INTERVAL,
+                access,
+                jobArguments()),
             pool,
             spec.commandLine().getOut());
     try (StopOnExit exit = StopOnExit.on("moeplan-local-stop", stack::stop)) {
       stack.run();
     }
     return 0;
+  }
+
+  private SelectorStack.Access access = SelectorStack.Access.PLAIN;
+
+  /** {@code --job-option KEY=VALUE} as the job's {@code --KEY VALUE} arguments. */
+  private List<String> jobArguments() {
+    List<String> arguments = new ArrayList<>();
+    jobOptions.forEach(
+        (key, value) -> {
+          arguments.add("--" + key);
+          arguments.add(value);
+        });
+    return arguments;
+  }
+
+  /**
+   * The broker's security and the tenant's prefix; with a prefix, a job id not given is {@code
+   * PREFIX.local}, and a given one must start with {@code PREFIX.}.
+   */
+  private SelectorStack.Access access() {
+    if (topicPrefix == null) {
+      return new SelectorStack.Access(secure, "");
+    }
+    String problem = Tenants.problem(topicPrefix);
+    if (problem != null) {
+      throw new ParameterException(spec.commandLine(), "--topic-prefix: " + problem);
+    }
+    if (given(List.of("--job")).isEmpty()) {
+      job = topicPrefix + "." + job;
+    } else if (!Tenants.owns(topicPrefix, job)) {
+      throw new ParameterException(
+          spec.commandLine(),
+          "--job '"
+              + job
+              + "' must start with '"
+              + topicPrefix
+              + ".': the job ids of tenant --topic-prefix "
+              + topicPrefix
+              + " start with its prefix and a dot");
+    }
+    return new SelectorStack.Access(secure, topicPrefix);
   }
 
   /** Time between external mode's progress lines. */

@@ -14,6 +14,7 @@ import picocli.CommandLine.Command;
       LocalCommand.class,
       ClusterCommand.class,
       BrokerCommand.class,
+      SecurityCommand.class,
       ExecutorCommand.class,
       PoolCommand.class,
       RebalanceCommand.class,

@@ -9,12 +9,15 @@ import io.moeplan.planner.pool.ProgressListener;
 import io.moeplan.planner.spec.ClusterSpec;
 import io.moeplan.planner.spec.ModelSpec;
 import io.moeplan.planner.spec.SpecLoader;
+import io.moeplan.poolloader.KafkaAccessErrors;
 import io.moeplan.poolloader.PoolFiles;
 import io.moeplan.poolloader.PoolPublisher;
 import io.moeplan.poolloader.PoolRecords;
 import io.moeplan.poolloader.TraceHistory;
 import io.moeplan.schemas.JobIds;
 import io.moeplan.schemas.PlanPool;
+import io.moeplan.schemas.Tenants;
+import io.moeplan.schemas.Topics;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -229,8 +232,18 @@ final class PoolCommand implements Runnable {
     @Option(
         names = "--kafka-config",
         description =
-            "Kafka producer properties file (security settings and any other client setting).")
+            "Kafka producer properties file (security settings and any other client setting),"
+                + " e.g. the moeplan-pool-loader.properties or tenant-PREFIX.properties a"
+                + " secured moeplan broker writes.")
     Path kafkaConfig;
+
+    @Option(
+        names = "--topic-prefix",
+        paramLabel = "PREFIX",
+        description =
+            "Publish to the tenant PREFIX's topic, PREFIX.<topic>; the job id must then start"
+                + " with PREFIX. (the plan-selector job ignores other tenants' pools).")
+    String topicPrefix;
 
     @Override
     public Integer call() throws Exception {
@@ -247,17 +260,34 @@ final class PoolCommand implements Runnable {
         }
         pool.setJobId(job);
       }
+      String target = topic;
+      if (topicPrefix != null) {
+        String problem = Tenants.problem(topicPrefix);
+        if (problem != null) {
+          throw new ParameterException(spec.commandLine(), "--topic-prefix: " + problem);
+        }
+        if (!Tenants.owns(topicPrefix, pool.getJobId().toString())) {
+          throw new ParameterException(
+              spec.commandLine(),
+              "job id '"
+                  + pool.getJobId()
+                  + "' must start with '"
+                  + topicPrefix
+                  + ".' to be published for tenant --topic-prefix "
+                  + topicPrefix
+                  + " (--job renames it)");
+        }
+        target = Topics.prefixed(topicPrefix, topic);
+      }
       Properties properties = KafkaClientConfig.load(spec, kafkaConfig, bootstrapServers);
       RecordMetadata metadata;
       try {
-        metadata = PoolPublisher.publish(pool, topic, properties);
+        metadata = PoolPublisher.publish(pool, target, properties);
       } catch (ExecutionException | TimeoutException | KafkaException e) {
         Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
         spec.commandLine()
             .getErr()
-            .printf(
-                "publish: cannot publish to topic '%s' on %s: %s%n",
-                topic, bootstrapServers, cause.getMessage());
+            .printf("publish: %s%n", KafkaAccessErrors.explain(cause, "WRITE", target, properties));
         return 1;
       }
       spec.commandLine()

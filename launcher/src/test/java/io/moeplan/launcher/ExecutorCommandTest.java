@@ -93,6 +93,12 @@ class ExecutorCommandTest {
     assertThat(err.toString()).contains("--job: job id must be non-blank without '/', got 'a/b'");
   }
 
+  @Test
+  void aTenantsJobIdMustStartWithItsPrefix() {
+    assertThat(executor("--topic-prefix", "teamA")).isEqualTo(2);
+    assertThat(err.toString()).contains("--job 'j' must start with 'teamA.'");
+  }
+
   private static ExecutorCommand parse(String... args) {
     ExecutorCommand command = new ExecutorCommand();
     new CommandLine(command).parseArgs(args);

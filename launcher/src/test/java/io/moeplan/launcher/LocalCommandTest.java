@@ -57,4 +57,32 @@ class LocalCommandTest {
     assertThat(run("local", "--external", "--pool", "no-such.pool")).isEqualTo(2);
     assertThat(err.toString()).contains("--pool").contains("no-such.pool");
   }
+
+  @Test
+  void aTenantsJobIdMustStartWithItsPrefix() {
+    assertThat(run("local", "--topic-prefix", "teamA", "--job", "teamB.x")).isEqualTo(2);
+    assertThat(err.toString())
+        .contains("--job 'teamB.x' must start with 'teamA.': the job ids of tenant --topic-prefix");
+  }
+
+  @Test
+  void aTopicPrefixWithADotIsRefused() {
+    assertThat(run("local", "--topic-prefix", "team.a")).isEqualTo(2);
+    assertThat(err.toString()).contains("--topic-prefix: topic prefix must be 1-100 letters");
+  }
+
+  @Test
+  void helpExplainsSecureAndTopicPrefix() {
+    assertThat(run("local", "--help")).isZero();
+    assertThat(out.toString())
+        .contains("--secure")
+        .contains("SCRAM-SHA-512")
+        .contains("--topic-prefix");
+  }
+
+  @Test
+  void aJobOptionTheJobDoesNotKnowIsNamedBeforeAnythingStarts() {
+    assertThat(run("local", "--job-option", "nonsense=1", "--iterations", "1")).isEqualTo(2);
+    assertThat(err.toString()).contains("unknown option --nonsense");
+  }
 }

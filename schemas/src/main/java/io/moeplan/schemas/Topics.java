@@ -70,6 +70,25 @@ public final class Topics {
     return ALL.stream().filter(topic -> topic.name().equals(name)).findFirst();
   }
 
+  /**
+   * The name of a registered topic under a tenant's topic prefix: {@code prefix.name}, or {@code
+   * name} itself for the empty prefix (moeplan's plain topics).
+   */
+  public static String prefixed(String prefix, String name) {
+    return prefix == null || prefix.isEmpty() ? name : prefix + "." + name;
+  }
+
+  /** Every registered topic renamed under a tenant's topic prefix ({@link #prefixed}). */
+  public static List<Topic<?, ?>> forPrefix(String prefix) {
+    return ALL.stream()
+        .<Topic<?, ?>>map(topic -> renamed(topic, prefixed(prefix, topic.name())))
+        .toList();
+  }
+
+  private static <K, V> Topic<K, V> renamed(Topic<K, V> topic, String name) {
+    return new Topic<>(name, topic.keyCodec(), topic.valueCodec(), topic.compacted());
+  }
+
   /** Key of an {@link ExpertLoad} record. */
   public static String expertLoadKey(String jobId, int rank) {
     return RankKey.format(jobId, rank);

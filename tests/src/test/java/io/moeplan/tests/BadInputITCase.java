@@ -240,6 +240,7 @@ class BadInputITCase {
         config.deadLetterTopic(),
         config.workerTimesTopic(),
         config.modelFitTopic(),
+        config.topicPrefixes(),
         config.windowIterations(),
         config.leadIterations(),
         config.windowTimeout(),
@@ -283,7 +284,8 @@ class BadInputITCase {
     return totals;
   }
 
-  private static Map<String, Long> sumCounters(
+  /** Each counter of {@code wanted}, summed over every operator and subtask of the job. */
+  static Map<String, Long> sumCounters(
       HttpClient http, String base, String jobId, List<String> wanted) throws Exception {
     Map<String, Long> totals = new java.util.TreeMap<>();
     JsonNode job = get(http, base + "/jobs/" + jobId);

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import io.moeplan.launcher.kafka.KafkaSecurity;
 import io.moeplan.schemas.Topic;
 import io.moeplan.schemas.Topics;
 import java.io.IOException;
@@ -14,9 +15,14 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
+import org.apache.kafka.common.acl.AclBinding;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -113,6 +119,170 @@ class DockerComposeFileTest {
     JsonNode moeplan = YAML.readTree(composeFile.toFile()).path("x-moeplan");
     assertThat(moeplan.path("build").path("dockerfile").asText()).isEqualTo("docker/Dockerfile");
     assertThat(moeplan.path("build").path("target").asText()).isEqualTo("runtime");
+  }
+
+  @Test
+  void composeImplementationAcceptsTheSecuredProfile() throws Exception {
+    assumeTrue(
+        run(List.of("docker-compose", "version")).isPresent(),
+        "docker-compose is not installed (Debian: apt-get install docker-compose): the secured"
+            + " compose file is not validated by a compose implementation");
+    Optional<Result> config =
+        run(
+            List.of(
+                "docker-compose",
+                "-f",
+                composeFile.toString(),
+                "-f",
+                secureFile().toString(),
+                "config"));
+    assertThat(config).isPresent();
+    assertThat(config.get().exitCode()).as("docker-compose config: %s", config.get()).isZero();
+  }
+
+  @Test
+  void theSecuredProfileOverridesServicesOfTheBaseFile() throws IOException {
+    JsonNode base = YAML.readTree(composeFile.toFile()).path("services");
+    JsonNode secure = YAML.readTree(secureFile().toFile()).path("services");
+    String readme = Files.readString(root.resolve("README.md"));
+
+    for (String service : fieldNames(secure)) {
+      if (!service.equals("security-init")) {
+        assertThat(fieldNames(base)).as("the base file has service %s", service).contains(service);
+      }
+    }
+    assertThat(secure.path("security-init").path("command").get(0).asText())
+        .contains("moeplan security init --dir /etc/moeplan/security --host kafka --port 19092");
+    assertThat(readme)
+        .contains(
+            "docker compose -f docker/docker-compose.yml -f docker/docker-compose.secure.yml up"
+                + " --build",
+            "`security-init`");
+    assertThat(Files.readString(secureFile())).doesNotContainPattern("(?i)password\\s*=");
+  }
+
+  @Test
+  void theSecuredTopicsServiceCreatesEveryTopicAndGrantsExactlyTheRolesAcls() throws IOException {
+    JsonNode services = YAML.readTree(secureFile().toFile()).path("services");
+    String script = services.path("topics").path("command").get(0).asText();
+
+    for (Topic<?, ?> topic : Topics.ALL) {
+      assertThat(script)
+          .containsPattern(
+              "(?m)^create " + Pattern.quote(topic.name()) + " " + topic.cleanupPolicy() + "$");
+    }
+    Set<String> granted = new TreeSet<>();
+    for (String line : script.lines().map(String::trim).toList()) {
+      if (line.startsWith("acl ")) {
+        granted.addAll(expand(line));
+      }
+    }
+    Set<String> wanted = new TreeSet<>();
+    for (AclBinding acl : KafkaSecurity.acls(List.of(""))) {
+      wanted.add(
+          acl.entry().principal()
+              + " "
+              + acl.entry().operation()
+              + " "
+              + acl.pattern().resourceType()
+              + " "
+              + acl.pattern().name()
+              + " "
+              + acl.pattern().patternType());
+    }
+    assertThat(granted).isEqualTo(wanted);
+  }
+
+  @Test
+  void everySecuredServiceGetsTheClientFilesItNamesOnItsOwnVolume() throws IOException {
+    JsonNode services = YAML.readTree(secureFile().toFile()).path("services");
+    String init = services.path("security-init").path("command").get(0).asText();
+    // share /shares/VOLUME UID:GID FILE... -> the files of each volume
+    Map<String, Set<String>> filesOf = new TreeMap<>();
+    Map<String, String> mountOf = new TreeMap<>();
+    for (JsonNode volume : services.path("security-init").path("volumes")) {
+      String[] parts = volume.asText().split(":");
+      mountOf.put(parts[1], parts[0]);
+    }
+    for (String line : init.lines().map(String::trim).toList()) {
+      if (line.startsWith("share /")) {
+        String[] words = line.split(" ");
+        filesOf.put(mountOf.get(words[1]), new TreeSet<>(List.of(words).subList(3, words.length)));
+      }
+    }
+    assertThat(filesOf).containsOnlyKeys("kafka-security", "flink-security", "moeplan-security");
+    Map<String, String> expected =
+        Map.of(
+            "job-submit", "moeplan-job.properties",
+            "pool-loader", "moeplan-pool-loader.properties",
+            "executor-0", "moeplan-tenant.properties",
+            "executor-1", "moeplan-tenant.properties",
+            "executor-gpu", "moeplan-tenant.properties",
+            "topics", "moeplan-admin.properties");
+    expected.forEach(
+        (service, file) ->
+            assertThat(services.path(service).path("command").toString())
+                .as("%s connects with %s", service, file)
+                .contains("/etc/moeplan/security/" + file));
+    for (String service : List.of("pool-loader", "executor-0", "executor-1", "executor-gpu")) {
+      assertThat(volumeAt(services.path(service))).isEqualTo("moeplan-security");
+    }
+    for (String service : List.of("jobmanager", "taskmanager")) {
+      assertThat(volumeAt(services.path(service))).isEqualTo("flink-security");
+    }
+    assertThat(volumeAt(services.path("kafka"))).isEqualTo("kafka-security");
+    assertThat(volumeAt(services.path("topics"))).isEqualTo("kafka-security");
+    assertThat(filesOf.get("moeplan-security"))
+        .contains("ca.pem", "moeplan-pool-loader.properties", "moeplan-tenant.properties");
+    assertThat(filesOf.get("flink-security")).containsExactly("ca.pem", "moeplan-job.properties");
+    assertThat(filesOf.get("kafka-security"))
+        .contains("ca.pem", "broker.p12", "broker.properties", "format.args")
+        .doesNotContain("moeplan-job.properties", "moeplan-tenant.properties");
+  }
+
+  /** The volume a service mounts at /etc/moeplan/security. */
+  private static String volumeAt(JsonNode service) {
+    for (JsonNode volume : service.path("volumes")) {
+      String[] parts = volume.asText().split(":");
+      if (parts[1].equals("/etc/moeplan/security")) {
+        return parts[0];
+      }
+    }
+    return null;
+  }
+
+  /**
+   * The ACLs of one {@code acl --allow-principal P --operation O... (--topic T)... | --group G
+   * [--resource-pattern-type prefixed]} line, as "principal OPERATION TYPE name PATTERN".
+   */
+  private static List<String> expand(String line) {
+    List<String> words = List.of(line.split("\\s+"));
+    String principal = null;
+    String pattern = "LITERAL";
+    List<String> operations = new ArrayList<>();
+    List<String> resources = new ArrayList<>();
+    for (int i = 1; i < words.size(); i += 2) {
+      String value = words.get(i + 1);
+      switch (words.get(i)) {
+        case "--allow-principal" -> principal = value;
+        case "--operation" -> operations.add(value.toUpperCase(java.util.Locale.ROOT));
+        case "--topic" -> resources.add("TOPIC " + value);
+        case "--group" -> resources.add("GROUP " + value);
+        case "--resource-pattern-type" -> pattern = value.toUpperCase(java.util.Locale.ROOT);
+        default -> throw new AssertionError("unexpected " + words.get(i) + " in " + line);
+      }
+    }
+    List<String> acls = new ArrayList<>();
+    for (String operation : operations) {
+      for (String resource : resources) {
+        acls.add(principal + " " + operation + " " + resource + " " + pattern);
+      }
+    }
+    return acls;
+  }
+
+  private static Path secureFile() {
+    return root.resolve("docker/docker-compose.secure.yml");
   }
 
   private static List<String> fieldNames(JsonNode node) {

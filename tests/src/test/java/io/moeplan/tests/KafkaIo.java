@@ -7,6 +7,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
+import java.util.function.Supplier;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -22,10 +23,20 @@ final class KafkaIo {
 
   static final Duration READ_BOUND = Duration.ofSeconds(90);
 
-  private final EmbeddedKafkaBroker broker;
+  private final Supplier<Properties> client;
 
   KafkaIo(EmbeddedKafkaBroker broker) {
-    this.broker = broker;
+    this.client = broker::clientProperties;
+  }
+
+  /** Produces and reads with these client settings (e.g. one principal's on a secured broker). */
+  KafkaIo(Properties clientProperties) {
+    this.client =
+        () -> {
+          Properties copy = new Properties();
+          copy.putAll(clientProperties);
+          return copy;
+        };
   }
 
   /** Sends one value with the codecs of {@code codecs} to the topic named {@code topicName}. */
@@ -39,7 +50,7 @@ final class KafkaIo {
   }
 
   private void sendRaw(String topicName, byte[] key, byte[] value) {
-    Properties properties = broker.clientProperties();
+    Properties properties = client.get();
     properties.put(ProducerConfig.ACKS_CONFIG, "all");
     try (KafkaProducer<byte[], byte[]> producer =
         new KafkaProducer<>(properties, new ByteArraySerializer(), new ByteArraySerializer())) {
@@ -54,7 +65,7 @@ final class KafkaIo {
    * read, decoded with {@code codecs}.
    */
   <K, V> List<V> readAtLeast(String topicName, Topic<K, V> codecs, int count) {
-    Properties properties = broker.clientProperties();
+    Properties properties = client.get();
     properties.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
     List<V> values = new ArrayList<>();
     try (KafkaConsumer<byte[], byte[]> consumer =

@@ -3,10 +3,21 @@ package io.moeplan.flink.job;
 import static io.moeplan.flink.job.PlanSelectorOptions.*;
 
 import io.moeplan.planner.selector.SelectorOptions;
+import io.moeplan.schemas.Tenants;
+import io.moeplan.schemas.Topics;
+import java.io.IOException;
+import java.io.InputStream;
 import java.io.Serializable;
+import java.lang.reflect.RecordComponent;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Properties;
 import java.util.TreeMap;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.Configuration;
@@ -23,6 +34,7 @@ import org.apache.flink.configuration.description.HtmlFormatter;
  * @param deadLetterTopic output topic of dead letters
  * @param workerTimesTopic input topic of measured worker times
  * @param modelFitTopic output topic of calibrated models
+ * @param topicPrefixes the tenants sharing the job, as topic prefixes; empty: the topics as named
  * @param windowIterations replan interval F
  * @param leadIterations effective iteration = last iteration of the window + lead
  * @param windowTimeout how long a window waits for missing ranks
@@ -48,6 +60,7 @@ public record PlanSelectorConfig(
     String deadLetterTopic,
     String workerTimesTopic,
     String modelFitTopic,
+    List<String> topicPrefixes,
     int windowIterations,
     int leadIterations,
     Duration windowTimeout,
@@ -121,7 +134,70 @@ public record PlanSelectorConfig(
     require(!bufferTimeout.isNegative(), BUFFER_TIMEOUT, bufferTimeout, ">= 0");
     require(parallelism >= 1, PARALLELISM, parallelism, ">= 1");
     require(!bootstrapServers.isBlank(), BOOTSTRAP_SERVERS, bootstrapServers, "non-blank");
+    for (String prefix : topicPrefixes) {
+      String problem = Tenants.problem(prefix);
+      if (problem != null) {
+        throw new IllegalArgumentException("option --" + TOPIC_PREFIX.key() + ": " + problem);
+      }
+    }
+    if (new HashSet<>(topicPrefixes).size() != topicPrefixes.size()) {
+      throw new IllegalArgumentException(
+          "option --" + TOPIC_PREFIX.key() + " repeats a prefix: " + topicPrefixes);
+    }
+    topicPrefixes = List.copyOf(topicPrefixes);
     kafkaProperties = Map.copyOf(new TreeMap<>(kafkaProperties));
+  }
+
+  /** Whether tenants share the job ({@code --topic-prefix} given). */
+  public boolean tenanted() {
+    return !topicPrefixes.isEmpty();
+  }
+
+  /**
+   * The names of one kind of topic the job uses: {@code P.name} for every tenant prefix P, or
+   * {@code name} alone without tenants.
+   */
+  public List<String> topicsOf(String name) {
+    return tenanted()
+        ? topicPrefixes.stream().map(prefix -> Topics.prefixed(prefix, name)).toList()
+        : List.of(name);
+  }
+
+  /**
+   * The settings with the values of Kafka client settings that carry secrets (passwords, JAAS
+   * configurations, keys) hidden, so the config can be logged.
+   */
+  @Override
+  public String toString() {
+    StringBuilder text = new StringBuilder("PlanSelectorConfig[");
+    RecordComponent[] components = PlanSelectorConfig.class.getRecordComponents();
+    for (int i = 0; i < components.length; i++) {
+      String name = components[i].getName();
+      Object value;
+      try {
+        value = components[i].getAccessor().invoke(this);
+      } catch (ReflectiveOperationException e) {
+        throw new IllegalStateException(e);
+      }
+      if (name.equals("kafkaProperties")) {
+        Map<String, String> shown = new TreeMap<>();
+        kafkaProperties.forEach(
+            (key, setting) -> shown.put(key, isSecret(key) ? "[hidden]" : setting));
+        value = shown;
+      }
+      text.append(i == 0 ? "" : ", ").append(name).append('=').append(value);
+    }
+    return text.append(']').toString();
+  }
+
+  /** Whether a Kafka client setting's value is a secret. */
+  static boolean isSecret(String key) {
+    String lower = key.toLowerCase(Locale.ROOT);
+    return lower.contains("password")
+        || lower.contains("jaas")
+        || lower.contains("secret")
+        || lower.endsWith(".key")
+        || lower.contains("credentials");
   }
 
   /** The defaults of every option. */
@@ -132,6 +208,22 @@ public record PlanSelectorConfig(
   /** Reads the settings from a Flink configuration (keys as in {@link PlanSelectorOptions}). */
   public static PlanSelectorConfig from(Configuration configuration) {
     Map<String, String> kafka = new TreeMap<>();
+    String bootstrapServers = configuration.get(BOOTSTRAP_SERVERS);
+    Optional<String> kafkaConfig = configuration.getOptional(KAFKA_CONFIG);
+    if (kafkaConfig.isPresent()) {
+      Properties file = new Properties();
+      try (InputStream in = Files.newInputStream(Path.of(kafkaConfig.get()))) {
+        file.load(in);
+      } catch (IOException e) {
+        throw new IllegalArgumentException(
+            "option --" + KAFKA_CONFIG.key() + ": cannot read " + kafkaConfig.get() + ": " + e, e);
+      }
+      file.stringPropertyNames().forEach(key -> kafka.put(key, file.getProperty(key)));
+      String inFile = kafka.remove("bootstrap.servers");
+      if (inFile != null && configuration.getOptional(BOOTSTRAP_SERVERS).isEmpty()) {
+        bootstrapServers = inFile.trim();
+      }
+    }
     configuration
         .toMap()
         .forEach(
@@ -142,7 +234,7 @@ public record PlanSelectorConfig(
             });
     try {
       return new PlanSelectorConfig(
-          configuration.get(BOOTSTRAP_SERVERS),
+          bootstrapServers,
           configuration.get(GROUP_ID),
           configuration.get(EXPERT_LOAD_TOPIC),
           configuration.get(PLAN_POOL_TOPIC),
@@ -150,6 +242,7 @@ public record PlanSelectorConfig(
           configuration.get(DEAD_LETTER_TOPIC),
           configuration.get(WORKER_TIMES_TOPIC),
           configuration.get(MODEL_FIT_TOPIC),
+          topicPrefixes(configuration),
           configuration.get(WINDOW_ITERATIONS),
           configuration.get(LEAD_ITERATIONS),
           configuration.get(WINDOW_TIMEOUT),
@@ -187,6 +280,14 @@ public record PlanSelectorConfig(
         }
       }
       throw e;
+    }
+  }
+
+  private static List<String> topicPrefixes(Configuration configuration) {
+    try {
+      return Tenants.parse(configuration.get(TOPIC_PREFIX));
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("option --" + TOPIC_PREFIX.key() + ": " + e.getMessage());
     }
   }
 

@@ -9,6 +9,7 @@ import io.moeplan.flink.input.RankGate;
 import io.moeplan.flink.input.RankLoad;
 import io.moeplan.flink.input.RawRecord;
 import io.moeplan.flink.input.RawRecordDeserializer;
+import io.moeplan.flink.input.TenantGuard;
 import io.moeplan.flink.layer.LayerSample;
 import io.moeplan.flink.layer.LayerWindowSelector;
 import io.moeplan.flink.layer.RankWindowAggregator;
@@ -17,9 +18,12 @@ import io.moeplan.schemas.DeadLetter;
 import io.moeplan.schemas.ModelFit;
 import io.moeplan.schemas.PlanDecision;
 import io.moeplan.schemas.PlanPool;
+import io.moeplan.schemas.Tenants;
 import io.moeplan.schemas.Topic;
 import io.moeplan.schemas.Topics;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Properties;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
@@ -78,6 +82,26 @@ public final class PlanSelectorJob {
       DataStream<RawRecord> pools,
       DataStream<RawRecord> workerTimes,
       PlanSelectorConfig config) {
+    DataStream<DeadLetter> foreignJobs = null;
+    if (config.tenanted()) {
+      // tenant A's topics carry only A's jobs: anything else is refused before it is used
+      SingleOutputStreamOperator<RawRecord> guardedLoads =
+          guard(loads, TenantGuard.Input.LOADS, config, config.expertLoadTopic(), "loads");
+      SingleOutputStreamOperator<RawRecord> guardedTimes =
+          guard(
+              workerTimes,
+              TenantGuard.Input.WORKER_TIMES,
+              config,
+              config.workerTimesTopic(),
+              "worker-times");
+      pools = guard(pools, TenantGuard.Input.POOLS, config, config.planPoolTopic(), "pools");
+      foreignJobs =
+          guardedLoads
+              .getSideOutput(DeadLetters.TAG)
+              .union(guardedTimes.getSideOutput(DeadLetters.TAG));
+      loads = guardedLoads;
+      workerTimes = guardedTimes;
+    }
     // every subtask of the gate, the calibrator and the selector sees every pool (broadcast state)
     SingleOutputStreamOperator<PlanPool> decodedPools =
         pools.process(new PoolDecoder()).uid("decode-plan-pool").name("Decode plan pools");
@@ -151,10 +175,26 @@ public final class PlanSelectorJob {
                         config.staticPlacement()),
                     List.of(PoolState.DESCRIPTOR, PoolState.FITS)))
             .uid("layer-window-selector");
+    DataStream<DeadLetter> deadLetters =
+        admitted.getSideOutput(DeadLetters.TAG).union(fits.getSideOutput(DeadLetters.TAG));
     return new Outputs(
-        decisions,
-        admitted.getSideOutput(DeadLetters.TAG).union(fits.getSideOutput(DeadLetters.TAG)),
-        fits);
+        decisions, foreignJobs == null ? deadLetters : deadLetters.union(foreignJobs), fits);
+  }
+
+  private static SingleOutputStreamOperator<RawRecord> guard(
+      DataStream<RawRecord> input,
+      TenantGuard.Input kind,
+      PlanSelectorConfig config,
+      String topic,
+      String name) {
+    Map<String, String> tenantOfTopic = new HashMap<>();
+    for (String prefix : config.topicPrefixes()) {
+      tenantOfTopic.put(Topics.prefixed(prefix, topic), prefix);
+    }
+    return input
+        .process(new TenantGuard(kind, tenantOfTopic))
+        .uid("tenant-guard-" + name)
+        .name("Refuse other tenants' jobs (" + name + ")");
   }
 
   /**
@@ -172,19 +212,19 @@ public final class PlanSelectorJob {
         env.fromSource(
                 source(config, config.expertLoadTopic(), config.groupId()),
                 WatermarkStrategy.noWatermarks(),
-                "Kafka: " + config.expertLoadTopic())
+                "Kafka: " + String.join(",", config.topicsOf(config.expertLoadTopic())))
             .uid("source-expert-load");
     DataStream<RawRecord> pools =
         env.fromSource(
                 source(config, config.planPoolTopic(), config.groupId() + "-pools"),
                 WatermarkStrategy.noWatermarks(),
-                "Kafka: " + config.planPoolTopic())
+                "Kafka: " + String.join(",", config.topicsOf(config.planPoolTopic())))
             .uid("source-plan-pool");
     DataStream<RawRecord> workerTimes =
         env.fromSource(
                 source(config, config.workerTimesTopic(), config.groupId() + "-worker-times"),
                 WatermarkStrategy.noWatermarks(),
-                "Kafka: " + config.workerTimesTopic())
+                "Kafka: " + String.join(",", config.topicsOf(config.workerTimesTopic())))
             .uid("source-worker-times");
     Outputs outputs = build(loads, pools, workerTimes, config);
     outputs
@@ -192,33 +232,33 @@ public final class PlanSelectorJob {
         .sinkTo(
             sink(
                 config,
-                config.planDecisionsTopic(),
                 Topics.PLAN_DECISIONS,
-                decision -> Topics.planDecisionKey(decision.getJobId(), decision.getLayer())))
+                decision -> Topics.planDecisionKey(decision.getJobId(), decision.getLayer()),
+                byJob(config, config.planDecisionsTopic(), PlanDecision::getJobId)))
         .uid("sink-plan-decisions")
-        .name("Kafka: " + config.planDecisionsTopic());
+        .name("Kafka: " + String.join(",", config.topicsOf(config.planDecisionsTopic())));
     outputs
         .deadLetters()
         .sinkTo(
             sink(
                 config,
-                config.deadLetterTopic(),
                 Topics.EXPERT_LOAD_DLQ,
                 letter ->
                     Topics.deadLetterKey(
-                        letter.getSourceTopic(), letter.getPartition(), letter.getOffset())))
+                        letter.getSourceTopic(), letter.getPartition(), letter.getOffset()),
+                bySourceTopic(config)))
         .uid("sink-dead-letters")
-        .name("Kafka: " + config.deadLetterTopic());
+        .name("Kafka: " + String.join(",", config.topicsOf(config.deadLetterTopic())));
     outputs
         .modelFits()
         .sinkTo(
             sink(
                 config,
-                config.modelFitTopic(),
                 Topics.MODEL_FIT,
-                fit -> Topics.modelFitKey(fit.getJobId())))
+                fit -> Topics.modelFitKey(fit.getJobId()),
+                byJob(config, config.modelFitTopic(), ModelFit::getJobId)))
         .uid("sink-model-fits")
-        .name("Kafka: " + config.modelFitTopic());
+        .name("Kafka: " + String.join(",", config.topicsOf(config.modelFitTopic())));
   }
 
   /**
@@ -259,11 +299,54 @@ public final class PlanSelectorJob {
     env.execute(JOB_NAME);
   }
 
+  /**
+   * Where an output record goes: the topic as named, or with tenants the topic of the tenant its
+   * job id names (the tenant guards let through only jobs of a tenant of the job).
+   */
+  private static <V> RegistrySerializer.TopicOf<V> byJob(
+      PlanSelectorConfig config, String topic, RegistrySerializer.KeyOf<V> jobIdOf) {
+    if (!config.tenanted()) {
+      return value -> topic;
+    }
+    return value -> {
+      String jobId = jobIdOf.apply(value);
+      String prefix = Tenants.prefixOf(jobId);
+      if (prefix == null) {
+        throw new IllegalStateException("job id '" + jobId + "' names no tenant");
+      }
+      return Topics.prefixed(prefix, topic);
+    };
+  }
+
+  /** Dead letters go to the dead-letter topic of the tenant whose topic the record came from. */
+  private static RegistrySerializer.TopicOf<DeadLetter> bySourceTopic(PlanSelectorConfig config) {
+    String topic = config.deadLetterTopic();
+    if (!config.tenanted()) {
+      return letter -> topic;
+    }
+    HashMap<String, String> deadLetterTopicOf = new HashMap<>();
+    for (String prefix : config.topicPrefixes()) {
+      String target = Topics.prefixed(prefix, topic);
+      for (String input :
+          List.of(config.expertLoadTopic(), config.planPoolTopic(), config.workerTimesTopic())) {
+        deadLetterTopicOf.put(Topics.prefixed(prefix, input), target);
+      }
+    }
+    return letter -> {
+      String target = deadLetterTopicOf.get(letter.getSourceTopic());
+      if (target == null) {
+        throw new IllegalStateException(
+            "dead letter from '" + letter.getSourceTopic() + "', a topic of no tenant");
+      }
+      return target;
+    };
+  }
+
   private static KafkaSource<RawRecord> source(
       PlanSelectorConfig config, String topic, String groupId) {
     return KafkaSource.<RawRecord>builder()
         .setBootstrapServers(config.bootstrapServers())
-        .setTopics(topic)
+        .setTopics(config.topicsOf(topic))
         .setGroupId(groupId)
         .setStartingOffsets(OffsetsInitializer.committedOffsets(OffsetResetStrategy.EARLIEST))
         .setDeserializer(new RawRecordDeserializer())
@@ -273,13 +356,13 @@ public final class PlanSelectorJob {
 
   private static <V> KafkaSink<V> sink(
       PlanSelectorConfig config,
-      String topicName,
       Topic<String, V> topic,
-      RegistrySerializer.KeyOf<V> key) {
+      RegistrySerializer.KeyOf<V> key,
+      RegistrySerializer.TopicOf<V> target) {
     return KafkaSink.<V>builder()
         .setBootstrapServers(config.bootstrapServers())
         .setDeliveryGuarantee(DeliveryGuarantee.AT_LEAST_ONCE)
-        .setRecordSerializer(new RegistrySerializer<>(topic, topicName, key))
+        .setRecordSerializer(new RegistrySerializer<>(topic, target, key))
         .setKafkaProducerConfig(producerProperties(config))
         .build();
   }

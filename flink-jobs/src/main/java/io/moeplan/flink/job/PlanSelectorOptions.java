@@ -74,6 +74,32 @@ public final class PlanSelectorOptions {
               "Compacted topic the ModelFit records go to: each job's calibrated constants and"
                   + " the model's measured error.");
 
+  /** Tenant topic prefixes. */
+  public static final ConfigOption<String> TOPIC_PREFIX =
+      ConfigOptions.key("topic-prefix")
+          .stringType()
+          .defaultValue("")
+          .withDescription(
+              "Tenants sharing the job, as topic prefixes, comma separated (e.g. teamA,teamB)."
+                  + " For each prefix P the job reads P.<expert-load-topic>, P.<plan-pool-topic>"
+                  + " and P.<worker-times-topic>, writes the decisions, model fits and dead letters"
+                  + " of P's jobs to P.<plan-decisions-topic>, P.<model-fit-topic> and"
+                  + " P.<dead-letter-topic>, and requires every job id read from P's topics to"
+                  + " start with 'P.': a load or worker-times record with another tenant's job id"
+                  + " is dead-lettered to P's dead-letter topic, such a pool is ignored. Empty (the"
+                  + " default): one tenant on the topics as named.");
+
+  /** A Kafka client properties file. */
+  public static final ConfigOption<String> KAFKA_CONFIG =
+      ConfigOptions.key("kafka-config")
+          .stringType()
+          .noDefaultValue()
+          .withDescription(
+              "Kafka client properties file (e.g. the moeplan-job.properties a secured moeplan"
+                  + " broker writes: security.protocol, sasl.*, ssl.*) for the job's sources and"
+                  + " sinks; --kafka.<setting> arguments override its settings, and"
+                  + " --bootstrap-servers its bootstrap.servers.");
+
   /** Replan interval F. */
   public static final ConfigOption<Integer> WINDOW_ITERATIONS =
       ConfigOptions.key(DecisionWindows.WINDOW_ITERATIONS_FLAG.substring(2))
@@ -243,6 +269,8 @@ public final class PlanSelectorOptions {
           DEAD_LETTER_TOPIC,
           WORKER_TIMES_TOPIC,
           MODEL_FIT_TOPIC,
+          TOPIC_PREFIX,
+          KAFKA_CONFIG,
           WINDOW_ITERATIONS,
           LEAD_ITERATIONS,
           WINDOW_TIMEOUT,

@@ -7,8 +7,9 @@ import org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema;
 import org.apache.kafka.clients.producer.ProducerRecord;
 
 /**
- * Writes values with the codecs of a registered topic (see {@link Topics}) to a target topic name,
- * keyed by a function of the value. Holds only names, so it serializes with the job graph.
+ * Writes values with the codecs of a registered topic (see {@link Topics}) to the topic a function
+ * of the value names (one topic, or the topic of the value's tenant), keyed by a function of the
+ * value. Holds only names and functions, so it serializes with the job graph.
  */
 final class RegistrySerializer<V> implements KafkaRecordSerializationSchema<V> {
 
@@ -21,11 +22,17 @@ final class RegistrySerializer<V> implements KafkaRecordSerializationSchema<V> {
   }
 
   private final String registryTopic;
-  private final String targetTopic;
+  private final TopicOf<V> targetTopic;
   private final KeyOf<V> key;
   private transient Topic<String, V> topic;
 
-  RegistrySerializer(Topic<String, V> registered, String targetTopic, KeyOf<V> key) {
+  /** The topic a value goes to. */
+  @FunctionalInterface
+  interface TopicOf<V> extends Serializable {
+    String apply(V value);
+  }
+
+  RegistrySerializer(Topic<String, V> registered, TopicOf<V> targetTopic, KeyOf<V> key) {
     this.registryTopic = registered.name();
     this.targetTopic = targetTopic;
     this.key = key;
@@ -42,7 +49,7 @@ final class RegistrySerializer<V> implements KafkaRecordSerializationSchema<V> {
                   .orElseThrow(() -> new IllegalStateException("unknown topic " + registryTopic));
     }
     return new ProducerRecord<>(
-        targetTopic,
+        targetTopic.apply(value),
         null,
         timestamp,
         topic.keyCodec().encode(key.apply(value)),

@@ -5,9 +5,12 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.moeplan.planner.selector.SelectorOptions;
 import io.moeplan.schemas.DecisionWindows;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import org.apache.flink.configuration.ConfigOption;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class PlanSelectorConfigTest {
 
@@ -87,6 +90,56 @@ class PlanSelectorConfigTest {
         .containsEntry("sasl.mechanism", "PLAIN")
         .hasSize(2);
     assertThat(PlanSelectorConfig.usage()).contains("--kafka.<setting>");
+  }
+
+  @Test
+  void readsAKafkaConfigFileAndNeverShowsItsSecrets(@TempDir Path directory) throws Exception {
+    Path file = directory.resolve("moeplan-job.properties");
+    Files.writeString(
+        file,
+        "bootstrap.servers=broker:9093\n"
+            + "security.protocol=SASL_SSL\n"
+            + "sasl.jaas.config=ScramLoginModule required username=\"u\" password=\"s3cr3t\";\n"
+            + "ssl.truststore.password=tru5t\n");
+
+    PlanSelectorConfig config =
+        PlanSelectorConfig.fromArgs(
+            "--kafka-config", file.toString(), "--kafka.security.protocol", "SSL");
+
+    assertThat(config.bootstrapServers()).isEqualTo("broker:9093");
+    assertThat(config.kafkaProperties())
+        .containsEntry("security.protocol", "SSL")
+        .containsKey("sasl.jaas.config")
+        .doesNotContainKey("bootstrap.servers");
+    assertThat(config.toString())
+        .doesNotContain("s3cr3t")
+        .doesNotContain("tru5t")
+        .contains("sasl.jaas.config=[hidden]", "security.protocol=SSL");
+    assertThat(
+            PlanSelectorConfig.fromArgs(
+                    "--kafka-config", file.toString(), "--bootstrap-servers", "other:1")
+                .bootstrapServers())
+        .isEqualTo("other:1");
+    assertThatThrownBy(
+            () -> PlanSelectorConfig.fromArgs("--kafka-config", directory.resolve("no").toString()))
+        .hasMessageContaining("option --kafka-config: cannot read");
+  }
+
+  @Test
+  void topicPrefixesNameEachTenantsTopics() {
+    PlanSelectorConfig config = PlanSelectorConfig.fromArgs("--topic-prefix", "teamA, teamB");
+
+    assertThat(config.tenanted()).isTrue();
+    assertThat(config.topicsOf(config.expertLoadTopic()))
+        .containsExactly("teamA.moe.expert-load", "teamB.moe.expert-load");
+    assertThat(PlanSelectorConfig.defaults().tenanted()).isFalse();
+    assertThat(PlanSelectorConfig.defaults().topicsOf("moe.expert-load"))
+        .containsExactly("moe.expert-load");
+    assertThatThrownBy(() -> PlanSelectorConfig.fromArgs("--topic-prefix", "team.a"))
+        .hasMessageContaining("option --topic-prefix: topic prefix must be")
+        .hasMessageContaining("'team.a'");
+    assertThatThrownBy(() -> PlanSelectorConfig.fromArgs("--topic-prefix", "a,b,a"))
+        .hasMessageContaining("option --topic-prefix: topic prefix 'a' is given twice");
   }
 
   @Test

@@ -1,6 +1,7 @@
 package io.moeplan.executor.process;
 
 import io.moeplan.executor.decisions.DecisionSource;
+import io.moeplan.poolloader.KafkaAccessErrors;
 import io.moeplan.poolloader.PoolRecords;
 import io.moeplan.schemas.ExpertLoad;
 import io.moeplan.schemas.PlanDecision;
@@ -20,6 +21,9 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.AuthenticationException;
+import org.apache.kafka.common.errors.AuthorizationException;
+import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.slf4j.Logger;
@@ -97,9 +101,20 @@ public final class KafkaExecutorIo implements DecisionSource, ExecutorSink, Auto
         properties, new ByteArrayDeserializer(), new ByteArrayDeserializer());
   }
 
-  private static void assignFromBeginning(
+  /**
+   * Assigns every partition of {@code topic} from its start; a refused login or topic, or a broker
+   * that does not answer, is an {@link IllegalArgumentException} naming the principal, the topic
+   * and the ACL that is missing.
+   */
+  private void assignFromBeginning(
       KafkaConsumer<byte[], byte[]> consumer, String topic, Duration bound) {
-    var infos = consumer.partitionsFor(topic, bound);
+    List<org.apache.kafka.common.PartitionInfo> infos;
+    try {
+      infos = consumer.partitionsFor(topic, bound);
+    } catch (AuthorizationException | AuthenticationException | TimeoutException e) {
+      throw new IllegalArgumentException(
+          KafkaAccessErrors.explain(e, "READ", topic, consumerProperties), e);
+    }
     if (infos == null || infos.isEmpty()) {
       throw new IllegalArgumentException("topic '" + topic + "' does not exist on the broker");
     }
@@ -229,7 +244,14 @@ public final class KafkaExecutorIo implements DecisionSource, ExecutorSink, Auto
 
   private void sendFailed(String topic, String key, Exception exception) {
     long count = failedSends.incrementAndGet();
-    String problem = "send to " + topic + " with key " + key + " failed: " + exception;
+    String problem =
+        "send to "
+            + topic
+            + " with key "
+            + key
+            + " failed: "
+            + exception
+            + KafkaAccessErrors.hint(exception, "WRITE", topic, consumerProperties);
     remember(problem);
     if (count == 1) {
       LOG.warn(problem, exception);

@@ -2,6 +2,7 @@ package io.moeplan.launcher.cluster;
 
 import io.moeplan.launcher.CpuExecutorPool;
 import io.moeplan.launcher.kafka.EmbeddedKafkaBroker;
+import io.moeplan.launcher.kafka.KafkaSecurity;
 import io.moeplan.schemas.DecisionWindows;
 import java.io.File;
 import java.io.IOException;
@@ -12,6 +13,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Properties;
 import java.util.TreeMap;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
@@ -102,15 +104,33 @@ final class ClusterConfiguration {
    */
   void write() throws IOException {
     writeLogConfig();
-    EmbeddedKafkaBroker.format(
+    Properties broker =
         EmbeddedKafkaBroker.singleNodeProperties(
             settings.kafkaPort(),
             settings.kafkaControllerPort(),
             state.resolve("kafka"),
-            KAFKA_PARTITIONS),
-        kafkaConfigFile(),
-        Uuid.randomUuid().toString());
+            KAFKA_PARTITIONS);
+    List<String> formatArguments = List.of();
+    if (settings.secure()) {
+      KafkaSecurity security = KafkaSecurity.prepare(securityDirectory(state), List.of(""));
+      broker.putAll(
+          security.serverProperties(settings.kafkaPort(), settings.kafkaControllerPort()));
+      formatArguments = security.formatArguments();
+      security.writeClientFiles("localhost:" + settings.kafkaPort());
+    }
+    EmbeddedKafkaBroker.format(
+        broker, kafkaConfigFile(), Uuid.randomUuid().toString(), formatArguments);
     writeFlinkConfig();
+  }
+
+  /** Where a secured cluster keeps its CA, keys, secrets and client properties files. */
+  static Path securityDirectory(Path state) {
+    return state.resolve("security");
+  }
+
+  /** The client properties file of {@code user} of a secured cluster. */
+  static Path clientFile(Path state, String user) {
+    return securityDirectory(state).resolve(user + ".properties");
   }
 
   /** The broker's command line ({@code kafka.Kafka} on {@code conf/kafka.properties}). */
@@ -194,6 +214,11 @@ final class ClusterConfiguration {
                 "executor",
                 "--bootstrap-servers",
                 "localhost:" + settings.kafkaPort()));
+    if (settings.secure()) {
+      command.addAll(
+          List.of(
+              "--kafka-config", clientFile(state, KafkaSecurity.tenantPrincipal("")).toString()));
+    }
     command.addAll(options);
     return command;
   }

@@ -34,6 +34,9 @@ import java.util.Objects;
  * @param pool whether {@link LocalCluster#up()} builds and publishes a pool, and for which job
  * @param executors CPU executor processes {@code up} starts for the pool's job (they need a pool),
  *     sharing its ranks
+ * @param secure whether the broker runs SASL_SSL with SCRAM users and ACLs, every process
+ *     connecting as its own principal with the client files in {@code security/} ({@link
+ *     io.moeplan.launcher.kafka.KafkaSecurity})
  */
 public record ClusterSettings(
     Path stateDirectory,
@@ -52,7 +55,8 @@ public record ClusterSettings(
     PlanSelectorConfig jobConfig,
     int parallelism,
     PoolSettings pool,
-    int executors) {
+    int executors,
+    boolean secure) {
 
   /**
    * The pool {@code up} builds with the built-in example specs and publishes.
@@ -137,6 +141,7 @@ public record ClusterSettings(
     private int parallelism = 2;
     private PoolSettings pool = new PoolSettings("default", 12);
     private int executors;
+    private boolean secure;
 
     private Builder(Path stateDirectory, List<Path> classpath, Path jobJar) {
       this.stateDirectory = stateDirectory;
@@ -216,6 +221,12 @@ public record ClusterSettings(
       return this;
     }
 
+    /** Whether the broker is secured (default false). */
+    public Builder secure(boolean value) {
+      secure = value;
+      return this;
+    }
+
     /** CPU executor processes for the pool's job (default 0). */
     public Builder executors(int value) {
       executors = value;
@@ -263,7 +274,8 @@ public record ClusterSettings(
           jobConfig(),
           parallelism,
           pool,
-          executors);
+          executors,
+          secure);
     }
   }
 }

@@ -1,6 +1,7 @@
 package io.moeplan.launcher.cluster;
 
 import java.io.PrintStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
@@ -48,6 +49,12 @@ public record ClusterStatus(
         i ->
             out.printf(
                 "Kafka %s, dashboard http://localhost:%d%n", i.bootstrapServers(), i.restPort()));
+    Path security = ClusterConfiguration.securityDirectory(stateDirectory);
+    if (Files.isDirectory(security)) {
+      out.printf(
+          "secured: SASL_SSL, SCRAM-SHA-512, ACLs; client properties per principal in %s%n",
+          security);
+    }
     out.printf("job: %s%n", job);
   }
 }

@@ -1,10 +1,14 @@
 package io.moeplan.launcher.cluster;
 
 import io.moeplan.launcher.Directories;
+import io.moeplan.launcher.kafka.KafkaAccess;
+import io.moeplan.launcher.kafka.KafkaSecurity;
 import io.moeplan.schemas.Topic;
 import io.moeplan.schemas.Topics;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.PrintStream;
+import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.file.Files;
@@ -92,7 +96,8 @@ public final class LocalCluster {
     checkFree(settings.restPort(), "Flink dashboard port (--ui-port)");
     checkFree(settings.rpcPort(), "JobManager RPC port (--rpc-port)");
     for (String folder :
-        List.of("pids", "logs", "conf", "kafka", "checkpoints", "rocksdb", "tmp", "web")) {
+        List.of(
+            "pids", "logs", "conf", "kafka", "security", "checkpoints", "rocksdb", "tmp", "web")) {
       Directories.deleteRecursively(state.resolve(folder));
       Files.createDirectories(state.resolve(folder));
     }
@@ -115,15 +120,30 @@ public final class LocalCluster {
       startTaskManager(settings, index);
     }
     awaitKafka(info.bootstrapServers());
-    createTopics(info.bootstrapServers(), Topics.ALL);
-    out.printf("Kafka broker on %s%n", info.bootstrapServers());
+    createTopics(adminProperties(info.bootstrapServers()), Topics.ALL);
+    if (settings.secure()) {
+      KafkaSecurity security =
+          KafkaSecurity.prepare(ClusterConfiguration.securityDirectory(state), List.of(""));
+      try (Admin admin = Admin.create(adminProperties(info.bootstrapServers()))) {
+        KafkaAccess.grant(admin, security, info.bootstrapServers());
+      }
+      out.printf(
+          "Kafka broker on %s (SASL_SSL, SCRAM-SHA-512, ACLs; client properties per principal in"
+              + " %s)%n",
+          info.bootstrapServers(), security.directory());
+    } else {
+      out.printf("Kafka broker on %s%n", info.bootstrapServers());
+    }
     awaitTaskManagers(settings.restPort(), settings.taskManagers());
     out.printf(
         "Flink dashboard on http://localhost:%d (%d task managers x %d slots)%n",
         settings.restPort(), settings.taskManagers(), settings.slotsPerTaskManager());
     if (settings.pool() != null) {
       PoolBootstrap.publish(
-          settings.pool(), settings.executors() > 0, info.bootstrapServers(), out);
+          settings.pool(),
+          settings.executors() > 0,
+          clientProperties(info.bootstrapServers(), KafkaSecurity.POOL_LOADER),
+          out);
     }
     if (settings.submitJob()) {
       String jobId = submit(settings, settings.jobArguments());
@@ -158,6 +178,11 @@ public final class LocalCluster {
             state.resolve("checkpoints").toUri().toString(),
             "--parallelism",
             Integer.toString(settings.parallelism())));
+    Path jobClient = ClusterConfiguration.clientFile(state, KafkaSecurity.JOB);
+    if (Files.exists(jobClient)) {
+      // the job reads its credentials from the file: no password in its arguments
+      arguments.addAll(List.of("--kafka-config", jobClient.toString()));
+    }
     arguments.addAll(jobArguments);
     return rest.run(jarId, arguments, settings.parallelism());
   }
@@ -335,7 +360,7 @@ public final class LocalCluster {
 
   private void awaitKafka(String bootstrapServers) {
     long deadline = System.nanoTime() + READY_TIMEOUT.toNanos();
-    try (Admin admin = admin(bootstrapServers)) {
+    try (Admin admin = admin(adminProperties(bootstrapServers))) {
       while (true) {
         processes.requireAlive(KAFKA);
         try {
@@ -357,7 +382,18 @@ public final class LocalCluster {
 
   /** Creates the topics that do not exist yet, with the cluster's partition count. */
   public static void createTopics(String bootstrapServers, List<Topic<?, ?>> topics) {
-    try (Admin admin = admin(bootstrapServers)) {
+    Properties properties = new Properties();
+    properties.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+    createTopics(properties, topics);
+  }
+
+  /**
+   * Creates the topics that do not exist yet, with the cluster's partition count, as the client of
+   * {@code client} (the admin's on a secured cluster).
+   */
+  public static void createTopics(Properties client, List<Topic<?, ?>> topics) {
+    String bootstrapServers = client.getProperty(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG);
+    try (Admin admin = admin(client)) {
       Set<String> existing = admin.listTopics().names().get(30, TimeUnit.SECONDS);
       List<NewTopic> missing = new ArrayList<>();
       for (Topic<?, ?> topic : topics) {
@@ -398,9 +434,31 @@ public final class LocalCluster {
     }
   }
 
-  private static Admin admin(String bootstrapServers) {
+  /**
+   * Client settings of {@code user} on this cluster's broker: its client file on a secured cluster
+   * (there is one when {@code security/} holds it), the bootstrap servers alone otherwise.
+   */
+  public Properties clientProperties(String bootstrapServers, String user) {
     Properties properties = new Properties();
+    Path file = ClusterConfiguration.clientFile(state, user);
+    if (Files.exists(file)) {
+      try (InputStream in = Files.newInputStream(file)) {
+        properties.load(in);
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot read " + file, e);
+      }
+    }
     properties.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+    return properties;
+  }
+
+  private Properties adminProperties(String bootstrapServers) {
+    return clientProperties(bootstrapServers, KafkaSecurity.ADMIN);
+  }
+
+  private static Admin admin(Properties client) {
+    Properties properties = new Properties();
+    properties.putAll(client);
     properties.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, "5000");
     properties.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, "10000");
     return Admin.create(properties);

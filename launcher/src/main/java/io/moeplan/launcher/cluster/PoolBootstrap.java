@@ -39,16 +39,15 @@ final class PoolBootstrap {
   static void publish(
       ClusterSettings.PoolSettings pool,
       boolean forCpuExecutors,
-      String bootstrapServers,
+      Properties client,
       PrintStream out) {
+    String bootstrapServers = client.getProperty(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG);
     long started = System.nanoTime();
     Pool built =
         forCpuExecutors
             ? cpuPool(pool.layers()).search(PoolOptions.defaults(), null)
             : new PoolSearch(exampleCluster(), exampleModel(pool.layers()), PoolOptions.defaults())
                 .search(ProgressListener.NONE);
-    Properties client = new Properties();
-    client.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
     try {
       PoolPublisher.publish(
           PoolRecords.toRecord(built, pool.jobId(), Instant.now(), "moeplan cluster up"),

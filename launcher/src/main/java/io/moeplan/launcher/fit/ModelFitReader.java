@@ -1,5 +1,6 @@
 package io.moeplan.launcher.fit;
 
+import io.moeplan.poolloader.KafkaAccessErrors;
 import io.moeplan.schemas.ModelFit;
 import io.moeplan.schemas.Topics;
 import io.moeplan.schemas.wire.WireFormatException;
@@ -16,6 +17,8 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.AuthenticationException;
+import org.apache.kafka.common.errors.AuthorizationException;
 import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
@@ -62,8 +65,15 @@ public final class ModelFitReader implements AutoCloseable {
                 + properties.get(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG)
                 + " within "
                 + bound.toSeconds()
-                + " s",
+                + " s"
+                + (properties.getProperty("security.protocol", "PLAINTEXT").startsWith("SASL")
+                    ? ""
+                    : "; if the broker is secured (SASL_SSL), connect with its client properties:"
+                        + " --kafka-config FILE"),
             e);
+      } catch (AuthorizationException | AuthenticationException e) {
+        throw new IllegalArgumentException(
+            KafkaAccessErrors.explain(e, "READ", topic, properties), e);
       }
       if (infos == null || infos.isEmpty()) {
         throw new IllegalArgumentException(

@@ -58,6 +58,9 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
   private final List<Topic<?, ?>> topics;
   private final Map<String, String> overrides;
   private final String clusterId;
+  private final boolean secure;
+  private final List<String> tenants;
+  private KafkaSecurity security;
   private KafkaRaftServer server;
 
   private EmbeddedKafkaBroker(Builder builder) throws IOException {
@@ -72,6 +75,8 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
     this.topics = List.copyOf(builder.topics);
     this.overrides = Map.copyOf(builder.overrides);
     this.clusterId = Uuid.randomUuid().toString();
+    this.secure = builder.secure;
+    this.tenants = List.copyOf(builder.tenants);
   }
 
   /** A builder with the defaults: temporary directory, free ports, every moeplan topic. */
@@ -88,6 +93,10 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
       throw new IllegalStateException("broker already running on " + bootstrapServers());
     }
     long started = System.nanoTime();
+    if (secure && security == null) {
+      security = KafkaSecurity.prepare(dataDirectory.resolve("security"), tenants);
+      security.writeClientFiles(bootstrapServers());
+    }
     Properties properties = serverProperties();
     format(properties);
     KafkaRaftServer raftServer =
@@ -97,6 +106,14 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
     try (Admin admin = admin()) {
       awaitReady(admin);
       createTopics(admin, topics);
+      for (String tenant : tenants) {
+        if (!tenant.isEmpty()) {
+          createTopics(admin, Topics.forPrefix(tenant));
+        }
+      }
+      if (security != null) {
+        KafkaAccess.grant(admin, security, bootstrapServers());
+      }
     }
     LOG.info(
         "Kafka broker ready on {} in {} ms (data in {})",
@@ -138,11 +155,49 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
     }
   }
 
-  /** Client properties that reach this broker, to be extended by producers and consumers. */
+  /**
+   * Client properties that reach this broker, to be extended by producers and consumers; on a
+   * secured broker those of its super user {@link KafkaSecurity#ADMIN}.
+   */
   public Properties clientProperties() {
+    if (secure) {
+      return clientProperties(KafkaSecurity.ADMIN);
+    }
     Properties properties = new Properties();
     properties.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers());
     return properties;
+  }
+
+  /**
+   * Client properties that authenticate as {@code user} (a principal of {@link KafkaSecurity}) on
+   * this secured broker.
+   *
+   * @throws IllegalStateException when the broker is not secured or not yet started
+   */
+  public Properties clientProperties(String user) {
+    return security().clientProperties(user, bootstrapServers());
+  }
+
+  /** Whether clients must authenticate (SASL_SSL) and be authorized by ACLs. */
+  public boolean isSecure() {
+    return secure;
+  }
+
+  /**
+   * The keys, passwords and client files of this secured broker (prepared by its first {@link
+   * #start()}).
+   */
+  public KafkaSecurity security() {
+    if (security == null) {
+      throw new IllegalStateException(
+          secure ? "the secured broker has not been started yet" : "the broker is not secured");
+    }
+    return security;
+  }
+
+  /** The topic prefixes of the tenants whose topics (and, when secured, users) this broker has. */
+  public List<String> tenants() {
+    return tenants;
   }
 
   /** Stops the broker and deletes its data directory if it created it. */
@@ -157,6 +212,9 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
   private Properties serverProperties() {
     Properties properties =
         singleNodeProperties(port, controllerPort, dataDirectory.resolve("logs"), partitions);
+    if (security != null) {
+      properties.putAll(security.serverProperties(port, controllerPort));
+    }
     properties.putAll(overrides);
     return properties;
   }
@@ -191,7 +249,11 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
   }
 
   private void format(Properties properties) {
-    format(properties, dataDirectory.resolve("server.properties"), clusterId);
+    format(
+        properties,
+        dataDirectory.resolve("server.properties"),
+        clusterId,
+        security == null ? List.of() : security.formatArguments());
   }
 
   /**
@@ -199,20 +261,34 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
    * StorageTool (a storage formatted before is kept).
    */
   public static void format(Properties properties, Path config, String clusterId) {
-    try (OutputStream out = Files.newOutputStream(config)) {
-      properties.store(out, "moeplan single-node Kafka broker");
+    format(properties, config, clusterId, List.of());
+  }
+
+  /**
+   * As {@link #format(Properties, Path, String)}, with further StorageTool arguments (e.g. the
+   * SCRAM users of a secured broker); the file is readable by its owner only, as it may hold the
+   * keystore password.
+   */
+  public static void format(
+      Properties properties, Path config, String clusterId, List<String> moreArguments) {
+    try {
+      Files.deleteIfExists(config);
+      Files.createFile(config);
+      KafkaSecurity.restrict(config);
+      try (OutputStream out = Files.newOutputStream(config)) {
+        properties.store(out, "moeplan single-node Kafka broker");
+      }
     } catch (IOException e) {
       throw new UncheckedIOException("cannot write " + config, e);
     }
+    List<String> arguments =
+        new ArrayList<>(
+            List.of("format", "-t", clusterId, "-c", config.toString(), "--ignore-formatted"));
+    arguments.addAll(moreArguments);
     ByteArrayOutputStream output = new ByteArrayOutputStream();
     int exitCode;
     try (PrintStream print = new PrintStream(output, true, StandardCharsets.UTF_8)) {
-      exitCode =
-          StorageTool.execute(
-              new String[] {
-                "format", "-t", clusterId, "-c", config.toString(), "--ignore-formatted"
-              },
-              print);
+      exitCode = StorageTool.execute(arguments.toArray(String[]::new), print);
     } catch (Exception e) {
       throw new IllegalStateException("cannot format the Kafka storage of " + config, e);
     }
@@ -223,7 +299,12 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
               + " failed with exit code "
               + exitCode
               + ": "
-              + output.toString(StandardCharsets.UTF_8));
+              // without the bootstrap records: they hold the SCRAM users' salted keys
+              + output
+                  .toString(StandardCharsets.UTF_8)
+                  .lines()
+                  .filter(line -> !line.contains("UserScramCredentialRecord"))
+                  .collect(java.util.stream.Collectors.joining("\n")));
     }
   }
 
@@ -302,8 +383,32 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
     private int partitions = 2;
     private final List<Topic<?, ?>> topics = new ArrayList<>(Topics.ALL);
     private final Map<String, String> overrides = new LinkedHashMap<>();
+    private boolean secure;
+    private final List<String> tenants = new ArrayList<>();
 
     private Builder() {}
+
+    /**
+     * Secures the broker: SASL_SSL with SCRAM-SHA-512 users, TLS keys and a CA generated into
+     * {@code security/} of the data directory, and ACLs granting each principal only what its role
+     * needs ({@link KafkaSecurity}).
+     */
+    public Builder secure(boolean secure) {
+      this.secure = secure;
+      return this;
+    }
+
+    /**
+     * The tenants: topic prefixes whose topics ({@code prefix.moe.expert-load}, ...) the broker
+     * creates besides the configured ones, and, when secured, whose principals and prefixed ACLs it
+     * sets up; the empty prefix is the tenant of moeplan's plain topics. Default: the plain tenant
+     * alone.
+     */
+    public Builder tenants(List<String> prefixes) {
+      tenants.clear();
+      tenants.addAll(KafkaSecurity.checkTenants(prefixes));
+      return this;
+    }
 
     /** Keeps logs in this directory (kept on close) instead of a temporary one. */
     public Builder dataDirectory(Path directory) {
@@ -347,6 +452,9 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
 
     /** Creates the broker without starting it. */
     public EmbeddedKafkaBroker build() {
+      if (tenants.isEmpty()) {
+        tenants.add("");
+      }
       try {
         return new EmbeddedKafkaBroker(this);
       } catch (IOException e) {

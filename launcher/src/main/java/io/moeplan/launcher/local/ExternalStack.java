@@ -50,8 +50,20 @@ public final class ExternalStack {
    * @param ports the broker's and dashboard's ports and the job's window and lead
    * @param duration how long to watch before stopping; zero watches until stopped
    * @param progressInterval time between progress lines
+   * @param access whether the broker is secured, and the training job's topic prefix
+   * @param jobArguments further options of the plan-selector job
    */
-  public record Settings(SelectorStack.Ports ports, Duration duration, Duration progressInterval) {}
+  public record Settings(
+      SelectorStack.Ports ports,
+      Duration duration,
+      Duration progressInterval,
+      SelectorStack.Access access,
+      List<String> jobArguments) {
+    /** Copies the job's arguments. */
+    public Settings {
+      jobArguments = List.copyOf(jobArguments);
+    }
+  }
 
   private static final Duration POLL = Duration.ofMillis(200);
 
@@ -83,7 +95,8 @@ public final class ExternalStack {
   public void run() throws Exception {
     Pool shape = PoolRecords.fromRecord(pool);
     boolean interrupted;
-    try (SelectorStack stack = SelectorStack.start(settings.ports(), pool)) {
+    try (SelectorStack stack =
+        SelectorStack.start(settings.ports(), settings.access(), pool, settings.jobArguments())) {
       describe(stack, shape);
       interrupted = watch(stack.clientProperties());
       line(
@@ -109,6 +122,20 @@ public final class ExternalStack {
     StartLayout start = shape.startLayout();
     SelectorStack.Ports ports = settings.ports();
     line("Kafka broker on " + bootstrap);
+    SelectorStack.Access access = settings.access();
+    String clientOption = "";
+    if (access.secure()) {
+      line(
+          "secured: SASL_SSL with SCRAM-SHA-512 users and ACLs; the training job connects with "
+              + stack.tenantClientFile()
+              + " (keys and every principal's client file in "
+              + stack.securityDirectory()
+              + ")");
+      clientOption = " --kafka-config " + stack.tenantClientFile();
+    }
+    if (!access.topicPrefix().isEmpty()) {
+      clientOption += " --topic-prefix " + access.topicPrefix();
+    }
     line("Flink dashboard on " + stack.dashboardUrl() + " (job " + stack.flinkJobId() + ")");
     line(
         String.format(
@@ -131,20 +158,21 @@ public final class ExternalStack {
         String.format(
             "topics: publish loads to %s (key %s/RANK), read decisions from %s (key %s/LAYER),"
                 + " the pool from %s, refused loads from %s",
-            Topics.EXPERT_LOAD.name(),
+            access.topic(Topics.EXPERT_LOAD.name()),
             job,
-            Topics.PLAN_DECISIONS.name(),
+            access.topic(Topics.PLAN_DECISIONS.name()),
             job,
-            Topics.PLAN_POOL.name(),
-            Topics.EXPERT_LOAD_DLQ.name()));
+            access.topic(Topics.PLAN_POOL.name()),
+            access.topic(Topics.EXPERT_LOAD_DLQ.name())));
     line("start the Python example against it:");
     line(
         String.format(
             Locale.ROOT,
-            "  /usr/bin/python3 %s --bootstrap-servers %s --job %s --window-iterations %d"
+            "  /usr/bin/python3 %s --bootstrap-servers %s%s --job %s --window-iterations %d"
                 + " --lead-iterations %d --ranks %d --layers %d --experts %d",
             PYTHON_EXAMPLE,
             bootstrap,
+            clientOption,
             job,
             ports.windowIterations(),
             ports.leadIterations(),
@@ -164,7 +192,9 @@ public final class ExternalStack {
     try (KafkaConsumer<byte[], byte[]> consumer =
         new KafkaConsumer<>(client, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
       List<TopicPartition> partitions = new ArrayList<>();
-      for (String topic : List.of(Topics.PLAN_DECISIONS.name(), Topics.EXPERT_LOAD_DLQ.name())) {
+      String decisions = settings.access().topic(Topics.PLAN_DECISIONS.name());
+      for (String topic :
+          List.of(decisions, settings.access().topic(Topics.EXPERT_LOAD_DLQ.name()))) {
         consumer
             .partitionsFor(topic)
             .forEach(p -> partitions.add(new TopicPartition(p.topic(), p.partition())));
@@ -173,7 +203,7 @@ public final class ExternalStack {
       consumer.seekToBeginning(partitions);
       while (!stopping.get() && System.nanoTime() < deadline) {
         for (ConsumerRecord<byte[], byte[]> record : consumer.poll(POLL)) {
-          if (record.topic().equals(Topics.PLAN_DECISIONS.name())) {
+          if (record.topic().equals(decisions)) {
             onDecision(record, job);
           } else {
             onDeadLetter(record);

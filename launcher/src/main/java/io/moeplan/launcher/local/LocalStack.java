@@ -74,6 +74,8 @@ public final class LocalStack {
    *     describes)
    * @param decisionTimeout how long the executor waits at an effective iteration for its window's
    *     decisions
+   * @param access whether the broker is secured, and the tenant's topic prefix
+   * @param jobArguments further options of the plan-selector job (e.g. {@code --calibrate false})
    */
   public record Settings(
       ClusterSpec cluster,
@@ -89,7 +91,14 @@ public final class LocalStack {
       Path trace,
       int traceSampleIterations,
       ExecutorSettings.DimOverrides executorDims,
-      Duration decisionTimeout) {
+      Duration decisionTimeout,
+      SelectorStack.Access access,
+      List<String> jobArguments) {
+
+    /** Copies the job's arguments. */
+    public Settings {
+      jobArguments = List.copyOf(jobArguments);
+    }
 
     /** Settings with the defaults of {@code moeplan local} for a cluster and model. */
     public static Builder builder(ClusterSpec cluster, ModelSpec model) {
@@ -112,6 +121,8 @@ public final class LocalStack {
       private int traceSampleIterations = 10;
       private ExecutorSettings.DimOverrides executorDims = CpuExecutorPool.DEFAULT_DIMS;
       private Duration decisionTimeout = Duration.ofSeconds(10);
+      private SelectorStack.Access access = SelectorStack.Access.PLAIN;
+      private List<String> jobArguments = List.of();
 
       private Builder(ClusterSpec cluster, ModelSpec model) {
         this.cluster = cluster;
@@ -188,6 +199,18 @@ public final class LocalStack {
         return this;
       }
 
+      /** Further options of the plan-selector job, as its command line takes them. */
+      public Builder jobArguments(List<String> value) {
+        jobArguments = value;
+        return this;
+      }
+
+      /** A secured broker or not, and the tenant's topic prefix (default: plain, no prefix). */
+      public Builder access(SelectorStack.Access value) {
+        access = value;
+        return this;
+      }
+
       /** The settings. */
       public Settings build() {
         return new Settings(
@@ -204,7 +227,9 @@ public final class LocalStack {
             trace,
             traceSampleIterations,
             executorDims,
-            decisionTimeout);
+            decisionTimeout,
+            access,
+            jobArguments);
       }
     }
   }
@@ -240,8 +265,14 @@ public final class LocalStack {
             settings.uiPort(),
             settings.windowIterations(),
             settings.leadIterations());
-    try (SelectorStack stack = SelectorStack.start(ports, pool)) {
+    try (SelectorStack stack =
+        SelectorStack.start(ports, settings.access(), pool, settings.jobArguments())) {
       out.printf("Kafka broker on %s%n", stack.bootstrapServers());
+      if (settings.access().secure()) {
+        out.printf(
+            "secured: SASL_SSL with SCRAM-SHA-512 users and ACLs; the executor connects with %s%n",
+            stack.tenantClientFile());
+      }
       out.printf("Flink dashboard on %s (job %s)%n", stack.dashboardUrl(), stack.flinkJobId());
       drive(stack.clientProperties(), pool);
       out.printf(
@@ -301,9 +332,12 @@ public final class LocalStack {
     ExecutorModel executorModel = ExecutorModel.of(pool, executorSettings.dims());
     long startedNanos = System.nanoTime();
     ModelledSteps modelled = new ModelledSteps(StepModel.ofPool(PoolRecords.fromRecord(pool)));
-    try (KafkaExecutorIo io = new KafkaExecutorIo(client, TopicNames.DEFAULT);
+    String prefix = settings.access().topicPrefix();
+    TopicNames topics = prefix.isEmpty() ? TopicNames.DEFAULT : TopicNames.DEFAULT.prefixed(prefix);
+    try (KafkaExecutorIo io = new KafkaExecutorIo(client, topics);
         ModelFitReader fits =
-            ModelFitReader.open(client, Topics.MODEL_FIT.name(), Duration.ofSeconds(30))) {
+            ModelFitReader.open(
+                client, settings.access().topic(Topics.MODEL_FIT.name()), Duration.ofSeconds(30))) {
       DecisionSource observed =
           wait -> {
             List<PlanDecision> received = io.poll(wait);

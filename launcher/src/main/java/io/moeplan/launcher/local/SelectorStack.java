@@ -4,6 +4,7 @@ import io.moeplan.flink.job.PlanSelectorConfig;
 import io.moeplan.flink.job.PlanSelectorJob;
 import io.moeplan.launcher.Directories;
 import io.moeplan.launcher.kafka.EmbeddedKafkaBroker;
+import io.moeplan.launcher.kafka.KafkaSecurity;
 import io.moeplan.poolloader.PoolPublisher;
 import io.moeplan.schemas.DecisionWindows;
 import io.moeplan.schemas.PlanPool;
@@ -45,17 +46,43 @@ public final class SelectorStack implements AutoCloseable {
    */
   public record Ports(int kafkaPort, int uiPort, int windowIterations, int leadIterations) {}
 
+  /**
+   * Who may use the stack's broker, and which topics the job serves.
+   *
+   * @param secure whether the broker is secured (SASL_SSL, SCRAM users, ACLs; see {@link
+   *     KafkaSecurity}): the job, the pool loader and the tenant each connect as their own
+   *     principal
+   * @param topicPrefix the tenant's topic prefix ({@code P.moe.expert-load}, ...); empty for the
+   *     plain topics
+   */
+  public record Access(boolean secure, String topicPrefix) {
+    /** A plain broker and the plain topics, as before security existed. */
+    public static final Access PLAIN = new Access(false, "");
+
+    /** Checks the prefix. */
+    public Access {
+      KafkaSecurity.checkTenants(List.of(topicPrefix));
+    }
+
+    /** The name of a registered topic under this prefix. */
+    public String topic(String name) {
+      return Topics.prefixed(topicPrefix, name);
+    }
+  }
+
   private static final Duration START_BOUND = Duration.ofSeconds(60);
   private static final Duration CANCEL_BOUND = Duration.ofSeconds(30);
 
   private final Path workDirectory;
   private final int uiPort;
+  private final Access access;
   private EmbeddedKafkaBroker broker;
   private JobClient job;
 
-  private SelectorStack(Path workDirectory, int uiPort) {
+  private SelectorStack(Path workDirectory, int uiPort, Access access) {
     this.workDirectory = workDirectory;
     this.uiPort = uiPort;
+    this.access = access;
   }
 
   /**
@@ -76,16 +103,47 @@ public final class SelectorStack implements AutoCloseable {
    */
   public static SelectorStack start(Ports ports, PlanPool pool, List<String> jobArguments)
       throws Exception {
+    return start(ports, Access.PLAIN, pool, jobArguments);
+  }
+
+  /**
+   * As {@link #start(Ports, PlanPool, List)}, on a broker secured or not and for the topics of a
+   * tenant's prefix as {@code access} says; a secured broker's keys and client files are in {@link
+   * #securityDirectory()}.
+   */
+  public static SelectorStack start(
+      Ports ports, Access access, PlanPool pool, List<String> jobArguments) throws Exception {
     // refused here, before the broker starts, rather than after it
     List<String> check = new ArrayList<>(List.of("--bootstrap-servers", "localhost:9092"));
     check.addAll(jobArguments);
     PlanSelectorConfig.fromArgs(check.toArray(String[]::new));
     SelectorStack stack =
-        new SelectorStack(Files.createTempDirectory("moeplan-local-"), ports.uiPort());
+        new SelectorStack(Files.createTempDirectory("moeplan-local-"), ports.uiPort(), access);
     try {
-      stack.broker = EmbeddedKafkaBroker.builder().port(ports.kafkaPort()).build().start();
-      PoolPublisher.publish(pool, Topics.PLAN_POOL.name(), stack.broker.clientProperties());
+      stack.broker =
+          EmbeddedKafkaBroker.builder()
+              .port(ports.kafkaPort())
+              .dataDirectory(stack.workDirectory.resolve("kafka"))
+              .secure(access.secure())
+              .tenants(List.of(access.topicPrefix()))
+              .build()
+              .start();
+      PoolPublisher.publish(
+          pool,
+          access.topic(Topics.PLAN_POOL.name()),
+          access.secure()
+              ? stack.broker.clientProperties(KafkaSecurity.POOL_LOADER)
+              : stack.broker.clientProperties());
       List<String> arguments = new ArrayList<>(jobArguments);
+      if (!access.topicPrefix().isEmpty()) {
+        arguments.addAll(List.of("--topic-prefix", access.topicPrefix()));
+      }
+      if (access.secure()) {
+        arguments.addAll(
+            List.of(
+                "--kafka-config",
+                stack.broker.security().clientPropertiesFile(KafkaSecurity.JOB).toString()));
+      }
       arguments.addAll(
           List.of(
               "--bootstrap-servers",
@@ -111,9 +169,34 @@ public final class SelectorStack implements AutoCloseable {
     return broker.bootstrapServers();
   }
 
-  /** Client properties that reach the broker, to be extended by producers and consumers. */
+  /**
+   * Client properties that reach the broker, to be extended by producers and consumers: on a
+   * secured broker those of the tenant's principal (its executors and training job).
+   */
   public Properties clientProperties() {
-    return broker.clientProperties();
+    return access.secure()
+        ? broker.clientProperties(KafkaSecurity.tenantPrincipal(access.topicPrefix()))
+        : broker.clientProperties();
+  }
+
+  /** Who may use the broker and which topics the job serves. */
+  public Access access() {
+    return access;
+  }
+
+  /**
+   * The client properties file of the tenant's principal on a secured broker ({@code
+   * --kafka-config} of moeplan's commands and the Python client).
+   */
+  public Path tenantClientFile() {
+    return broker
+        .security()
+        .clientPropertiesFile(KafkaSecurity.tenantPrincipal(access.topicPrefix()));
+  }
+
+  /** Where a secured broker keeps its CA, keys and client properties files. */
+  public Path securityDirectory() {
+    return broker.security().directory();
   }
 
   /** The Flink dashboard's address. */
