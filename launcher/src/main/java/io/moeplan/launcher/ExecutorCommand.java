@@ -299,16 +299,9 @@ final class ExecutorCommand implements Callable<Integer> {
       if (problem != null) {
         throw new ParameterException(spec.commandLine(), "--topic-prefix: " + problem);
       }
-      if (!Tenants.owns(topicPrefix, job)) {
-        throw new ParameterException(
-            spec.commandLine(),
-            "--job '"
-                + job
-                + "' must start with '"
-                + topicPrefix
-                + ".': the job ids of tenant --topic-prefix "
-                + topicPrefix
-                + " start with its prefix and a dot");
+      String foreign = Tenants.notOwned(topicPrefix, job);
+      if (foreign != null) {
+        throw new ParameterException(spec.commandLine(), "--job: " + foreign);
       }
     }
     TopicNames topics =

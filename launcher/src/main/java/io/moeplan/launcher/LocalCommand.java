@@ -405,16 +405,9 @@ final class LocalCommand implements Callable<Integer> {
     }
     if (given(List.of("--job")).isEmpty()) {
       job = topicPrefix + "." + job;
-    } else if (!Tenants.owns(topicPrefix, job)) {
+    } else if (Tenants.notOwned(topicPrefix, job) != null) {
       throw new ParameterException(
-          spec.commandLine(),
-          "--job '"
-              + job
-              + "' must start with '"
-              + topicPrefix
-              + ".': the job ids of tenant --topic-prefix "
-              + topicPrefix
-              + " start with its prefix and a dot");
+          spec.commandLine(), "--job: " + Tenants.notOwned(topicPrefix, job));
     }
     return new SelectorStack.Access(secure, topicPrefix);
   }

@@ -266,16 +266,10 @@ final class PoolCommand implements Runnable {
         if (problem != null) {
           throw new ParameterException(spec.commandLine(), "--topic-prefix: " + problem);
         }
-        if (!Tenants.owns(topicPrefix, pool.getJobId().toString())) {
+        String foreign = Tenants.notOwned(topicPrefix, pool.getJobId().toString());
+        if (foreign != null) {
           throw new ParameterException(
-              spec.commandLine(),
-              "job id '"
-                  + pool.getJobId()
-                  + "' must start with '"
-                  + topicPrefix
-                  + ".' to be published for tenant --topic-prefix "
-                  + topicPrefix
-                  + " (--job renames it)");
+              spec.commandLine(), "the pool's " + foreign + " (--job renames it)");
         }
         target = Topics.prefixed(topicPrefix, topic);
       }

@@ -96,7 +96,7 @@ class ExecutorCommandTest {
   @Test
   void aTenantsJobIdMustStartWithItsPrefix() {
     assertThat(executor("--topic-prefix", "teamA")).isEqualTo(2);
-    assertThat(err.toString()).contains("--job 'j' must start with 'teamA.'");
+    assertThat(err.toString()).contains("--job: job id 'j' must start with 'teamA.'");
   }
 
   private static ExecutorCommand parse(String... args) {

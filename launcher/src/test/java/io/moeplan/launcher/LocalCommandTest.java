@@ -62,7 +62,9 @@ class LocalCommandTest {
   void aTenantsJobIdMustStartWithItsPrefix() {
     assertThat(run("local", "--topic-prefix", "teamA", "--job", "teamB.x")).isEqualTo(2);
     assertThat(err.toString())
-        .contains("--job 'teamB.x' must start with 'teamA.': the job ids of tenant --topic-prefix");
+        .contains(
+            "--job: job id 'teamB.x' must start with 'teamA.': the job ids of tenant"
+                + " --topic-prefix");
   }
 
   @Test

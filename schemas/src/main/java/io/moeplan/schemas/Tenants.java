@@ -65,6 +65,23 @@ public final class Tenants {
         && jobId.charAt(prefix.length()) == '.';
   }
 
+  /**
+   * Why {@code jobId} is not a job id of the tenant {@code prefix}, or null when it is: what a user
+   * sees when an option names a job outside the tenant.
+   */
+  public static String notOwned(String prefix, String jobId) {
+    if (owns(prefix, jobId)) {
+      return null;
+    }
+    return "job id '"
+        + jobId
+        + "' must start with '"
+        + prefix
+        + ".': the job ids of tenant --topic-prefix "
+        + prefix
+        + " start with its prefix and a dot";
+  }
+
   /** The tenant prefix a job id names (the part before its first dot), or null without a dot. */
   public static String prefixOf(String jobId) {
     int dot = jobId == null ? -1 : jobId.indexOf('.');

@@ -51,17 +51,8 @@ class SecureLocalStackITCase {
   }
 
   private static String run(SelectorStack.Access access) throws Exception {
-    ModelSpec gpt = SpecLoader.loadExample("model-gpt-moe.yaml", ModelSpec.class);
     ModelSpec model =
-        new ModelSpec(
-            4,
-            gpt.expertCount(),
-            gpt.topK(),
-            gpt.hidden(),
-            gpt.ffnHidden(),
-            gpt.bytesPerElement(),
-            gpt.optimizerBytesPerParam(),
-            gpt.tokensPerRank());
+        SpecLoader.loadExample("model-gpt-moe.yaml", ModelSpec.class).withMoeLayers(4);
     LocalStack.Settings settings =
         LocalStack.Settings.builder(
                 SpecLoader.loadExample("cluster-h100-2node.yaml", ClusterSpec.class), model)
