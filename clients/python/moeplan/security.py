@@ -54,6 +54,12 @@ def require_prefix(prefix):
         raise ValueError(
             f"topic prefix must be 1-100 letters, digits, '_' or '-' (no '.'), got {prefix!r}"
         )
+    if any(name.startswith(prefix + ".") for name in topic_names()):
+        # a tenant's ACLs are prefixed by 'prefix.': they would cover the plain topics
+        raise ValueError(
+            f"topic prefix {prefix!r} is taken: moeplan's plain topics start with '{prefix}.',"
+            " so the tenant's prefixed ACLs would cover them"
+        )
     return prefix
 
 
@@ -177,6 +183,14 @@ def client_config_from_properties(path, bootstrap_servers=None, mechanism=None):
     if mechanism is not None:
         config["sasl.mechanism"] = mechanism
     elif str(config.get("sasl.mechanism", "")).upper().startswith("SCRAM") and _old_librdkafka():
+        if str(config.get("security.protocol", "")).upper() != "SASL_SSL":
+            # PLAIN sends the password as it is: only inside TLS
+            raise ValueError(
+                f"librdkafka {_librdkafka_version()} cannot log in with {config['sasl.mechanism']}"
+                f" to Kafka 4 brokers (fixed in 2.6.1), and the PLAIN fallback needs"
+                f" security.protocol=SASL_SSL, got {config.get('security.protocol')!r}: use TLS,"
+                f" a newer librdkafka, or pass mechanism= explicitly"
+            )
         LOG.warning(
             "librdkafka %s cannot log in with %s to Kafka 4 brokers (fixed in 2.6.1): logging in"
             " as %s with PLAIN over %s instead",

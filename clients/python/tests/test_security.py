@@ -38,6 +38,21 @@ def test_a_java_client_file_maps_to_librdkafka_settings(tmp_path):
     assert client_config_from_properties(path)["sasl.mechanism"] == expected
 
 
+@pytest.mark.skipif(
+    confluent_kafka.libversion()[1] >= 0x020601FF, reason="this librdkafka does SCRAM itself"
+)
+def test_the_plain_fallback_never_sends_a_password_without_tls(tmp_path):
+    path = tmp_path / "plaintext.properties"
+    path.write_text(
+        JAVA_FILE.replace("security.protocol=SASL_SSL", "security.protocol=SASL_PLAINTEXT")
+    )
+    with pytest.raises(ValueError, match="the PLAIN fallback needs security.protocol=SASL_SSL"):
+        client_config_from_properties(path)
+    # asked for explicitly, SCRAM is kept
+    explicit = client_config_from_properties(path, mechanism="SCRAM-SHA-512")
+    assert explicit["sasl.mechanism"] == "SCRAM-SHA-512"
+
+
 def test_properties_syntax_as_java_reads_it():
     text = "! comment\n  a = 1\nb:2\nc 3\nlong=x\\\n   y\nesc=\\u0041\\=\\:\\\\\nempty=\n"
     assert read_properties(text) == {
@@ -55,6 +70,12 @@ def test_a_truststore_librdkafka_cannot_read_is_named(tmp_path):
     path.write_text("ssl.truststore.location=/x/truststore.jks\nssl.truststore.password=p\n")
     with pytest.raises(ValueError, match="ssl.truststore.type JKS cannot be read by librdkafka"):
         client_config_from_properties(path)
+
+
+def test_a_prefix_covering_the_plain_topics_is_refused():
+    with pytest.raises(ValueError, match="topic prefix 'moe' is taken"):
+        topic_names("moe")
+    assert topic_names("moe2").expert_load == "moe2.moe.expert-load"
 
 
 def test_tenant_topics_and_job_ids():

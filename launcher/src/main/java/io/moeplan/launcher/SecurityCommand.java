@@ -7,7 +7,6 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
 import java.util.Properties;
 import java.util.concurrent.Callable;
@@ -128,13 +127,7 @@ final class SecurityCommand {
     }
 
     private static void writePrivate(Path file, String text) throws IOException {
-      Files.deleteIfExists(file);
-      Files.createFile(file);
-      try {
-        Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
-      } catch (UnsupportedOperationException e) {
-        // not a POSIX file system
-      }
+      KafkaSecurity.createPrivateFile(file);
       try (OutputStream stream = Files.newOutputStream(file)) {
         stream.write(text.getBytes(java.nio.charset.StandardCharsets.UTF_8));
       }

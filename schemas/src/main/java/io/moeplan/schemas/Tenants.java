@@ -27,6 +27,18 @@ public final class Tenants {
           + prefix
           + "'";
     }
+    for (Topic<?, ?> topic : Topics.ALL) {
+      if (topic.name().startsWith(prefix + ".")) {
+        // a tenant's ACLs are prefixed by 'prefix.': they would cover the plain topics
+        return "topic prefix '"
+            + prefix
+            + "' is taken: moeplan's plain topics ("
+            + topic.name()
+            + ", ...) start with '"
+            + prefix
+            + ".', so the tenant's prefixed ACLs would cover them";
+      }
+    }
     return null;
   }
 
@@ -82,9 +94,12 @@ public final class Tenants {
         + " start with its prefix and a dot";
   }
 
-  /** The tenant prefix a job id names (the part before its first dot), or null without a dot. */
+  /**
+   * The tenant prefix a job id names (the part before its first dot), or null without a dot or
+   * without anything after it (no tenant {@link #owns} such an id).
+   */
   public static String prefixOf(String jobId) {
     int dot = jobId == null ? -1 : jobId.indexOf('.');
-    return dot <= 0 ? null : jobId.substring(0, dot);
+    return dot <= 0 || dot == jobId.length() - 1 ? null : jobId.substring(0, dot);
   }
 }

@@ -83,11 +83,18 @@ class SecureKafkaITCase {
   }
 
   @Test
-  void tenantUsesItsOwnTopics() throws Exception {
+  void tenantUsesItsOwnTopicsAndCannotForgeTheJobsOutputs() throws Exception {
     Properties tenantA = broker.clientProperties(KafkaSecurity.tenantPrincipal("A"));
     send(tenantA, "A.moe.expert-load");
-    send(tenantA, "A.moe.plan-decisions");
+    send(tenantA, "A.moe.worker-times");
+    send(tenantA, "A.moe.plan-pool");
+    // decisions reach the tenant from the job; the tenant itself may not write them
+    send(broker.clientProperties(KafkaSecurity.JOB), "A.moe.plan-decisions");
     assertThat(readAll(tenantA, "A.moe.plan-decisions")).isEqualTo(1);
+    for (String topic : List.of("A.moe.plan-decisions", "A.moe.model-fit")) {
+      assertThatThrownBy(() -> send(tenantA, topic))
+          .hasRootCauseInstanceOf(TopicAuthorizationException.class);
+    }
   }
 
   @Test

@@ -68,6 +68,12 @@ public final class JobMetrics {
   public static final String MODEL_FITS = "moeplanModelFits";
 
   /**
+   * Output records (decisions, model fits, dead letters) not written because they belong to no
+   * tenant the job lists: possible only with state restored from another tenant list.
+   */
+  public static final String UNROUTABLE = "moeplanUnroutableRecords";
+
+  /**
    * Sub-group of the calibrator's metrics per job: the gauges below are registered under {@code job
    * <jobId>}.
    */

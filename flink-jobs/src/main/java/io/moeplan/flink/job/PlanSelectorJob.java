@@ -22,9 +22,11 @@ import io.moeplan.schemas.Tenants;
 import io.moeplan.schemas.Topic;
 import io.moeplan.schemas.Topics;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.Set;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.java.typeutils.EitherTypeInfo;
@@ -227,18 +229,19 @@ public final class PlanSelectorJob {
                 "Kafka: " + String.join(",", config.topicsOf(config.workerTimesTopic())))
             .uid("source-worker-times");
     Outputs outputs = build(loads, pools, workerTimes, config);
-    outputs
-        .decisions()
+    RegistrySerializer.TopicOf<PlanDecision> decisionTopic =
+        byJob(config, config.planDecisionsTopic(), PlanDecision::getJobId);
+    routed(outputs.decisions(), decisionTopic, config, "decisions")
         .sinkTo(
             sink(
                 config,
                 Topics.PLAN_DECISIONS,
                 decision -> Topics.planDecisionKey(decision.getJobId(), decision.getLayer()),
-                byJob(config, config.planDecisionsTopic(), PlanDecision::getJobId)))
+                decisionTopic))
         .uid("sink-plan-decisions")
         .name("Kafka: " + String.join(",", config.topicsOf(config.planDecisionsTopic())));
-    outputs
-        .deadLetters()
+    RegistrySerializer.TopicOf<DeadLetter> deadLetterTopic = bySourceTopic(config);
+    routed(outputs.deadLetters(), deadLetterTopic, config, "dead-letters")
         .sinkTo(
             sink(
                 config,
@@ -246,17 +249,13 @@ public final class PlanSelectorJob {
                 letter ->
                     Topics.deadLetterKey(
                         letter.getSourceTopic(), letter.getPartition(), letter.getOffset()),
-                bySourceTopic(config)))
+                deadLetterTopic))
         .uid("sink-dead-letters")
         .name("Kafka: " + String.join(",", config.topicsOf(config.deadLetterTopic())));
-    outputs
-        .modelFits()
-        .sinkTo(
-            sink(
-                config,
-                Topics.MODEL_FIT,
-                fit -> Topics.modelFitKey(fit.getJobId()),
-                byJob(config, config.modelFitTopic(), ModelFit::getJobId)))
+    RegistrySerializer.TopicOf<ModelFit> fitTopic =
+        byJob(config, config.modelFitTopic(), ModelFit::getJobId);
+    routed(outputs.modelFits(), fitTopic, config, "model-fits")
+        .sinkTo(sink(config, Topics.MODEL_FIT, fit -> Topics.modelFitKey(fit.getJobId()), fitTopic))
         .uid("sink-model-fits")
         .name("Kafka: " + String.join(",", config.topicsOf(config.modelFitTopic())));
   }
@@ -300,26 +299,42 @@ public final class PlanSelectorJob {
   }
 
   /**
-   * Where an output record goes: the topic as named, or with tenants the topic of the tenant its
-   * job id names (the tenant guards let through only jobs of a tenant of the job).
+   * With tenants, only the records with a tenant topic go on to the sink ({@link TenantRouter}).
    */
-  private static <V> RegistrySerializer.TopicOf<V> byJob(
+  private static <V> DataStream<V> routed(
+      DataStream<V> records,
+      RegistrySerializer.TopicOf<V> topicOf,
+      PlanSelectorConfig config,
+      String what) {
+    if (!config.tenanted()) {
+      return records;
+    }
+    return records
+        .process(new TenantRouter<>(topicOf, what))
+        .returns(records.getType())
+        .uid("tenant-route-" + what)
+        .name("Route to tenants (" + what + ")");
+  }
+
+  /**
+   * Where an output record goes: the topic as named, or with tenants the topic of the listed tenant
+   * its job id names; null for a job of no listed tenant, which {@link #routed} keeps from the sink
+   * (the tenant guards admit only the listed tenants' jobs).
+   */
+  static <V> RegistrySerializer.TopicOf<V> byJob(
       PlanSelectorConfig config, String topic, RegistrySerializer.KeyOf<V> jobIdOf) {
     if (!config.tenanted()) {
       return value -> topic;
     }
+    Set<String> tenants = new HashSet<>(config.topicPrefixes());
     return value -> {
-      String jobId = jobIdOf.apply(value);
-      String prefix = Tenants.prefixOf(jobId);
-      if (prefix == null) {
-        throw new IllegalStateException("job id '" + jobId + "' names no tenant");
-      }
-      return Topics.prefixed(prefix, topic);
+      String prefix = Tenants.prefixOf(jobIdOf.apply(value));
+      return prefix != null && tenants.contains(prefix) ? Topics.prefixed(prefix, topic) : null;
     };
   }
 
   /** Dead letters go to the dead-letter topic of the tenant whose topic the record came from. */
-  private static RegistrySerializer.TopicOf<DeadLetter> bySourceTopic(PlanSelectorConfig config) {
+  static RegistrySerializer.TopicOf<DeadLetter> bySourceTopic(PlanSelectorConfig config) {
     String topic = config.deadLetterTopic();
     if (!config.tenanted()) {
       return letter -> topic;
@@ -332,14 +347,8 @@ public final class PlanSelectorJob {
         deadLetterTopicOf.put(Topics.prefixed(prefix, input), target);
       }
     }
-    return letter -> {
-      String target = deadLetterTopicOf.get(letter.getSourceTopic());
-      if (target == null) {
-        throw new IllegalStateException(
-            "dead letter from '" + letter.getSourceTopic() + "', a topic of no tenant");
-      }
-      return target;
-    };
+    // null for a topic of no listed tenant, which routed() keeps from the sink
+    return letter -> deadLetterTopicOf.get(letter.getSourceTopic());
   }
 
   private static KafkaSource<RawRecord> source(

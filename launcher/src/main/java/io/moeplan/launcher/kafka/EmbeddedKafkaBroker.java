@@ -272,9 +272,7 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
   public static void format(
       Properties properties, Path config, String clusterId, List<String> moreArguments) {
     try {
-      Files.deleteIfExists(config);
-      Files.createFile(config);
-      KafkaSecurity.restrict(config);
+      KafkaSecurity.createPrivateFile(config);
       try (OutputStream out = Files.newOutputStream(config)) {
         properties.store(out, "moeplan single-node Kafka broker");
       }

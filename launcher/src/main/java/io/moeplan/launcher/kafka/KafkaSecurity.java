@@ -328,12 +328,16 @@ public final class KafkaSecurity {
    * The ACLs of every principal but the super user: the job reads each tenant's loads, pools and
    * worker times, writes its decisions, dead letters and model fits, and uses the consumer groups
    * starting with {@link #JOB_GROUP_PREFIX}; the pool loader writes each tenant's pools; a tenant
-   * reads, writes and describes the topics and groups of its prefix (a tenant without prefix:
-   * moeplan's plain topics), and nothing else.
+   * reads and describes the topics of its prefix, uses its groups, and writes its loads, pools and
+   * worker times (a tenant without prefix: moeplan's plain topics), and nothing else.
    */
   public List<AclBinding> acls() {
     return acls(tenants);
   }
+
+  /** The topics a tenant's executors and training job write to. */
+  private static final List<Topic<?, ?>> TENANT_WRITES =
+      List.of(Topics.EXPERT_LOAD, Topics.PLAN_POOL, Topics.WORKER_TIMES);
 
   /** The ACLs of {@link #acls()} for these tenants (topic prefixes; empty: the plain topics). */
   public static List<AclBinding> acls(List<String> tenants) {
@@ -355,8 +359,9 @@ public final class KafkaSecurity {
         }
       }
       String principal = "User:" + tenantPrincipal(tenant);
-      for (AclOperation operation :
-          List.of(AclOperation.READ, AclOperation.WRITE, AclOperation.DESCRIBE)) {
+      // a tenant reads and describes its topics, and writes only what its training job sends:
+      // loads, measured times and pools; decisions, fits and dead letters are the job's to write
+      for (AclOperation operation : List.of(AclOperation.READ, AclOperation.DESCRIBE)) {
         if (tenant.isEmpty()) {
           for (Topic<?, ?> topic : Topics.ALL) {
             acls.add(literalTopic(topic.name(), principal, operation));
@@ -368,6 +373,10 @@ public final class KafkaSecurity {
                   principal,
                   operation));
         }
+      }
+      for (Topic<?, ?> topic : TENANT_WRITES) {
+        acls.add(
+            literalTopic(Topics.prefixed(tenant, topic.name()), principal, AclOperation.WRITE));
       }
       if (!tenant.isEmpty()) {
         acls.add(
@@ -550,9 +559,7 @@ public final class KafkaSecurity {
 
   private static void writePrivate(Path file, Properties properties, String comment) {
     try {
-      Files.deleteIfExists(file);
-      Files.createFile(file);
-      restrict(file);
+      createPrivateFile(file);
       try (OutputStream out = Files.newOutputStream(file, StandardOpenOption.TRUNCATE_EXISTING)) {
         properties.store(out, comment);
       }
@@ -561,8 +568,27 @@ public final class KafkaSecurity {
     }
   }
 
-  /** Makes a file readable and writable by its owner only, where the file system allows it. */
-  static void restrict(Path file) throws IOException {
+  /**
+   * Creates {@code file} anew (replacing one that exists), empty and readable and writable by its
+   * owner only from its first moment where the file system has POSIX permissions: nobody can open
+   * it before its mode is set and keep reading what is written later.
+   */
+  public static void createPrivateFile(Path file) throws IOException {
+    Files.deleteIfExists(file);
+    try {
+      Files.createFile(
+          file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+    } catch (UnsupportedOperationException e) {
+      // not a POSIX file system: the directory's own protection applies
+      Files.createFile(file);
+    }
+  }
+
+  /**
+   * Makes a file keytool wrote readable and writable by its owner only (it wrote it in this
+   * owner-only directory), where the file system allows it.
+   */
+  private static void restrict(Path file) throws IOException {
     try {
       Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
     } catch (UnsupportedOperationException e) {
