@@ -1,5 +1,6 @@
 package io.moeplan.tests;
 
+import static java.util.concurrent.TimeUnit.SECONDS;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowable;
@@ -20,12 +21,14 @@ import java.util.List;
 import java.util.Properties;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.acl.AclBindingFilter;
 import org.apache.kafka.common.errors.SaslAuthenticationException;
 import org.apache.kafka.common.errors.TopicAuthorizationException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
@@ -33,6 +36,7 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A secured broker (SASL_SSL, SCRAM-SHA-512, StandardAuthorizer) with two tenants: clients without
@@ -186,6 +190,53 @@ class SecureKafkaITCase {
     String text = Files.readString(file, StandardCharsets.UTF_8);
     assertThat(text).contains("security.protocol=SASL_SSL", "sasl.mechanism=SCRAM-SHA-512");
     assertThat(Files.readString(security.caCertificate())).startsWith("-----BEGIN CERTIFICATE");
+  }
+
+  @Test
+  void aTenantNoLongerListedLosesItsAccess(@TempDir Path data) throws Exception {
+    int port = freePort();
+    int controllerPort = freePort();
+    Properties tenantB;
+    try (EmbeddedKafkaBroker first = secured(data, port, controllerPort, List.of("A", "B"))) {
+      tenantB = first.clientProperties(KafkaSecurity.tenantPrincipal("B"));
+      send(tenantB, "B.moe.expert-load");
+    }
+
+    // the same broker data, started again with tenant A only
+    try (EmbeddedKafkaBroker second = secured(data, port, controllerPort, List.of("A"))) {
+      send(second.clientProperties(KafkaSecurity.tenantPrincipal("A")), "A.moe.expert-load");
+      long started = System.nanoTime();
+      assertThatThrownBy(() -> send(tenantB, "B.moe.expert-load"))
+          .hasRootCauseInstanceOf(SaslAuthenticationException.class);
+      assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(BOUND);
+      assertThat(second.security().clientPropertiesFile(KafkaSecurity.tenantPrincipal("B")))
+          .doesNotExist();
+      assertThat(second.security().users()).doesNotContain(KafkaSecurity.tenantPrincipal("B"));
+      try (Admin admin = Admin.create(second.clientProperties(KafkaSecurity.ADMIN))) {
+        assertThat(
+                admin.describeAcls(AclBindingFilter.ANY).values().get(BOUND.toSeconds(), SECONDS))
+            .isNotEmpty()
+            .noneMatch(acl -> acl.entry().principal().equals("User:tenant-B"));
+      }
+    }
+  }
+
+  private static EmbeddedKafkaBroker secured(
+      Path data, int port, int controllerPort, List<String> tenants) {
+    return EmbeddedKafkaBroker.builder()
+        .secure(true)
+        .tenants(tenants)
+        .dataDirectory(data)
+        .port(port)
+        .controllerPort(controllerPort)
+        .build()
+        .start();
+  }
+
+  private static int freePort() throws java.io.IOException {
+    try (java.net.ServerSocket socket = new java.net.ServerSocket(0)) {
+      return socket.getLocalPort();
+    }
   }
 
   private static void send(Properties client, String topic) throws Exception {

@@ -74,9 +74,29 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
     this.partitions = builder.partitions;
     this.topics = List.copyOf(builder.topics);
     this.overrides = Map.copyOf(builder.overrides);
-    this.clusterId = Uuid.randomUuid().toString();
+    this.clusterId = existingClusterId(dataDirectory.resolve("logs"));
     this.secure = builder.secure;
     this.tenants = List.copyOf(builder.tenants);
+  }
+
+  /**
+   * The cluster id of the storage formatted in {@code logDirectory} before (by another process or
+   * broker object on the same data), else a new one: formatting keeps a storage only for its own
+   * cluster id.
+   */
+  private static String existingClusterId(Path logDirectory) throws IOException {
+    Path meta = logDirectory.resolve("meta.properties");
+    if (Files.exists(meta)) {
+      Properties properties = new Properties();
+      try (var in = Files.newInputStream(meta)) {
+        properties.load(in);
+      }
+      String id = properties.getProperty("cluster.id");
+      if (id != null && !id.isBlank()) {
+        return id;
+      }
+    }
+    return Uuid.randomUuid().toString();
   }
 
   /** A builder with the defaults: temporary directory, free ports, every moeplan topic. */

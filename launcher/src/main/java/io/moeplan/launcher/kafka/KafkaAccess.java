@@ -1,6 +1,7 @@
 package io.moeplan.launcher.kafka;
 
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutionException;
@@ -10,6 +11,7 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.ScramCredentialInfo;
 import org.apache.kafka.clients.admin.ScramMechanism;
 import org.apache.kafka.clients.admin.UserScramCredentialAlteration;
+import org.apache.kafka.clients.admin.UserScramCredentialDeletion;
 import org.apache.kafka.clients.admin.UserScramCredentialUpsertion;
 import org.apache.kafka.clients.admin.UserScramCredentialsDescription;
 import org.apache.kafka.common.acl.AclBinding;
@@ -29,7 +31,9 @@ public final class KafkaAccess {
   /**
    * Creates the SCRAM credential of every user of {@code security} the broker does not know yet
    * (those of tenants added after the storage was formatted) and every ACL of {@link
-   * KafkaSecurity#acls()} (adding an existing ACL changes nothing).
+   * KafkaSecurity#acls()} (adding an existing ACL changes nothing), and revokes what an earlier run
+   * granted to tenants no longer listed: the credentials of moeplan's users that {@code security}
+   * no longer has, and every ACL of a moeplan user that {@link KafkaSecurity#acls()} does not hold.
    */
   public static void grant(Admin admin, KafkaSecurity security, String bootstrapServers) {
     try {
@@ -47,9 +51,38 @@ public final class KafkaAccess {
       }
       if (!missing.isEmpty()) {
         admin.alterUserScramCredentials(missing).all().get(BOUND_SECONDS, TimeUnit.SECONDS);
+      }
+      List<UserScramCredentialAlteration> revoked = new ArrayList<>();
+      for (var entry : known.entrySet()) {
+        String user = entry.getKey();
+        if (KafkaSecurity.managedUser(user) && !security.users().contains(user)) {
+          for (ScramCredentialInfo info : entry.getValue().credentialInfos()) {
+            revoked.add(new UserScramCredentialDeletion(user, info.mechanism()));
+          }
+        }
+      }
+      if (!revoked.isEmpty()) {
+        admin.alterUserScramCredentials(revoked).all().get(BOUND_SECONDS, TimeUnit.SECONDS);
+        LOG.info("revoked the SCRAM credentials of {} user(s) no longer listed", revoked.size());
+      }
+      if (!missing.isEmpty() || !revoked.isEmpty()) {
         awaitUsers(admin, security);
       }
       var acls = security.acls();
+      List<AclBindingFilter> stale = new ArrayList<>();
+      for (AclBinding binding :
+          admin.describeAcls(AclBindingFilter.ANY).values().get(BOUND_SECONDS, TimeUnit.SECONDS)) {
+        String principal = binding.entry().principal();
+        if (principal.startsWith("User:")
+            && KafkaSecurity.managedUser(principal.substring("User:".length()))
+            && !acls.contains(binding)) {
+          stale.add(binding.toFilter());
+        }
+      }
+      if (!stale.isEmpty()) {
+        admin.deleteAcls(stale).all().get(BOUND_SECONDS, TimeUnit.SECONDS);
+        LOG.info("removed {} ACL(s) no longer granted", stale.size());
+      }
       admin.createAcls(acls).all().get(BOUND_SECONDS, TimeUnit.SECONDS);
       awaitAcls(admin, acls);
       LOG.info(
@@ -77,7 +110,7 @@ public final class KafkaAccess {
     while (true) {
       var applied =
           admin.describeAcls(AclBindingFilter.ANY).values().get(BOUND_SECONDS, TimeUnit.SECONDS);
-      if (applied.containsAll(acls)) {
+      if (applied.containsAll(acls) && acls.containsAll(managed(applied))) {
         return;
       }
       if (System.nanoTime() > deadline) {
@@ -87,16 +120,32 @@ public final class KafkaAccess {
     }
   }
 
+  /** The bindings of moeplan's users among {@code bindings}. */
+  private static List<AclBinding> managed(Collection<AclBinding> bindings) {
+    List<AclBinding> out = new ArrayList<>();
+    for (AclBinding binding : bindings) {
+      String principal = binding.entry().principal();
+      if (principal.startsWith("User:")
+          && KafkaSecurity.managedUser(principal.substring("User:".length()))) {
+        out.add(binding);
+      }
+    }
+    return out;
+  }
+
   private static void awaitUsers(Admin admin, KafkaSecurity security)
       throws ExecutionException, TimeoutException, InterruptedException {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(BOUND_SECONDS);
     while (true) {
       var known = admin.describeUserScramCredentials().all().get(BOUND_SECONDS, TimeUnit.SECONDS);
-      if (known.keySet().containsAll(security.users())) {
+      if (known.keySet().containsAll(security.users())
+          && known.keySet().stream()
+              .filter(KafkaSecurity::managedUser)
+              .allMatch(security.users()::contains)) {
         return;
       }
       if (System.nanoTime() > deadline) {
-        throw new TimeoutException("SCRAM users not visible after " + BOUND_SECONDS + " s");
+        throw new TimeoutException("SCRAM users not as listed after " + BOUND_SECONDS + " s");
       }
       Thread.sleep(50);
     }

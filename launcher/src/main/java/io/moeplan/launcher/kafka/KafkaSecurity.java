@@ -140,10 +140,14 @@ public final class KafkaSecurity {
         }
         passwords.put(user, password);
       }
-      // users of an earlier run stay known, so their credentials and files stay valid
+      // a tenant of an earlier run that is no longer listed loses its password and client file;
+      // KafkaAccess.grant removes its credential and ACLs from the broker
       for (String key : new TreeMap<>(secrets).keySet().stream().map(Object::toString).toList()) {
-        if (key.startsWith(USER_PASSWORD)) {
-          passwords.putIfAbsent(key.substring(USER_PASSWORD.length()), secrets.getProperty(key));
+        String user = key.startsWith(USER_PASSWORD) ? key.substring(USER_PASSWORD.length()) : null;
+        if (user != null && !passwords.containsKey(user)) {
+          secrets.remove(key);
+          changed = true;
+          Files.deleteIfExists(directory.resolve(user + ".properties"));
         }
       }
       if (changed) {
@@ -185,6 +189,19 @@ public final class KafkaSecurity {
   /** The principal (SCRAM user name) of the tenant with this topic prefix. */
   public static String tenantPrincipal(String prefix) {
     return prefix.isEmpty() ? DEFAULT_TENANT : "tenant-" + prefix;
+  }
+
+  /**
+   * Whether {@code user} is a SCRAM user this class makes (the fixed principals and every
+   * tenant's): the users {@link KafkaAccess#grant} may remove once their tenant is no longer
+   * listed.
+   */
+  static boolean managedUser(String user) {
+    return user.equals(ADMIN)
+        || user.equals(JOB)
+        || user.equals(POOL_LOADER)
+        || user.equals(DEFAULT_TENANT)
+        || user.startsWith("tenant-");
   }
 
   /** Every principal of these tenants, the fixed ones first. */
