@@ -209,19 +209,7 @@ final class BenchCommand implements Runnable {
 
     @Spec CommandSpec spec;
 
-    @Option(
-        names = "--trace",
-        paramLabel = "FILE",
-        description =
-            "Replay this expert-load trace (CSV iteration,rank,layer,e0,...; .gz streamed) as the"
-                + " routing, as ./moeplan local --trace does. Default: the synthetic skewed gate.")
-    Path trace;
-
-    @Option(
-        names = "--trace-sample-iterations",
-        defaultValue = "10",
-        description = "Iterations each trace sample stands for. Default: ${DEFAULT-VALUE}.")
-    int traceSampleIterations;
+    @Mixin TraceOptions traceOptions;
 
     @Option(
         names = "--iterations",
@@ -311,15 +299,13 @@ final class BenchCommand implements Runnable {
                 throw new ParameterException(
                     spec.commandLine(), "--backend must be cpu or cuda, got '" + backend + "'");
           };
-      if (trace != null && !Files.isReadable(trace)) {
-        throw new ParameterException(spec.commandLine(), "--trace " + trace + ": no such file");
-      }
+      Path trace = traceOptions.checkedTrace(spec);
       LoopBenchmark.Settings settings;
       try {
         settings =
             new LoopBenchmark.Settings(
                 trace,
-                traceSampleIterations,
+                traceOptions.sampleIterations,
                 iterations,
                 warmupIterations,
                 layers,

@@ -148,20 +148,7 @@ final class LocalCommand implements Callable<Integer> {
       description = "Port of the Kafka broker (0 picks a free one). Default: ${DEFAULT-VALUE}.")
   int kafkaPort;
 
-  @Option(
-      names = "--trace",
-      description =
-          "Replay this expert-load trace (CSV iteration,rank,layer,e0,...; .gz streamed) as the"
-              + " ranks' routing instead of the synthetic generator; trace rank r runs on rank r"
-              + " mod ranks, and the trace starts over at its end. Model layer l replays the"
-              + " file's l-th layer in order (a file of layers 12-23 feeds layers 0-11).")
-  Path trace;
-
-  @Option(
-      names = "--trace-sample-iterations",
-      defaultValue = "10",
-      description = "Iterations each trace sample stands for. Default: ${DEFAULT-VALUE}.")
-  int traceSampleIterations;
+  @Mixin TraceOptions traceOptions;
 
   @Option(
       names = "--hidden",
@@ -266,9 +253,7 @@ final class LocalCommand implements Callable<Integer> {
     if (rate <= 0 || !Double.isFinite(rate)) {
       throw new ParameterException(spec.commandLine(), "--rate must be > 0, got " + rate);
     }
-    if (trace != null && !java.nio.file.Files.isReadable(trace)) {
-      throw new ParameterException(spec.commandLine(), "--trace " + trace + ": no such file");
-    }
+    traceOptions.checkedTrace(spec);
     if (hidden < 1 || ffn < 1 || tokensPerRank < 1) {
       throw new ParameterException(
           spec.commandLine(),
@@ -300,7 +285,7 @@ final class LocalCommand implements Callable<Integer> {
                 .uiPort(uiPort)
                 .kafkaPort(kafkaPort)
                 .seed(seed)
-                .trace(trace, traceSampleIterations)
+                .trace(traceOptions.trace, traceOptions.sampleIterations)
                 .executorDims(hidden, ffn, tokensPerRank)
                 .decisionTimeout(timeout)
                 .access(access)
