@@ -135,9 +135,11 @@ public final class Calibration {
     // compute time varies in proportion to its size, so a sample's error is judged and weighed
     // relative to its prediction: refit with every row divided by the first fit's prediction
     double[] b = first.coefficients();
+    double[] predicted = new double[n];
     double meanPredicted = 0;
     for (int i = 0; i < n; i++) {
-      meanPredicted += (b[0] * x[i][0] + b[1] * x[i][1]) / n;
+      predicted[i] = b[0] * x[i][0] + b[1] * x[i][1];
+      meanPredicted += predicted[i] / n;
     }
     if (!(meanPredicted > 0)) {
       return new ComputeFit(b[0], b[1], first.kept(), first.rejected());
@@ -145,8 +147,7 @@ public final class Calibration {
     double[][] scaled = new double[n][];
     double[] relative = new double[n];
     for (int i = 0; i < n; i++) {
-      double predicted = b[0] * x[i][0] + b[1] * x[i][1];
-      double scale = predicted > 1e-6 * meanPredicted ? predicted : meanPredicted;
+      double scale = predicted[i] > 1e-6 * meanPredicted ? predicted[i] : meanPredicted;
       scaled[i] = new double[] {x[i][0] / scale, x[i][1] / scale};
       relative[i] = seconds[i] / scale;
     }
