@@ -106,7 +106,12 @@ class BadInputITCase {
       assertThat(job.getJobStatus().get()).isEqualTo(JobStatus.RUNNING);
       Map<String, Long> counts =
           awaitCounts(
-              job, sent, JobMetrics.RECORDS_USED, JobMetrics.DUPLICATES, JobMetrics.DEAD_LETTERED);
+              FLINK,
+              job,
+              sent,
+              JobMetrics.RECORDS_USED,
+              JobMetrics.DUPLICATES,
+              JobMetrics.DEAD_LETTERED);
       assertThat(counts.get(JobMetrics.DUPLICATES)).isEqualTo(1);
       assertThat(counts.get(JobMetrics.DEAD_LETTERED)).isEqualTo(deadLetters.size());
       assertThat(
@@ -259,11 +264,13 @@ class BadInputITCase {
   }
 
   /**
-   * Sums each moeplan counter over every operator and subtask through the dashboard's REST API,
-   * polling (bounded) until records-in reaches {@code sent}.
+   * Sums each moeplan counter of {@code names} and records-in over every operator and subtask
+   * through the dashboard's REST API, polling (bounded) until records-in reaches {@code sent} and
+   * every record is used, counted as a duplicate or dead-lettered.
    */
-  private Map<String, Long> awaitCounts(JobClient job, int sent, String... names) throws Exception {
-    Configuration client = FLINK.getClientConfiguration();
+  static Map<String, Long> awaitCounts(
+      MiniClusterExtension flink, JobClient job, int sent, String... names) throws Exception {
+    Configuration client = flink.getClientConfiguration();
     String base = "http://" + client.get(RestOptions.ADDRESS) + ":" + client.get(RestOptions.PORT);
     HttpClient http = HttpClient.newHttpClient();
     List<String> wanted = new ArrayList<>(List.of(names));
@@ -325,7 +332,8 @@ class BadInputITCase {
     }
   }
 
-  private static Configuration fastMetrics() {
+  /** A MiniCluster configuration whose dashboard refreshes metrics every 500 ms. */
+  static Configuration fastMetrics() {
     Configuration configuration = new Configuration();
     configuration.set(MetricOptions.METRIC_FETCHER_UPDATE_INTERVAL, Duration.ofMillis(500));
     return configuration;

@@ -12,17 +12,12 @@ import io.moeplan.schemas.ExpertLoad;
 import io.moeplan.schemas.PlanDecision;
 import io.moeplan.schemas.SampleRecords;
 import io.moeplan.schemas.Topics;
-import java.net.http.HttpClient;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import org.apache.flink.configuration.Configuration;
-import org.apache.flink.configuration.MetricOptions;
-import org.apache.flink.configuration.RestOptions;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.test.junit5.MiniClusterExtension;
@@ -58,7 +53,7 @@ class SecureMultiTenantITCase {
           new MiniClusterResourceConfiguration.Builder()
               .setNumberTaskManagers(1)
               .setNumberSlotsPerTaskManager(PARALLELISM)
-              .setConfiguration(fastMetrics())
+              .setConfiguration(BadInputITCase.fastMetrics())
               .build());
 
   private static LogCapture logs;
@@ -148,7 +143,14 @@ class SecureMultiTenantITCase {
                   + " 'A.moe.expert-load': job ids in the topics of tenant 'A' must start with"
                   + " 'A.'");
       // every load is used or dead-lettered: nothing lost
-      Map<String, Long> counts = awaitCounts(job, sent);
+      Map<String, Long> counts =
+          BadInputITCase.awaitCounts(
+              FLINK,
+              job,
+              sent,
+              JobMetrics.RECORDS_USED,
+              JobMetrics.DUPLICATES,
+              JobMetrics.DEAD_LETTERED);
       // read once every load is accounted for, so a dead letter sent to B would be there
       assertThat(tenantB.readAtLeast("B.moe.expert-load.dlq", Topics.EXPERT_LOAD_DLQ, 0)).isEmpty();
       assertThat(counts.get(JobMetrics.RECORDS_IN)).isEqualTo(sent);
@@ -183,37 +185,6 @@ class SecureMultiTenantITCase {
         assertThat(line).as("a log line").doesNotContain(secret);
       }
     }
-  }
-
-  /** The job's load counters, polled (bounded) until used + dead-lettered reach {@code sent}. */
-  private static Map<String, Long> awaitCounts(JobClient job, int sent) throws Exception {
-    Configuration client = FLINK.getClientConfiguration();
-    String base = "http://" + client.get(RestOptions.ADDRESS) + ":" + client.get(RestOptions.PORT);
-    HttpClient http = HttpClient.newHttpClient();
-    List<String> names =
-        List.of(
-            JobMetrics.RECORDS_IN,
-            JobMetrics.RECORDS_USED,
-            JobMetrics.DUPLICATES,
-            JobMetrics.DEAD_LETTERED);
-    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-    Map<String, Long> totals = Map.of();
-    while (System.nanoTime() < deadline) {
-      totals = BadInputITCase.sumCounters(http, base, job.getJobID().toString(), names);
-      if (totals.getOrDefault(JobMetrics.RECORDS_USED, 0L)
-              + totals.getOrDefault(JobMetrics.DEAD_LETTERED, 0L)
-          >= sent) {
-        return totals;
-      }
-      Thread.sleep(250);
-    }
-    return totals;
-  }
-
-  private static Configuration fastMetrics() {
-    Configuration configuration = new Configuration();
-    configuration.set(MetricOptions.METRIC_FETCHER_UPDATE_INTERVAL, Duration.ofMillis(500));
-    return configuration;
   }
 
   private static void send(KafkaIo io, String tenant, String jobId, int rank, long iteration) {
