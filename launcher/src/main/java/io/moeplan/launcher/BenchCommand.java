@@ -9,7 +9,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -291,14 +290,7 @@ final class BenchCommand implements Runnable {
 
     @Override
     public Integer call() throws Exception {
-      BackendKind kind =
-          switch (backend.toLowerCase(Locale.ROOT)) {
-            case "cpu" -> BackendKind.CPU;
-            case "cuda" -> BackendKind.CUDA;
-            default ->
-                throw new ParameterException(
-                    spec.commandLine(), "--backend must be cpu or cuda, got '" + backend + "'");
-          };
+      BackendKind kind = ExecutorCommand.backendKind(spec, backend);
       Path trace = traceOptions.checkedTrace(spec);
       LoopBenchmark.Settings settings;
       try {

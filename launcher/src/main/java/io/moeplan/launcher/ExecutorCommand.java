@@ -268,6 +268,17 @@ final class ExecutorCommand implements Callable<Integer> {
     }
   }
 
+  /** The backend a {@code --backend} value names (cpu or cuda, any case); refused otherwise. */
+  static BackendKind backendKind(CommandSpec spec, String backend) {
+    return switch (backend.toLowerCase(Locale.ROOT)) {
+      case "cpu" -> BackendKind.CPU;
+      case "cuda" -> BackendKind.CUDA;
+      default ->
+          throw new ParameterException(
+              spec.commandLine(), "--backend must be cpu or cuda, got '" + backend + "'");
+    };
+  }
+
   private ExecutorSettings settings() {
     String jobProblem = JobIds.problem(job);
     if (jobProblem != null) {
@@ -275,14 +286,7 @@ final class ExecutorCommand implements Callable<Integer> {
     }
     int windowIterations = windows.windowIterations(spec);
     int leadIterations = windows.leadIterations(spec);
-    BackendKind kind =
-        switch (backend.toLowerCase(Locale.ROOT)) {
-          case "cpu" -> BackendKind.CPU;
-          case "cuda" -> BackendKind.CUDA;
-          default ->
-              throw new ParameterException(
-                  spec.commandLine(), "--backend must be cpu or cuda, got '" + backend + "'");
-        };
+    BackendKind kind = backendKind(spec, backend);
     Path trace = null;
     if (workload.startsWith("trace:")) {
       trace = Path.of(workload.substring("trace:".length()));
